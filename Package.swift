@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Chirpstream: four services (sender → MQTT → bridge → Kafka → categorizer → Kafka → loader → PostgreSQL)
+// and the `chirp` CLI. Pure logic lives in ChirpCore/ChirpStore; each C library has exactly one
+// adapter module that imports it; executables are thin compositions.
+let package = Package(
+    name: "Chirpstream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chirp-sender", targets: ["chirp-sender"]),
+        .executable(name: "chirp-bridge", targets: ["chirp-bridge"]),
+        .executable(name: "chirp-categorizer", targets: ["chirp-categorizer"]),
+        .executable(name: "chirp-loader", targets: ["chirp-loader"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries, each wrapped once.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Pure logic: no I/O.
+        .target(name: "ChirpCore"),
+        .target(name: "ChirpStore", dependencies: ["ChirpCore"]),
+
+        // Adapters: the only importers of their C library.
+        .target(name: "ChirpKafka", dependencies: [
+            "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ChirpMQTT", dependencies: [
+            "CMosquitto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ChirpPostgres", dependencies: ["CLibPQ"]),
+
+        // Shared service runtime: options, logging, HTTP health/metrics, lifecycle.
+        .target(name: "ChirpService", dependencies: [
+            "ChirpCore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // Executables.
+        .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
+        .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
+        .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpService"]),
+        .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpService"]),
+
+        // Tests.
+        .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
+        .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,141 @@
+/// The record on `tweets.enriched`: a normalized tweet with hashtags and categories.
+///
+/// Wire format: one compact JSON object, schema version in `"v"`. Consumers must ignore unknown
+/// keys; a breaking change bumps `"v"`.
+///
+///     {"v":1,"id":"…","created_at":"2021-09-22T16:37:29.000Z","text":"…","lang":"en",
+///      "author_id":"…","author":"…","retweet_of":null,"format":"v2",
+///      "hashtags":[{"tag":"Brexit","key":"brexit"}],"mentions":["…"],
+///      "categories":["food"],"rules":{"hashtags":"twitter-text-3.1","categories":"ct-…"}}
+public struct EnrichedTweet: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public var id: String
+    /// Event time: the tweet's `created_at`, or the publish time when the payload had none.
+    public var createdAt: Timestamp
+    public var text: String
+    public var lang: String?
+    public var authorId: String?
+    public var authorName: String?
+    public var retweetOf: String?
+    public var format: SourceFormat
+    public var hashtags: [Hashtag]
+    public var mentions: [String]
+    public var categories: [String]
+    public var hashtagRules: String
+    public var categoryRules: String
+
+    public init(
+        id: String, createdAt: Timestamp, text: String, lang: String?, authorId: String?, authorName: String?,
+        retweetOf: String?, format: SourceFormat, hashtags: [Hashtag], mentions: [String], categories: [String],
+        hashtagRules: String, categoryRules: String
+    ) {
+        self.id = id
+        self.createdAt = createdAt
+        self.text = text
+        self.lang = lang
+        self.authorId = authorId
+        self.authorName = authorName
+        self.retweetOf = retweetOf
+        self.format = format
+        self.hashtags = hashtags
+        self.mentions = mentions
+        self.categories = categories
+        self.hashtagRules = hashtagRules
+        self.categoryRules = categoryRules
+    }
+
+    public var isRetweet: Bool { retweetOf != nil }
+
+    public func encoded() -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + text.utf8.count)
+        w.raw("{")
+        w.key("v", first: true); w.int(Self.schemaVersion)
+        w.key("id"); w.string(id)
+        w.key("created_at"); w.string(createdAt.iso8601)
+        w.key("text"); w.string(text)
+        w.key("lang"); w.optionalString(lang)
+        w.key("author_id"); w.optionalString(authorId)
+        w.key("author"); w.optionalString(authorName)
+        w.key("retweet_of"); w.optionalString(retweetOf)
+        w.key("format"); w.string(format.rawValue)
+        w.key("hashtags"); w.raw("[")
+        for (i, tag) in hashtags.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{")
+            w.key("tag", first: true); w.string(tag.display)
+            w.key("key"); w.string(tag.key)
+            w.raw("}")
+        }
+        w.raw("]")
+        w.key("mentions"); w.stringArray(mentions)
+        w.key("categories"); w.stringArray(categories)
+        w.key("rules"); w.raw("{")
+        w.key("hashtags", first: true); w.string(hashtagRules)
+        w.key("categories"); w.string(categoryRules)
+        w.raw("}}")
+        return w.bytes
+    }
+
+    /// Decodes a record written by `encoded()` (or by a newer minor version).
+    public static func decode(_ bytes: some Collection<UInt8>) throws(TweetRejection) -> EnrichedTweet {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw TweetRejection(error) }
+        guard let object = value.objectValue else {
+            throw TweetRejection(.unknownFormat, "enriched record must be an object, got \(value.typeName)")
+        }
+        guard let version = object["v"], case .number(let digits) = version, digits == String(schemaVersion) else {
+            throw TweetRejection(.unknownFormat, "unsupported enriched schema version \(object["v"].map { "\($0)" } ?? "none")")
+        }
+        let id = try TweetDecoder.requiredId(object, "id")
+        guard let createdAt = try TweetDecoder.timestamp(object) else {
+            throw TweetRejection(.wrongType, "enriched record \(id) has no created_at")
+        }
+        guard let text = try TweetDecoder.optionalString(object, "text") else {
+            throw TweetRejection(.missingText, "enriched record \(id) has no text")
+        }
+        let rules = try TweetDecoder.optionalObject(object, "rules")
+        var hashtags: [Hashtag] = []
+        for element in object["hashtags"]?.arrayValue ?? [] {
+            guard let display = element["tag"]?.stringValue, let key = element["key"]?.stringValue else {
+                throw TweetRejection(.wrongType, "enriched record \(id) has a malformed hashtag")
+            }
+            hashtags.append(Hashtag(display: display, key: key))
+        }
+        return EnrichedTweet(
+            id: id, createdAt: createdAt, text: text,
+            lang: try TweetDecoder.optionalString(object, "lang"),
+            authorId: try TweetDecoder.optionalString(object, "author_id"),
+            authorName: try TweetDecoder.optionalString(object, "author"),
+            retweetOf: try TweetDecoder.optionalString(object, "retweet_of"),
+            format: SourceFormat(rawValue: try TweetDecoder.optionalString(object, "format") ?? "") ?? .minimal,
+            hashtags: hashtags,
+            mentions: (object["mentions"]?.arrayValue ?? []).compactMap(\.stringValue),
+            categories: (object["categories"]?.arrayValue ?? []).compactMap(\.stringValue),
+            hashtagRules: try TweetDecoder.optionalString(rules, "hashtags") ?? "",
+            categoryRules: try TweetDecoder.optionalString(rules, "categories") ?? ""
+        )
+    }
+}
+
+/// Turns normalized tweets into enriched records with the current rules.
+public struct Enricher: Sendable {
+    public let matcher: CategoryMatcher
+
+    public init(table: CategoryTable = .default) {
+        matcher = CategoryMatcher(table)
+    }
+
+    /// `fallbackTime` is used when the tweet has no `created_at` (records, minimal tweets).
+    public func enrich(_ tweet: Tweet, fallbackTime: Timestamp) -> EnrichedTweet {
+        EnrichedTweet(
+            id: tweet.id, createdAt: tweet.createdAt ?? fallbackTime, text: tweet.text, lang: tweet.lang,
+            authorId: tweet.authorId, authorName: tweet.authorName, retweetOf: tweet.retweetOf, format: tweet.format,
+            hashtags: HashtagExtractor.extract(tweet.text),
+            mentions: MentionExtractor.extract(tweet.text),
+            categories: matcher.categories(for: tweet.text),
+            hashtagRules: HashtagExtractor.version,
+            categoryRules: matcher.version
+        )
+    }
+}

@@ -1,0 +1,136 @@
+/// One tweet ready to publish: its id (the MQTT/Kafka key), event time (for pacing) and a
+/// self-contained JSON payload in the tweet's own format.
+public struct OutgoingTweet: Sendable, Equatable {
+    public var id: String
+    public var createdAt: Timestamp?
+    public var payload: JSONValue
+
+    public init(id: String, createdAt: Timestamp?, payload: JSONValue) {
+        self.id = id
+        self.createdAt = createdAt
+        self.payload = payload
+    }
+
+    public var payloadBytes: [UInt8] { payload.serialized }
+}
+
+/// A problem with one document of a tweets file; the rest of the file is still read.
+public struct TweetFileProblem: Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line where the bad document starts.
+    public var line: Int
+    public var rejection: TweetRejection
+    public var description: String { "line \(line): \(rejection)" }
+}
+
+/// Reads a tweets file: a JSON array, JSON lines, or concatenated JSON documents (a pretty-printed
+/// v2 page), each element a tweet in any format `TweetDecoder` accepts. A v2 page is split into one
+/// `{data, includes}` response per tweet that keeps only the includes that tweet needs; a record is
+/// split into one minimal tweet per text. Every other tweet is passed through unchanged.
+public enum TweetFile {
+    public static func read(_ bytes: [UInt8]) -> (tweets: [OutgoingTweet], problems: [TweetFileProblem]) {
+        var tweets: [OutgoingTweet] = []
+        var problems: [TweetFileProblem] = []
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            // Byte-order mark.
+            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
+            var lineCounter = LineCounter(buffer)
+            var index = start
+            while true {
+                while index < buffer.count, [0x20, 0x0A, 0x0D, 0x09].contains(buffer[index]) { index += 1 }
+                guard index < buffer.count else { break }
+                let line = lineCounter.line(at: index)
+                do throws(JSONParseError) {
+                    let (value, end) = try JSONParser.parsePrefix(buffer, from: index)
+                    index = end
+                    if case .array(let elements) = value {
+                        for element in elements { collect(element, line: line, into: &tweets, problems: &problems) }
+                    } else {
+                        collect(value, line: line, into: &tweets, problems: &problems)
+                    }
+                } catch {
+                    problems.append(TweetFileProblem(line: line, rejection: TweetRejection(error)))
+                    // Resynchronize at the next line.
+                    while index < buffer.count, buffer[index] != 0x0A { index += 1 }
+                }
+            }
+        }
+        return (tweets, problems)
+    }
+
+    static func collect(_ value: JSONValue, line: Int, into tweets: inout [OutgoingTweet], problems: inout [TweetFileProblem]) {
+        do {
+            tweets.append(contentsOf: try split(value))
+        } catch {
+            problems.append(TweetFileProblem(line: line, rejection: error))
+        }
+    }
+
+    /// Splits one document into per-tweet payloads; validates each through `TweetDecoder`.
+    public static func split(_ value: JSONValue) throws(TweetRejection) -> [OutgoingTweet] {
+        let decoded = try TweetDecoder.decode(value)
+        guard case .object(let object) = value else { return [] }
+        switch TweetShape.detect(object) {
+        case .v2Response:
+            guard case .array(let page)? = object["data"] else {
+                return [OutgoingTweet(id: decoded[0].id, createdAt: decoded[0].createdAt, payload: value)]
+            }
+            let includes = object["includes"]?.objectValue
+            return zip(page, decoded).map { element, tweet in
+                OutgoingTweet(id: tweet.id, createdAt: tweet.createdAt,
+                              payload: singleResponse(element, includes: includes))
+            }
+        case .record:
+            return decoded.map { tweet in
+                var minimal = JSONObject([("id", .string(tweet.id)), ("text", .string(tweet.text))])
+                if let createdAt = tweet.createdAt { minimal["created_at"] = .string(createdAt.iso8601) }
+                if let author = tweet.authorId { minimal["author_id"] = .string(author) }
+                if let lang = tweet.lang { minimal["lang"] = .string(lang) }
+                return OutgoingTweet(id: tweet.id, createdAt: tweet.createdAt, payload: .object(minimal))
+            }
+        default:
+            return [OutgoingTweet(id: decoded[0].id, createdAt: decoded[0].createdAt, payload: value)]
+        }
+    }
+
+    /// `{data: tweet, includes: {users, tweets}}` holding only what this tweet refers to.
+    static func singleResponse(_ tweet: JSONValue, includes: JSONObject?) -> JSONValue {
+        var wantedTweets = Set<String>()
+        var wantedUsers = Set<String>()
+        if let author = tweet["author_id"]?.idValue { wantedUsers.insert(author) }
+        for reference in tweet["referenced_tweets"]?.arrayValue ?? [] {
+            if let id = reference["id"]?.idValue { wantedTweets.insert(id) }
+        }
+        let referenced = (includes?["tweets"]?.arrayValue ?? []).filter { element in
+            guard let id = element["id"]?.idValue, wantedTweets.contains(id) else { return false }
+            if let author = element["author_id"]?.idValue { wantedUsers.insert(author) }
+            return true
+        }
+        let users = (includes?["users"]?.arrayValue ?? []).filter { element in
+            element["id"]?.idValue.map(wantedUsers.contains) ?? false
+        }
+        var newIncludes = JSONObject()
+        if !users.isEmpty { newIncludes["users"] = .array(users) }
+        if !referenced.isEmpty { newIncludes["tweets"] = .array(referenced) }
+        var response = JSONObject([("data", tweet)])
+        if !newIncludes.members.isEmpty { response["includes"] = .object(newIncludes) }
+        return .object(response)
+    }
+}
+
+/// Maps byte offsets to 1-based line numbers, scanning forward only.
+struct LineCounter {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var lines = 1
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
+
+    mutating func line(at offset: Int) -> Int {
+        while position < offset, position < buffer.count {
+            if buffer[position] == 0x0A { lines += 1 }
+            position += 1
+        }
+        return lines
+    }
+}

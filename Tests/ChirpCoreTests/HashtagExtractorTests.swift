@@ -1,0 +1,46 @@
+import Testing
+@testable import ChirpCore
+
+@Suite struct HashtagExtractorTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var group: String
+        var description: String
+        var text: String
+        var expected: [String]
+        var testDescription: String { "\(group): \(description)" }
+    }
+
+    static func conformanceCases() throws -> [Case] {
+        try SharedData.lines("hashtag_cases.jsonl").map { line in
+            let value = try JSONParser.parse(line)
+            return Case(
+                group: value["group"]?.stringValue ?? "",
+                description: value["description"]?.stringValue ?? "",
+                text: value["text"]?.stringValue ?? "",
+                expected: value["expected"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            )
+        }
+    }
+
+    @Test func conformanceFileHasAll76Cases() throws {
+        #expect(try Self.conformanceCases().count == 76)
+    }
+
+    @Test(arguments: try conformanceCases())
+    func twitterTextConformance(_ c: Case) {
+        #expect(HashtagExtractor.extractDisplay(c.text) == c.expected, "\(c.text.debugDescription)")
+    }
+
+    @Test func keysFoldCaseAndWidth() {
+        #expect(Hashtag(display: "Brexit").key == "brexit")
+        #expect(Hashtag(display: "BREXIT").key == "brexit")
+        #expect(Hashtag(display: "ｈａｓｈｔａｇ１２３").key == "hashtag123")
+        #expect(Hashtag(display: "Ateş").key == "ateş")
+    }
+
+    @Test func noHashtagInsideWordsEntitiesOrURLs() {
+        #expect(HashtagExtractor.extractDisplay("foo#bar &#39; https://x.com/a#frag") == [])
+        #expect(HashtagExtractor.extractDisplay("#one#two") == [])
+        #expect(HashtagExtractor.extractDisplay("Love #Pizza and #pizza!") == ["Pizza", "pizza"])
+    }
+}
