@@ -25,7 +25,7 @@ let package = Package(
 
         // Pure logic: no I/O.
         .target(name: "ChirpCore"),
-        .target(name: "ChirpStore", dependencies: ["ChirpCore"]),
+        .target(name: "ChirpStore", dependencies: ["ChirpCore", "ChirpPostgres"]),
 
         // Adapters: the only importers of their C library.
         .target(name: "ChirpKafka", dependencies: [

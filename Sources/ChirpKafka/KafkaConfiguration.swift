@@ -1,0 +1,70 @@
+import CRdKafka
+
+/// librdkafka properties, applied in order to a fresh `rd_kafka_conf_t`.
+///
+/// Defaults here keep memory bounded (librdkafka's own defaults queue up to 1 GiB in a producer
+/// and 64 MiB per consumer) and batch, which is what keeps broker CPU per message low.
+public struct KafkaConfiguration: Sendable {
+    public var properties: [(String, String)]
+
+    public init(brokers: String, _ properties: [(String, String)] = []) {
+        self.properties = [("bootstrap.servers", brokers)] + properties
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties.last { $0.0 == key }?.1 }
+        set {
+            properties.removeAll { $0.0 == key }
+            if let newValue { properties.append((key, newValue)) }
+        }
+    }
+
+    /// Idempotent, acks=all, batched producer with a bounded local queue.
+    public static func producer(brokers: String, clientId: String, lingerMilliseconds: Int = 5,
+                                queueKilobytes: Int = 16 * 1024) -> KafkaConfiguration {
+        KafkaConfiguration(brokers: brokers, [
+            ("client.id", clientId),
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", String(lingerMilliseconds)),
+            ("batch.num.messages", "10000"),
+            ("queue.buffering.max.kbytes", String(queueKilobytes)),
+            ("queue.buffering.max.messages", "100000"),
+            ("compression.type", "none"),
+            ("message.timeout.ms", "0"),  // never give up: at-least-once is the contract
+        ])
+    }
+
+    /// Consumer-group member with static membership and manual offset storing.
+    public static func consumer(brokers: String, groupId: String, instanceId: String, clientId: String) -> KafkaConfiguration {
+        KafkaConfiguration(brokers: brokers, [
+            ("client.id", clientId),
+            ("group.id", groupId),
+            ("group.instance.id", instanceId),
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.auto.commit", "true"),
+            ("auto.commit.interval.ms", "1000"),
+            ("enable.auto.offset.store", "false"),  // offsets are stored only after the work is durable
+            ("enable.partition.eof", "false"),
+            ("fetch.wait.max.ms", "20"),
+            ("fetch.min.bytes", "1"),
+            ("queued.max.messages.kbytes", "8192"),
+        ])
+    }
+
+    /// Builds the C configuration. The caller owns the result until it is given to `rd_kafka_new`.
+    func makeHandle() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw .configuration("rd_kafka_conf_new failed") }
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties {
+            let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw .configuration("\(key)=\(value): \(KafkaError.text(errorBuffer))")
+            }
+        }
+        return conf
+    }
+}

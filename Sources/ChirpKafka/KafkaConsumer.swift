@@ -1,0 +1,187 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// A consumed record, copied out of librdkafka's buffers.
+public struct KafkaMessage: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [KafkaHeader]
+    /// Producer/broker timestamp in milliseconds since the epoch, when present.
+    public var timestampMilliseconds: Int64?
+
+    public func header(_ name: String) -> [UInt8]? {
+        headers.last { $0.name == name }?.value
+    }
+
+    public func headerString(_ name: String) -> String? {
+        header(name).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// A topic partition and an offset in it.
+public struct TopicPartitionOffset: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// A consumer-group member. Not thread-safe: one thread polls, stores offsets and closes
+/// (the service's worker thread), as librdkafka's consumer API expects.
+public final class KafkaConsumer: @unchecked Sendable {
+    private let client: KafkaClient
+    private let queue: OpaquePointer
+    private let logger: Logger
+    private var closed = false
+    /// Last consumed offset per partition and the high watermark seen, for the lag gauge.
+    private let lagState = Mutex<[String: Int64]>([:])
+
+    public init(configuration: KafkaConfiguration, logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
+        self.logger = logger
+        let context = KafkaCallbackContext(logger: logger, onDelivery: nil, onError: onError)
+        client = try KafkaClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context)
+        rd_kafka_poll_set_consumer(client.handle)
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
+            throw .configuration("no consumer queue")
+        }
+        self.queue = queue
+    }
+
+    deinit {
+        close()
+        rd_kafka_queue_destroy(queue)
+    }
+
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics {
+            rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        }
+        let err = rd_kafka_subscribe(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "subscribe") }
+    }
+
+    public func createTopics(_ topics: [(name: String, partitions: Int32)], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        try client.createTopics(topics, timeout: timeout)
+    }
+
+    /// Up to `maxMessages` records; waits at most `timeout` for them. Consumer errors (not data)
+    /// are logged and reported, never thrown: a consumer keeps going.
+    public func poll(maxMessages: Int, timeout: Duration) -> [KafkaMessage] {
+        let timeoutMs = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxMessages)
+        let count = rd_kafka_consume_batch_queue(queue, timeoutMs, &pointers, maxMessages)
+        guard count > 0 else { return [] }
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(count)
+        for i in 0..<count {
+            guard let pointer = pointers[i] else { continue }
+            defer { rd_kafka_message_destroy(pointer) }
+            let m = pointer.pointee
+            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let error = KafkaError(m.err)
+                logger.warning("consumer error", metadata: ["error": "\(error)"])
+                continue
+            }
+            messages.append(copy(pointer))
+        }
+        return messages
+    }
+
+    private func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+        let m = pointer.pointee
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        var headers: [KafkaHeader] = []
+        var cHeaders: OpaquePointer?
+        if rd_kafka_message_headers(pointer, &cHeaders) == RD_KAFKA_RESP_ERR_NO_ERROR, let cHeaders {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(cHeaders, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes))
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        return KafkaMessage(
+            topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+            partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
+            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+        )
+    }
+
+    /// Marks work up to (excluding) each `offset` as done; the next commit (auto, every second,
+    /// and on close) sends them to the group coordinator.
+    public func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for entry in offsets {
+            let element = rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition)
+            element?.pointee.offset = entry.offset
+        }
+        let err = rd_kafka_offsets_store(client.handle, list)
+        // A partition revoked in a rebalance cannot be stored; its new owner re-reads (at least once).
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
+            throw KafkaError(err, context: "storing offsets")
+        }
+    }
+
+    /// Sends stored offsets now and waits for the answer.
+    public func commitStored() throws(KafkaError) {
+        let err = rd_kafka_commit(client.handle, nil, 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw KafkaError(err, context: "commit")
+        }
+    }
+
+    /// Current partition assignment.
+    public func assignment() -> [TopicPartitionOffset] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return (0..<Int(list.pointee.cnt)).map { i in
+            let element = list.pointee.elems[i]
+            return TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset)
+        }
+    }
+
+    /// Sum over assigned partitions of (high watermark − next offset to consume), from librdkafka's
+    /// cached values (no broker round trip). Brokers that misreport watermarks make this approximate.
+    public func lag(consumedNext: [TopicPartitionOffset]) -> Int64 {
+        var total: Int64 = 0
+        for entry in consumedNext {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            if rd_kafka_get_watermark_offsets(client.handle, entry.topic, entry.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+               high >= 0 {
+                total += max(0, high - entry.offset)
+            }
+        }
+        return total
+    }
+
+    /// Leaves the group after committing stored offsets. Idempotent.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        let err = rd_kafka_consumer_close(client.handle)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close", metadata: ["error": "\(KafkaError(err))"])
+        }
+    }
+}

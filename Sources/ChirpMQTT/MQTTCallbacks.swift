@@ -1,0 +1,66 @@
+import CMosquitto
+import Glibc
+
+// libmosquitto calls these on its network thread. They are file-scope C functions that reach the
+// owning `MQTTClient` through the user-data pointer.
+
+private func client(_ userData: UnsafeMutableRawPointer?) -> MQTTClient? {
+    guard let userData else { return nil }
+    return Unmanaged<MQTTClient>.fromOpaque(userData).takeUnretainedValue()
+}
+
+let chirpMQTTConnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, OpaquePointer?) -> Void = {
+    _, userData, rc, _, _ in
+    guard let client = client(userData) else { return }
+    client.connectResult.withLock { $0 = rc }
+    if rc == 0 {
+        client.connected.store(true, ordering: .relaxed)
+        let count = client.connects.add(1, ordering: .relaxed).newValue
+        client.logger.info("mqtt connected", metadata: ["broker": "\(client.options.host):\(client.options.port)", "connects": "\(count)"])
+        client.resubscribe()
+    } else {
+        client.logger.error("mqtt connection refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(rc)))"])
+    }
+}
+
+let chirpMQTTDisconnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?) -> Void = {
+    _, userData, rc, _ in
+    guard let client = client(userData) else { return }
+    client.connected.store(false, ordering: .relaxed)
+    if rc != 0 {
+        client.logger.warning("mqtt disconnected; reconnecting", metadata: ["reason": "\(String(cString: mosquitto_strerror(rc)))"])
+    }
+}
+
+let chirpMQTTPublishCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, OpaquePointer?) -> Void = {
+    _, userData, _, reasonCode, _ in
+    client(userData)?.didAcknowledge(reasonCode: reasonCode)
+}
+
+let chirpMQTTMessageCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<mosquitto_message>?, OpaquePointer?) -> Void = {
+    _, userData, message, properties in
+    guard let client = client(userData), let message, let onMessage = client.onMessage else { return }
+    let m = message.pointee
+    let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(m.payloadlen))) } ?? []
+    var userProperties: [(name: String, value: String)] = []
+    var skipFirst = false
+    var cursor: OpaquePointer? = properties
+    while let current = cursor {
+        var name: UnsafeMutablePointer<CChar>?
+        var value: UnsafeMutablePointer<CChar>?
+        let next = mosquitto_property_read_string_pair(current, Int32(MQTT_PROP_USER_PROPERTY.rawValue), &name, &value, skipFirst)
+        guard next != nil else { break }
+        if let name, let value {
+            userProperties.append((String(cString: name), String(cString: value)))
+        }
+        free(name)
+        free(value)
+        cursor = next
+        skipFirst = true
+    }
+    client.received.add(1, ordering: .relaxed)
+    onMessage(MQTTMessage(
+        topic: m.topic.map { String(cString: $0) } ?? "",
+        payload: payload, qos: m.qos, retain: m.retain, userProperties: userProperties
+    ))
+}

@@ -1,0 +1,209 @@
+import CMosquitto
+import Foundation
+import Logging
+import Synchronization
+
+/// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle; libmosquitto's network
+/// thread (started by `connect`) runs every callback.
+///
+/// Publishing: QoS 1 messages in flight (sent, PUBACK not yet received) are bounded by
+/// `Options.maxInFlight`; `publish` blocks while the window is full. Message ids are 16-bit, so
+/// the window must stay below 65 535.
+///
+/// Subscribing: with `cleanSession == false` and a fixed client id, the broker keeps the session
+/// (subscriptions and unacknowledged QoS 1 messages) across disconnects for `sessionExpiry`.
+/// libmosquitto sends the PUBACK when `onMessage` returns, so `onMessage` must hand the message
+/// on before returning.
+public final class MQTTClient: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int32
+        public var clientId: String
+        public var cleanSession: Bool
+        public var keepAliveSeconds: Int32 = 30
+        /// How long the broker keeps a persistent session after a disconnect.
+        public var sessionExpirySeconds: UInt32 = 7 * 24 * 3600
+        public var username: String?
+        public var password: String?
+        public var maxInFlight: Int = 1000
+
+        public init(host: String, port: Int32, clientId: String, cleanSession: Bool) {
+            self.host = host
+            self.port = port
+            self.clientId = clientId
+            self.cleanSession = cleanSession
+        }
+    }
+
+    public struct Statistics: Sendable {
+        public var published: Int
+        public var acknowledged: Int
+        public var rejected: Int
+        public var received: Int
+        public var connects: Int
+    }
+
+    let options: Options
+    let logger: Logger
+    let onMessage: (@Sendable (MQTTMessage) -> Void)?
+    private let handle: OpaquePointer
+    private var retainedSelf: Unmanaged<MQTTClient>?
+
+    let connected = Atomic<Bool>(false)
+    let connectResult = Mutex<Int32?>(nil)
+    private let window: DispatchSemaphore
+    let published = Atomic<Int>(0)
+    let acknowledged = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let received = Atomic<Int>(0)
+    let connects = Atomic<Int>(0)
+    /// Subscriptions re-sent on every (re)connect.
+    let subscriptions = Mutex<[(String, Int32)]>([])
+
+    private static let libraryInit: Void = { mosquitto_lib_init() }()
+
+    public init(options: Options, logger: Logger, onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws(MQTTError) {
+        _ = Self.libraryInit
+        self.options = options
+        self.logger = logger
+        self.onMessage = onMessage
+        self.window = DispatchSemaphore(value: options.maxInFlight)
+        guard let handle = mosquitto_new(options.clientId, options.cleanSession, nil) else {
+            throw MQTTError(message: "mosquitto_new failed for client id '\(options.clientId)'")
+        }
+        self.handle = handle
+        let retained = Unmanaged.passRetained(self)
+        retainedSelf = retained
+        mosquitto_user_data_set(handle, retained.toOpaque())
+        mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
+        mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
+        mosquitto_max_inflight_messages_set(handle, UInt32(min(options.maxInFlight, 65_535)))
+        mosquitto_reconnect_delay_set(handle, 1, 10, true)
+        if let username = options.username {
+            mosquitto_username_pw_set(handle, username, options.password)
+        }
+        mosquitto_connect_v5_callback_set(handle, chirpMQTTConnectCallback)
+        mosquitto_disconnect_v5_callback_set(handle, chirpMQTTDisconnectCallback)
+        mosquitto_publish_v5_callback_set(handle, chirpMQTTPublishCallback)
+        if onMessage != nil {
+            mosquitto_message_v5_callback_set(handle, chirpMQTTMessageCallback)
+        }
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    // MARK: Connection
+
+    /// Connects and starts the network thread; waits for the broker's CONNACK.
+    public func connect(timeout: Duration = .seconds(10)) throws(MQTTError) {
+        var properties: OpaquePointer? = nil
+        if !options.cleanSession {
+            mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
+        }
+        let rc = mosquitto_connect_bind_v5(handle, options.host, options.port, options.keepAliveSeconds, nil, properties)
+        mosquitto_property_free_all(&properties)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+            throw MQTTError(code: rc, context: "connecting to mqtt://\(options.host):\(options.port)")
+        }
+        let started = mosquitto_loop_start(handle)
+        guard started == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: started, context: "starting network loop") }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let result = connectResult.withLock({ $0 }) {
+                guard result == 0 else {
+                    throw MQTTError(message: "broker refused connection: \(String(cString: mosquitto_reason_string(result)))")
+                }
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        throw MQTTError(message: "no CONNACK from mqtt://\(options.host):\(options.port) within \(timeout)")
+    }
+
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// Subscribes now and after every reconnect.
+    public func subscribe(_ topic: String, qos: Int32 = 1) throws(MQTTError) {
+        subscriptions.withLock { $0.append((topic, qos)) }
+        let rc = mosquitto_subscribe_v5(handle, nil, topic, qos, 0, nil)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: rc, context: "subscribing to \(topic)") }
+    }
+
+    func resubscribe() {
+        for (topic, qos) in subscriptions.withLock({ $0 }) {
+            mosquitto_subscribe_v5(handle, nil, topic, qos, 0, nil)
+        }
+    }
+
+    // MARK: Publishing
+
+    /// Publishes one message; blocks while `maxInFlight` QoS>0 messages await their PUBACK.
+    /// Returns false when the window stayed full for `timeout`.
+    @discardableResult
+    public func publish(
+        topic: String, payload: [UInt8], qos: Int32 = 1, userProperties: [(String, String)] = [],
+        timeout: Duration = .seconds(60)
+    ) throws(MQTTError) -> Bool {
+        if qos > 0 {
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            if window.wait(timeout: .now() + seconds) == .timedOut { return false }
+        }
+        var properties: OpaquePointer? = nil
+        for (name, value) in userProperties {
+            mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), name, value)
+        }
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties)
+        }
+        mosquitto_property_free_all(&properties)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+            if qos > 0 { window.signal() }
+            throw MQTTError(code: rc, context: "publishing to \(topic)")
+        }
+        published.add(1, ordering: .relaxed)
+        if qos == 0 { acknowledged.add(1, ordering: .relaxed) }
+        return true
+    }
+
+    /// Called from the network thread when a QoS 1 PUBACK arrives.
+    func didAcknowledge(reasonCode: Int32) {
+        if reasonCode >= 0x80 {
+            rejected.add(1, ordering: .relaxed)
+            logger.warning("broker rejected a message", metadata: ["reason": "\(String(cString: mosquitto_reason_string(reasonCode)))"])
+        } else {
+            acknowledged.add(1, ordering: .relaxed)
+        }
+        window.signal()
+    }
+
+    /// Waits until every published message is acknowledged (or rejected), up to `timeout`.
+    public func waitForAcknowledgements(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if acknowledged.load(ordering: .relaxed) + rejected.load(ordering: .relaxed) >= published.load(ordering: .relaxed) {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return false
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            published: published.load(ordering: .relaxed), acknowledged: acknowledged.load(ordering: .relaxed),
+            rejected: rejected.load(ordering: .relaxed), received: received.load(ordering: .relaxed),
+            connects: connects.load(ordering: .relaxed)
+        )
+    }
+
+    /// Disconnects cleanly and stops the network thread. The client cannot be reused.
+    public func disconnect() {
+        mosquitto_disconnect_v5(handle, 0, nil)
+        mosquitto_loop_stop(handle, false)
+        connected.store(false, ordering: .relaxed)
+        retainedSelf?.release()
+        retainedSelf = nil
+    }
+}

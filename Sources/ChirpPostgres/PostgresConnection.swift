@@ -1,0 +1,189 @@
+import CLibPQ
+import Glibc
+
+/// A PostgreSQL error: the SQLSTATE (when the server sent one) and the message.
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    public var sqlState: String?
+    public var message: String
+
+    public init(sqlState: String?, message: String) {
+        self.sqlState = sqlState
+        self.message = message
+    }
+
+    /// Deadlocks and serialization failures: the transaction can simply be run again.
+    public var isRetryable: Bool { sqlState == "40P01" || sqlState == "40001" }
+    /// The connection is gone (class 08) or the server is shutting down (57P01…).
+    public var isConnectionFailure: Bool {
+        sqlState == nil || sqlState?.hasPrefix("08") == true || sqlState?.hasPrefix("57P") == true
+    }
+
+    public var description: String { sqlState.map { "\($0): \(message)" } ?? message }
+}
+
+/// Rows of a result in text format.
+public struct PostgresRows: Sendable {
+    public var columns: [String]
+    public var rows: [[String?]]
+    /// `PQcmdTuples`: rows affected by INSERT/UPDATE/DELETE/COPY.
+    public var affected: Int
+
+    public subscript(row: Int, column: String) -> String? {
+        guard let index = columns.firstIndex(of: column) else { return nil }
+        return rows[row][index]
+    }
+}
+
+/// One libpq connection; the only owner of its `PGconn`. Not thread-safe: it lives on the
+/// thread that uses it (libpq calls block).
+public final class PostgresConnection: @unchecked Sendable {
+    private let connection: OpaquePointer
+    public let connectionString: String
+
+    /// Connects with a libpq connection string (`postgresql://user@host:port/db` or `key=value …`).
+    public init(_ connectionString: String) throws(PostgresError) {
+        self.connectionString = connectionString
+        guard let connection = PQconnectdb(connectionString) else {
+            throw PostgresError(sqlState: nil, message: "PQconnectdb returned no connection")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(sqlState: nil, message: "cannot connect: \(message)")
+        }
+        self.connection = connection
+        _ = try? execute("SET client_min_messages = warning")
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        var string = String(cString: text)
+        while string.last?.isNewline == true { string.removeLast() }
+        return string
+    }
+
+    public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    /// Re-establishes a broken connection.
+    public func reset() throws(PostgresError) {
+        PQreset(connection)
+        guard isConnected else {
+            throw PostgresError(sqlState: nil, message: "reconnect failed: \(Self.trimmed(PQerrorMessage(connection)))")
+        }
+    }
+
+    // MARK: Queries
+
+    /// Runs one statement with text parameters (`$1`, `$2`, …); nil is SQL NULL.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        let result = withCStrings(parameters) { values in
+            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Prepares a named statement for `executePrepared`.
+    public func prepare(name: String, sql: String) throws(PostgresError) {
+        try consume(PQprepare(connection, name, sql, 0, nil))
+    }
+
+    @discardableResult
+    public func executePrepared(_ name: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        let result = withCStrings(parameters) { values in
+            PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
+    public func transaction<T>(_ body: () throws(PostgresError) -> T) throws(PostgresError) -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `COPY … FROM STDIN` with the given data (text format by default).
+    @discardableResult
+    public func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        try consume(PQexec(connection, sql), expecting: PGRES_COPY_IN)
+        let sent = data.withUnsafeBufferPointer { buffer -> Int32 in
+            var offset = 0
+            let chunk = 1 << 20
+            while offset < buffer.count {
+                let size = min(chunk, buffer.count - offset)
+                let rc = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: size) {
+                    PQputCopyData(connection, $0, Int32(size))
+                }
+                if rc != 1 { return rc }
+                offset += size
+            }
+            return 1
+        }
+        let ended = PQputCopyEnd(connection, sent == 1 ? nil : "client failed to send data")
+        guard ended == 1 else {
+            throw PostgresError(sqlState: nil, message: "COPY end failed: \(Self.trimmed(PQerrorMessage(connection)))")
+        }
+        let rows = try consume(PQgetResult(connection))
+        // Drain: a COPY returns exactly one final result, then NULL.
+        while let extra = PQgetResult(connection) { PQclear(extra) }
+        return rows.affected
+    }
+
+    // MARK: Results
+
+    private func withCStrings<R>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let pointers: [UnsafeMutablePointer<CChar>?] = values.map { $0.flatMap { strdup($0) } }
+        defer { for pointer in pointers { free(pointer) } }
+        return body(pointers.map { $0.map { UnsafePointer($0) } })
+    }
+
+    @discardableResult
+    private func consume(_ result: OpaquePointer?, expecting expected: ExecStatusType? = nil) throws(PostgresError) -> PostgresRows {
+        guard let result else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        if let expected {
+            guard status == expected else { throw error(from: result) }
+            return PostgresRows(columns: [], rows: [], affected: 0)
+        }
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            throw error(from: result)
+        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            rows.append((0..<columnCount).map { c in
+                PQgetisnull(result, Int32(r), Int32(c)) == 1 ? nil : String(cString: PQgetvalue(result, Int32(r), Int32(c)))
+            })
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(columns: columns, rows: rows, affected: affected)
+    }
+
+    private func error(from result: OpaquePointer) -> PostgresError {
+        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        var message = Self.trimmed(PQresultErrorMessage(result))
+        if message.hasPrefix("ERROR:  ") { message.removeFirst(8) }
+        if message.isEmpty { message = Self.trimmed(PQerrorMessage(connection)) }
+        return PostgresError(sqlState: sqlState, message: message)
+    }
+}

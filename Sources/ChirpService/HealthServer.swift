@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What `/readyz` reports: ready, or the reasons it is not.
+public struct Readiness: Sendable, Equatable {
+    public var problems: [String]
+
+    public init(problems: [String] = []) { self.problems = problems }
+
+    public var isReady: Bool { problems.isEmpty }
+
+    public static let ready = Readiness()
+}
+
+/// A minimal HTTP/1.1 responder for `GET /healthz`, `/readyz` and `/metrics`, served from one
+/// dedicated thread (requests are tiny and rare; no need for an event loop). Every response closes
+/// its connection.
+public final class HealthServer: @unchecked Sendable {
+    public let host: String
+    public private(set) var port: Int
+    private let metrics: MetricsRegistry
+    private let readiness: @Sendable () -> Readiness
+    private let logger: Logger
+    private var listener: Int32 = -1
+    private let running = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    public init(host: String, port: Int, metrics: MetricsRegistry, logger: Logger, readiness: @escaping @Sendable () -> Readiness) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.logger = logger
+        self.readiness = readiness
+    }
+
+    /// Binds and starts serving. Port 0 picks a free port (see `port` afterwards).
+    public func start() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let resolved = host == "localhost" ? "127.0.0.1" : host
+        guard inet_pton(AF_INET, resolved, &address.sin_addr) == 1 else {
+            close(fd)
+            throw UsageError("--http-host must be an IPv4 address, got '\(host)'")
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            let code = errno
+            close(fd)
+            throw UsageError("cannot listen on \(host):\(port): \(String(cString: strerror(code)))")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: actual.sin_port))
+        listener = fd
+        running.store(true, ordering: .relaxed)
+        let thread = Thread { [self] in serve() }
+        thread.name = "http"
+        thread.start()
+        logger.info("http endpoint listening", metadata: ["address": "http://\(host):\(port)"])
+    }
+
+    public func stop() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
+        stopped.wait()
+        close(listener)
+    }
+
+    private func serve() {
+        defer { stopped.signal() }
+        var pollDescriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        while running.load(ordering: .relaxed) {
+            let ready = poll(&pollDescriptor, 1, 200)
+            guard ready > 0 else { continue }
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { continue }
+            handle(client)
+            close(client)
+        }
+    }
+
+    private func handle(_ client: Int32) {
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while request.count < 16_384 {
+            let count = recv(client, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            request.append(contentsOf: buffer[0..<count])
+            if HTTPRequest.headerEnd(in: request) != nil { break }
+        }
+        let response = respond(to: HTTPRequest.parse(request))
+        response.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let sent = send(client, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if sent <= 0 { break }
+                offset += sent
+            }
+        }
+    }
+
+    func respond(to request: HTTPRequest?) -> [UInt8] {
+        guard let request else { return HTTPRequest.response(status: 400, body: "bad request\n") }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return HTTPRequest.response(status: 405, body: "method not allowed\n")
+        }
+        switch request.path {
+        case "/healthz":
+            return HTTPRequest.response(status: 200, body: "ok\n")
+        case "/readyz":
+            let state = readiness()
+            if state.isReady { return HTTPRequest.response(status: 200, body: "ready\n") }
+            return HTTPRequest.response(status: 503, body: "not ready: " + state.problems.joined(separator: "; ") + "\n")
+        case "/metrics":
+            return HTTPRequest.response(status: 200, body: metrics.render(), contentType: "text/plain; version=0.0.4")
+        default:
+            return HTTPRequest.response(status: 404, body: "not found\n")
+        }
+    }
+}
+
+/// The request line of an HTTP/1.x request, and response bytes.
+public struct HTTPRequest: Equatable, Sendable {
+    public var method: String
+    public var path: String
+
+    static func headerEnd(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    /// Parses `METHOD /path?query HTTP/1.x`; the query is dropped.
+    public static func parse(_ bytes: [UInt8]) -> HTTPRequest? {
+        guard let lineEnd = bytes.firstIndex(of: 13) ?? bytes.firstIndex(of: 10) else { return nil }
+        let parts = String(decoding: bytes[0..<lineEnd], as: UTF8.self).split(separator: " ")
+        guard parts.count == 3, parts[2].hasPrefix("HTTP/1."), parts[1].hasPrefix("/") else { return nil }
+        let target = parts[1]
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        return HTTPRequest(method: String(parts[0]), path: path)
+    }
+
+    static let reasons = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"]
+
+    public static func response(status: Int, body: String, contentType: String = "text/plain; charset=utf-8") -> [UInt8] {
+        let bodyBytes = Array(body.utf8)
+        let head = "HTTP/1.1 \(status) \(reasons[status] ?? "Status")\r\nContent-Type: \(contentType)\r\nContent-Length: \(bodyBytes.count)\r\nConnection: close\r\n\r\n"
+        return Array(head.utf8) + bodyBytes
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What every service gets: its options, logger, metrics and readiness registry.
+public final class ServiceContext: Sendable {
+    public let name: String
+    public let options: ParsedOptions
+    public let logger: Logger
+    public let metrics: MetricsRegistry
+    public let readiness: ReadinessRegistry
+
+    init(name: String, options: ParsedOptions, logger: Logger) {
+        self.name = name
+        self.options = options
+        self.logger = logger
+        self.metrics = MetricsRegistry()
+        self.readiness = ReadinessRegistry()
+    }
+}
+
+/// Named readiness checks; `/readyz` is ready when all pass.
+public final class ReadinessRegistry: Sendable {
+    private let checks = Mutex<[(String, @Sendable () -> String?)]>([])
+
+    /// `check` returns nil when fine, or the problem.
+    public func add(_ name: String, _ check: @escaping @Sendable () -> String?) {
+        checks.withLock { $0.append((name, check)) }
+    }
+
+    public func evaluate() -> Readiness {
+        Readiness(problems: checks.withLock { $0 }.compactMap { name, check in check().map { "\(name): \($0)" } })
+    }
+}
+
+
+
+/// The options every service has.
+public enum CommonOptions {
+    public static func specs(service: String, httpPort: Int) -> [OptionSpec] {
+        [
+            OptionSpec("log-level", env: "LOG_LEVEL", default: "info", help: "trace, debug, info, notice, warning, error or critical."),
+            OptionSpec("log-format", env: "LOG_FORMAT", default: "json", help: "json (one object per line) or text."),
+            OptionSpec("http-host", env: "HTTP_HOST", default: "127.0.0.1", help: "Address of the /healthz, /readyz and /metrics endpoint (0.0.0.0 in containers)."),
+            OptionSpec("http-port", env: "HTTP_PORT", default: String(httpPort), help: "Port of that endpoint; 0 picks a free one."),
+            OptionSpec("instance-id", env: "INSTANCE_ID", default: "", help: "Stable name of this instance (Kafka static membership, MQTT client id); default: the host name."),
+        ]
+    }
+}
+
+/// A subcommand: runs to completion and returns an exit code.
+public struct Subcommand: Sendable {
+    public var name: String
+    public var summary: String
+    public var run: @Sendable (_ arguments: [String]) async -> Int32
+
+    public init(name: String, summary: String, run: @escaping @Sendable (_ arguments: [String]) async -> Int32) {
+        self.name = name
+        self.summary = summary
+        self.run = run
+    }
+}
+
+/// The shared `main` of every service executable: parses options (flags, then environment, then
+/// defaults), sets up logging, serves health and metrics, runs the services in a `ServiceGroup`
+/// that shuts down gracefully on SIGTERM/SIGINT, and maps the outcome to an exit code.
+public enum ServiceMain {
+    public static func run(
+        name: String, summary: String, specs: [OptionSpec], httpPort: Int,
+        subcommands: [Subcommand] = [],
+        makeServices: @Sendable (ServiceContext) async throws -> [any Service]
+    ) async -> Never {
+        let allSpecs = CommonOptions.specs(service: name, httpPort: httpPort) + specs
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let environment = ProcessInfo.processInfo.environment
+
+        // Subcommands: `healthcheck` for every service, plus the service's own.
+        let healthcheck = Subcommand(name: "healthcheck", summary: "Exit 0 if this service's /readyz answers 200 (for container healthchecks).") { args in
+            do {
+                let parsed = try ParsedOptions.parse(args, specs: allSpecs, environment: environment)
+                let (status, body) = try HealthProbe.get(host: parsed.string("http-host") ?? "127.0.0.1", port: try parsed.int("http-port"), path: "/readyz")
+                print(body.trimmingCharacters(in: .whitespacesAndNewlines))
+                return status == 200 ? 0 : 1
+            } catch {
+                FileHandle.standardError.write(Data("healthcheck: \(error)\n".utf8))
+                return 1
+            }
+        }
+        let commands = [healthcheck] + subcommands
+        if let first = arguments.first, let command = commands.first(where: { $0.name == first }) {
+            arguments.removeFirst()
+            exit(await command.run(arguments))
+        }
+        if arguments.contains("--help") || arguments.contains("-h") {
+            let footer = "SUBCOMMANDS:\n" + commands.map { "  \($0.name)\n      \($0.summary)" }.joined(separator: "\n")
+            print(OptionsHelp.text(usage: "\(name) [options] | \(name) <subcommand> [options]", summary: summary, specs: allSpecs, footer: footer))
+            exit(0)
+        }
+        if arguments.contains("--help-markdown") {
+            print(OptionsHelp.markdown(specs: allSpecs))
+            exit(0)
+        }
+
+        let options: ParsedOptions
+        let logger: Logger
+        do {
+            options = try ParsedOptions.parse(arguments, specs: allSpecs, environment: environment)
+            guard let format = StdoutLogHandler.Format(rawValue: options.string("log-format") ?? "json") else {
+                throw UsageError("--log-format must be json or text")
+            }
+            guard let level = Logger.Level(rawValue: options.string("log-level") ?? "info") else {
+                throw UsageError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            LoggingSystem.bootstrap { _ in StdoutLogHandler(service: name, format: format, level: level) }
+            logger = Logger(label: name)
+        } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\nRun '\(name) --help' for the options.\n".utf8))
+            exit(64)
+        }
+
+        let context = ServiceContext(name: name, options: options, logger: logger)
+        let health = HealthServer(
+            host: options.string("http-host") ?? "127.0.0.1", port: (try? options.int("http-port")) ?? httpPort,
+            metrics: context.metrics, logger: logger, readiness: { context.readiness.evaluate() }
+        )
+        do {
+            try health.start()
+            let settings = options.values.sorted { $0.key < $1.key }
+                .filter { !$0.key.contains("password") }
+                .map { "\($0.key)=\($0.value)(\(options.sources[$0.key] ?? "?"))" }.joined(separator: " ")
+            logger.info("starting", metadata: ["options": "\(settings)"])
+            let services = try await makeServices(context)
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                          failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+            health.stop()
+            logger.info("stopped")
+            exit(0)
+        } catch let error as UsageError {
+            logger.critical("\(error.message)")
+            exit(64)
+        } catch {
+            logger.critical("failed", metadata: ["error": "\(error)"])
+            health.stop()
+            exit(1)
+        }
+    }
+
+    /// The instance id: the flag/env value, or the host name.
+    public static func instanceId(_ options: ParsedOptions) -> String {
+        let value = options.string("instance-id") ?? ""
+        return value.isEmpty ? ProcessInfo.processInfo.hostName : value
+    }
+}
