@@ -23,6 +23,9 @@ public final class Counter: Sendable {
     }
 
     var snapshot: [String: Int64] { values.withLock { $0 } }
+
+    /// Sum over all label values.
+    public var total: Int64 { values.withLock { $0.values.reduce(0, +) } }
 }
 
 /// A value that goes up and down; either set directly or read from a closure at scrape time.

@@ -2,12 +2,20 @@ import Foundation
 import ServiceLifecycle
 import Synchronization
 
+/// A Boolean shared between threads (a worker sets it, `/readyz` reads it).
+public final class AtomicFlag: Sendable {
+    private let flag: Atomic<Bool>
+    public init(_ value: Bool = false) { flag = Atomic(value) }
+    public var value: Bool { flag.load(ordering: .relaxed) }
+    public func set(_ value: Bool) { flag.store(value, ordering: .relaxed) }
+}
+
 /// Set when the process is asked to stop; a worker loop checks it between batches.
 public final class StopSignal: Sendable {
-    private let flag = Atomic<Bool>(false)
+    private let flag = AtomicFlag()
     public init() {}
-    public var isStopping: Bool { flag.load(ordering: .relaxed) }
-    public func stop() { flag.store(true, ordering: .relaxed) }
+    public var isStopping: Bool { flag.value }
+    public func stop() { flag.set(true) }
 }
 
 /// A `Service` whose work is a blocking loop (librdkafka polls, libpq calls) on a dedicated
@@ -50,5 +58,16 @@ public final class WorkerThread: Service, CustomStringConvertible {
         } onCancel: {
             stop.stop()
         }
+    }
+}
+
+/// A value shared between threads behind a lock (a reference, so closures can share it).
+public final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    public init(_ value: Value) { mutex = Mutex(value) }
+
+    public func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
     }
 }

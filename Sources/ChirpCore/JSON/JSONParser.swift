@@ -40,20 +40,8 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
-    /// Parses a document starting at `start`, returning it with the offset just after it.
-    /// Used for files that hold several documents (JSON lines, concatenated JSON).
-    static func parsePrefix(
-        _ buffer: UnsafeBufferPointer<UInt8>, from start: Int
-    ) throws(JSONParseError) -> (JSONValue, Int) {
-        var parser = JSONParser(buffer)
-        parser.index = start
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        return (value, parser.index)
-    }
-
     private let bytes: UnsafeBufferPointer<UInt8>
-    private(set) var index = 0
+    private var index = 0
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -63,7 +51,7 @@ public struct JSONParser {
         JSONParseError(kind: kind, message: message, offset: index)
     }
 
-    mutating func skipWhitespace() {
+    private mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1

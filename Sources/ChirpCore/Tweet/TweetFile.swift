@@ -15,7 +15,7 @@ public struct OutgoingTweet: Sendable, Equatable {
 }
 
 /// A problem with one document of a tweets file; the rest of the file is still read.
-public struct TweetFileProblem: Sendable, Equatable, CustomStringConvertible {
+public struct TweetFileProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// 1-based line where the bad document starts.
     public var line: Int
     public var rejection: TweetRejection
@@ -27,42 +27,29 @@ public struct TweetFileProblem: Sendable, Equatable, CustomStringConvertible {
 /// `{data, includes}` response per tweet that keeps only the includes that tweet needs; a record is
 /// split into one minimal tweet per text. Every other tweet is passed through unchanged.
 public enum TweetFile {
+    /// Reads a whole file held in memory. The sender streams instead (`JSONDocumentSplitter`
+    /// + `decode(_:)`); this is the same logic for tests and small files.
     public static func read(_ bytes: [UInt8]) -> (tweets: [OutgoingTweet], problems: [TweetFileProblem]) {
+        var splitter = JSONDocumentSplitter()
         var tweets: [OutgoingTweet] = []
         var problems: [TweetFileProblem] = []
-        bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            // Byte-order mark.
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { start = 3 }
-            var lineCounter = LineCounter(buffer)
-            var index = start
-            while true {
-                while index < buffer.count, [0x20, 0x0A, 0x0D, 0x09].contains(buffer[index]) { index += 1 }
-                guard index < buffer.count else { break }
-                let line = lineCounter.line(at: index)
-                do throws(JSONParseError) {
-                    let (value, end) = try JSONParser.parsePrefix(buffer, from: index)
-                    index = end
-                    if case .array(let elements) = value {
-                        for element in elements { collect(element, line: line, into: &tweets, problems: &problems) }
-                    } else {
-                        collect(value, line: line, into: &tweets, problems: &problems)
-                    }
-                } catch {
-                    problems.append(TweetFileProblem(line: line, rejection: TweetRejection(error)))
-                    // Resynchronize at the next line.
-                    while index < buffer.count, buffer[index] != 0x0A { index += 1 }
-                }
+        for document in splitter.feed(bytes) + splitter.finish() {
+            switch decode(document) {
+            case .success(let found): tweets.append(contentsOf: found)
+            case .failure(let problem): problems.append(problem)
             }
         }
         return (tweets, problems)
     }
 
-    static func collect(_ value: JSONValue, line: Int, into tweets: inout [OutgoingTweet], problems: inout [TweetFileProblem]) {
-        do {
-            tweets.append(contentsOf: try split(value))
+    /// Parses one document cut out by `JSONDocumentSplitter` and splits it into tweets.
+    public static func decode(_ document: JSONDocumentSplitter.Document) -> Result<[OutgoingTweet], TweetFileProblem> {
+        do throws(TweetRejection) {
+            let value: JSONValue
+            do { value = try JSONParser.parse(document.bytes) } catch { throw TweetRejection(error) }
+            return .success(try split(value))
         } catch {
-            problems.append(TweetFileProblem(line: line, rejection: error))
+            return .failure(TweetFileProblem(line: document.line, rejection: error))
         }
     }
 
@@ -115,22 +102,5 @@ public enum TweetFile {
         var response = JSONObject([("data", tweet)])
         if !newIncludes.members.isEmpty { response["includes"] = .object(newIncludes) }
         return .object(response)
-    }
-}
-
-/// Maps byte offsets to 1-based line numbers, scanning forward only.
-struct LineCounter {
-    let buffer: UnsafeBufferPointer<UInt8>
-    var position = 0
-    var lines = 1
-
-    init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
-
-    mutating func line(at offset: Int) -> Int {
-        while position < offset, position < buffer.count {
-            if buffer[position] == 0x0A { lines += 1 }
-            position += 1
-        }
-        return lines
     }
 }

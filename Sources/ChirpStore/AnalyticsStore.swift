@@ -1,0 +1,64 @@
+import ChirpPostgres
+
+/// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
+/// Owns one connection; use it from one thread.
+public final class AnalyticsStore: @unchecked Sendable {
+    public let connection: PostgresConnection
+    private var stagingReady = false
+
+    public init(url: String) throws(PostgresError) {
+        connection = try PostgresConnection(url)
+    }
+
+    /// Applies pending migrations, each in its own transaction, under an advisory lock so that
+    /// several loaders starting together migrate once. Returns the versions applied.
+    @discardableResult
+    public func migrate() throws(PostgresError) -> [Int] {
+        try connection.execute(Migrations.createLedger)
+        var applied: [Int] = []
+        for migration in Migrations.all {
+            let ran: Bool = try connection.transaction { () throws(PostgresError) -> Bool in
+                try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [String(Migrations.advisoryLockKey)])
+                let existing = try connection.execute("SELECT 1 FROM chirp_migrations WHERE version = $1::integer", [String(migration.version)])
+                guard existing.rows.isEmpty else { return false }
+                try connection.execute(migration.sql)
+                try connection.execute("INSERT INTO chirp_migrations (version, name) VALUES ($1::integer, $2)", [String(migration.version), migration.name])
+                return true
+            }
+            if ran { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    public func schemaVersion() throws(PostgresError) -> Int {
+        let rows = try connection.execute("SELECT coalesce(max(version), 0) AS v FROM chirp_migrations")
+        return Int(rows[0, "v"] ?? "0") ?? 0
+    }
+
+    /// Loads one batch in one transaction: facts, hashtags, rollups for new rows only, and the
+    /// consumed offsets. Returns how many tweets were new.
+    public func load(_ batch: TweetBatch, consumerGroup: String) throws(PostgresError) -> Int {
+        if !stagingReady {
+            try connection.execute(TweetBatch.createStaging)
+            stagingReady = true
+        }
+        return try connection.transaction { () throws(PostgresError) -> Int in
+            if batch.count > 0 {
+                try connection.copyIn(TweetBatch.copyStaging, data: batch.copy.bytes)
+            }
+            let inserted = batch.count > 0 ? Int(try connection.execute(TweetBatch.insertFromStaging)[0, "inserted"] ?? "0") ?? 0 : 0
+            for (topic, partitions) in batch.nextOffsets {
+                for (partition, next) in partitions.sorted(by: { $0.key < $1.key }) {
+                    try connection.execute(TweetBatch.storeOffset, [consumerGroup, topic, String(partition), String(next)])
+                }
+            }
+            return inserted
+        }
+    }
+
+    /// Re-establishes the connection after a failure (the temp staging table is gone with it).
+    public func reconnect() throws(PostgresError) {
+        stagingReady = false
+        try connection.reset()
+    }
+}

@@ -1,0 +1,127 @@
+import ChirpCore
+import ChirpKafka
+import ChirpMQTT
+import ChirpService
+import Foundation
+import Logging
+
+/// Moves MQTT messages to Kafka.
+///
+/// Delivery guarantee: libmosquitto sends the PUBACK when the message callback returns, and it has
+/// no manual acknowledgement. The callback returns once librdkafka has accepted (copied) the
+/// record, before Kafka confirms it. Those messages — acknowledged upstream, unconfirmed
+/// downstream — are the only ones a crash (SIGKILL, power loss) of the bridge can lose. The window
+/// is bounded by `--max-unconfirmed` and lasts about linger.ms plus one broker round trip; it is
+/// exported as `chirp_bridge_unconfirmed`. A graceful stop (SIGTERM) closes it: the bridge
+/// disconnects from MQTT first, then waits for Kafka to confirm everything. Messages the broker
+/// sent but the bridge never acknowledged stay in its persistent session and are redelivered.
+final class Bridge: Sendable {
+    let mqtt: MQTTClient
+    let producer: KafkaProducer
+    let topic: String
+    let partitions: Int32
+    let maxUnconfirmed: Int
+    let logger: Logger
+    let received: Counter
+    let delivered: Counter
+    let failed: Counter
+
+    init(context: ServiceContext) throws {
+        let options = context.options
+        logger = context.logger
+        topic = try options.required("raw-topic")
+        partitions = Int32(try options.int("topic-partitions"))
+        maxUnconfirmed = try options.int("max-unconfirmed")
+        guard maxUnconfirmed > 0 else { throw UsageError("--max-unconfirmed must be positive") }
+        let instance = ServiceMain.instanceId(options)
+        let metrics = context.metrics
+        received = metrics.counter("bridge_received_total", help: "Messages received from MQTT.")
+        delivered = metrics.counter("bridge_delivered_total", help: "Messages Kafka confirmed (acks=all).")
+        failed = metrics.counter("bridge_delivery_failed_total", help: "Messages acknowledged to MQTT that Kafka refused (lost), by librdkafka error.", label: "error")
+        let delivered = self.delivered
+        let failed = self.failed
+        let logger = self.logger
+        producer = try KafkaProducer(
+            configuration: .producer(brokers: try options.required("kafka-brokers"), clientId: "chirp-bridge-\(instance)",
+                                     lingerMilliseconds: try options.int("kafka-linger-ms")),
+            logger: context.logger,
+            onDelivery: { report in
+                if let error = report.error {
+                    failed.increment(label: error.name)
+                    logger.error("kafka refused a message already acknowledged to MQTT", metadata: ["error": "\(error)"])
+                } else {
+                    delivered.increment()
+                }
+            }
+        )
+        let producer = self.producer
+        _ = metrics.gauge("bridge_unconfirmed", help: "Messages acknowledged to MQTT and not yet confirmed by Kafka (the crash-loss window).") {
+            Double(producer.outstandingCount)
+        }
+
+        var mqttOptions = MQTTClient.Options(
+            host: try options.required("mqtt-host"), port: Int32(try options.int("mqtt-port")),
+            clientId: options.string("mqtt-client-id").flatMap { $0.isEmpty ? nil : $0 } ?? "chirp-bridge-\(instance)",
+            cleanSession: false
+        )
+        if let user = options.string("mqtt-username"), !user.isEmpty {
+            mqttOptions.username = user
+            mqttOptions.password = options.string("mqtt-password")
+        }
+        let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, received: received, failed: failed, logger: logger)
+        mqtt = try MQTTClient(options: mqttOptions, logger: context.logger) { message in forward.forward(message) }
+        try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)
+
+        let mqtt = self.mqtt
+        context.readiness.add("mqtt") { mqtt.isConnected ? nil : "not connected to the MQTT broker" }
+        context.readiness.add("kafka") { producer.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
+    }
+
+    func run(stop: StopSignal) throws {
+        try producer.createTopics([(topic, partitions)])
+        try mqtt.connect()
+        logger.info("bridging", metadata: ["to": "\(topic)"])
+        while !stop.isStopping {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        // Stop taking messages first, then drain what was acknowledged.
+        mqtt.disconnect()
+        let left = producer.flush(timeout: .seconds(30))
+        producer.close(timeout: .seconds(1))
+        if left > 0 {
+            logger.error("stopped with unconfirmed messages", metadata: ["count": "\(left)"])
+        }
+    }
+}
+
+/// Runs on libmosquitto's network thread for every message; returning acknowledges it.
+struct Forwarder: Sendable {
+    let producer: KafkaProducer
+    let topic: String
+    let maxUnconfirmed: Int
+    let received: Counter
+    let failed: Counter
+    let logger: Logger
+
+    func forward(_ message: MQTTMessage) {
+        received.increment()
+        let key = message.userProperty(Wire.tweetId) ?? TweetKey.extract(message.payload)
+        var headers = [KafkaHeader(Wire.mqttTopic, message.topic)]
+        if let published = message.userProperty(Wire.publishedAt) {
+            headers.append(KafkaHeader(Wire.publishedAt, published))
+        }
+        // `send` waits while librdkafka's queue is full; an error here is permanent for this
+        // record (for example larger than message.max.bytes): counted, logged, not retried.
+        do {
+            try producer.send(topic: topic, key: key.map { Array($0.utf8) }, value: message.payload, headers: headers, token: 0)
+        } catch {
+            failed.increment(label: error.name)
+            logger.error("kafka cannot take this message; it is dropped", metadata: ["error": "\(error)", "bytes": "\(message.payload.count)"])
+            return
+        }
+        // Back-pressure: hold the PUBACK while too much is unconfirmed.
+        while producer.outstandingCount >= maxUnconfirmed {
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+    }
+}

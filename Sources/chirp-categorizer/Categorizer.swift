@@ -1,0 +1,158 @@
+import ChirpCore
+import ChirpKafka
+import ChirpService
+import Foundation
+import Logging
+import Synchronization
+
+/// The consume → enrich → produce loop. A raw record's offset is stored for commit only after
+/// every record it produced (enriched tweets or one dead letter) is confirmed by Kafka, so a
+/// crash re-processes, never skips (at least once; the loader deduplicates by tweet id).
+final class Categorizer: Sendable {
+    let consumer: KafkaConsumer
+    let producer: KafkaProducer
+    let tracker: Locked<OffsetTracker>
+    let enricher: Enricher
+    let rawTopic: String
+    let enrichedTopic: String
+    let dlqTopic: String
+    let partitions: Int32
+    let maxPayload: Int
+    let batchSize: Int
+    let logger: Logger
+    let consumed: Counter
+    let enriched: Counter
+    let deadLetters: Counter
+    let deliveryFailures: Counter
+    let lag: Gauge
+
+    init(context: ServiceContext) throws {
+        let options = context.options
+        logger = context.logger
+        rawTopic = try options.required("raw-topic")
+        enrichedTopic = try options.required("enriched-topic")
+        dlqTopic = try options.required("dlq-topic")
+        partitions = Int32(try options.int("topic-partitions"))
+        maxPayload = try options.int("max-payload-bytes")
+        batchSize = max(1, try options.int("batch-size"))
+        let table = try CategorizerMain.categoryTable(path: options.string("categories-file") ?? "")
+        enricher = Enricher(table: table)
+        logger.info("category table", metadata: ["version": "\(enricher.matcher.version)", "categories": "\(table.categories.count)"])
+
+        let metrics = context.metrics
+        consumed = metrics.counter("categorizer_consumed_total", help: "Raw records consumed.")
+        enriched = metrics.counter("categorizer_enriched_total", help: "Enriched tweets confirmed by Kafka.")
+        deadLetters = metrics.counter("dlq_total", help: "Raw records sent to the dead-letter topic, by reason.", label: "reason")
+        deliveryFailures = metrics.counter("categorizer_delivery_failed_total", help: "Output records Kafka refused.", label: "error")
+        lag = metrics.gauge("categorizer_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
+        let tracker = Locked(OffsetTracker())
+        self.tracker = tracker
+        let brokers = try options.required("kafka-brokers")
+        let instance = ServiceMain.instanceId(options)
+        let enrichedCounter = enriched
+        let failures = deliveryFailures
+        let logger = self.logger
+        let enrichedTopic = self.enrichedTopic
+        producer = try KafkaProducer(
+            configuration: .producer(brokers: brokers, clientId: "chirp-categorizer-\(instance)", lingerMilliseconds: try options.int("kafka-linger-ms")),
+            logger: context.logger,
+            onDelivery: { report in
+                if let error = report.error {
+                    // With message.timeout.ms=0 only permanent errors end here; the offset stays
+                    // uncommitted, so a restart retries the record.
+                    failures.increment(label: error.name)
+                    logger.error("output record refused", metadata: ["topic": "\(report.topic)", "error": "\(error)"])
+                    return
+                }
+                if report.topic == enrichedTopic { enrichedCounter.increment() }
+                let (partition, offset) = Categorizer.decodeToken(report.token)
+                tracker.withLock { $0.complete(partition: partition, offset: offset) }
+            }
+        )
+        var consumerConfiguration = KafkaConfiguration.consumer(
+            brokers: brokers, groupId: try options.required("group-id"), instanceId: "chirp-categorizer-\(instance)",
+            clientId: "chirp-categorizer-\(instance)")
+        consumerConfiguration["fetch.wait.max.ms"] = "20"
+        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
+        let producer = self.producer
+        context.readiness.add("kafka") { producer.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
+        _ = metrics.gauge("categorizer_pending_deliveries", help: "Output records awaiting Kafka's confirmation.") {
+            Double(tracker.withLock { $0.pendingDeliveries })
+        }
+    }
+
+    /// Delivery tokens carry the source partition (high 16 bits) and offset (low 48 bits).
+    static func token(partition: Int32, offset: Int64) -> UInt64 {
+        UInt64(UInt16(truncatingIfNeeded: partition)) << 48 | (UInt64(bitPattern: offset) & 0xFFFF_FFFF_FFFF)
+    }
+
+    static func decodeToken(_ token: UInt64) -> (Int32, Int64) {
+        (Int32(UInt16(truncatingIfNeeded: token >> 48)), Int64(token & 0xFFFF_FFFF_FFFF))
+    }
+
+    func run(stop: StopSignal) throws {
+        try producer.createTopics([(enrichedTopic, partitions), (dlqTopic, partitions)])
+        try consumer.subscribe([rawTopic])
+        logger.info("consuming", metadata: ["from": "\(rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(dlqTopic)"])
+        var lastLagUpdate = ContinuousClock.now
+        var nextOffsets: [Int32: Int64] = [:]
+        while !stop.isStopping {
+            let messages = consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100))
+            for message in messages {
+                try process(message)
+                nextOffsets[message.partition] = message.offset + 1
+            }
+            try storeCommittable()
+            if ContinuousClock.now - lastLagUpdate > .seconds(1) {
+                lastLagUpdate = ContinuousClock.now
+                lag.set(Double(consumer.lag(consumedNext: nextOffsets.map { TopicPartitionOffset(topic: rawTopic, partition: $0.key, offset: $0.value) })))
+            }
+        }
+        logger.info("stopping: waiting for output confirmations")
+        producer.flush(timeout: .seconds(30))
+        try storeCommittable()
+        consumer.close()
+        producer.close(timeout: .seconds(1))
+    }
+
+    private func storeCommittable() throws {
+        let ready = tracker.withLock { $0.takeCommittable() }
+        guard !ready.isEmpty else { return }
+        try consumer.storeOffsets(ready.map { TopicPartitionOffset(topic: rawTopic, partition: $0.partition, offset: $0.offset) })
+    }
+
+    private func process(_ message: KafkaMessage) throws {
+        consumed.increment()
+        let token = Self.token(partition: message.partition, offset: message.offset)
+        let publishedHeader = message.header(Wire.publishedAt)
+        var headers: [KafkaHeader] = []
+        if let publishedHeader { headers.append(KafkaHeader(Wire.publishedAt, publishedHeader)) }
+        let decoded: Result<[Tweet], TweetRejection>
+        do throws(TweetRejection) {
+            decoded = .success(try TweetDecoder.decode(bytes: message.value, maximumBytes: maxPayload))
+        } catch {
+            decoded = .failure(error)
+        }
+        switch decoded {
+        case .success(let tweets):
+            let fallback = publishedHeader.flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+                ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
+            let records = tweets.map { enricher.enrich($0, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)) }
+            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
+            for record in records {
+                try producer.send(topic: enrichedTopic, key: Array(record.id.utf8), value: record.encoded(), headers: headers, token: token)
+            }
+        case .failure(let rejection):
+            deadLetters.increment(label: rejection.reason.rawValue)
+            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) }
+            headers += [
+                KafkaHeader(Wire.dlqReason, rejection.reason.rawValue),
+                KafkaHeader(Wire.dlqMessage, String(rejection.message.prefix(1000))),
+                KafkaHeader(Wire.dlqSourceTopic, message.topic),
+                KafkaHeader(Wire.dlqSourcePartition, String(message.partition)),
+                KafkaHeader(Wire.dlqSourceOffset, String(message.offset)),
+            ]
+            try producer.send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
+        }
+    }
+}

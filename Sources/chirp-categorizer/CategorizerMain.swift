@@ -1,0 +1,45 @@
+import ChirpCore
+import ChirpService
+import Foundation
+
+/// chirp-categorizer: `tweets.raw` → parse, hashtags, categories → `tweets.enriched`; rejects → `tweets.dlq`.
+@main
+struct CategorizerMain {
+    static let specs: [OptionSpec] = [
+        OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
+        OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Topic to consume raw tweets from."),
+        OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to write enriched tweets to."),
+        OptionSpec("dlq-topic", env: "DLQ_TOPIC", default: Wire.deadLetterTopic, help: "Dead-letter topic for payloads that are no tweet."),
+        OptionSpec("group-id", env: "CATEGORIZER_GROUP_ID", default: "chirp-categorizer", help: "Kafka consumer group."),
+        OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the categorizer creates its output topics."),
+        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults (see README)."),
+        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger payloads are dead letters (reason too_large)."),
+        OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
+        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "5", help: "Producer batching delay (linger.ms)."),
+    ]
+
+    static let reasonCodes = RejectReason.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n")
+
+    static func main() async {
+        await ServiceMain.run(
+            name: "chirp-categorizer",
+            summary: "Consumes raw tweets, extracts hashtags (twitter-text rules) and keyword categories, and writes enriched JSON; what is no tweet goes to the dead-letter topic.\n\nDEAD-LETTER REASON CODES (header dlq-reason):\n\(reasonCodes)",
+            specs: specs, httpPort: 9103,
+            subcommands: [Subcommand(name: "classify", summary: "Enrich tweets from a file or stdin to stdout, without Kafka ('chirp-categorizer classify --help').", run: Classify.run)]
+        ) { context in
+            let categorizer = try Categorizer(context: context)
+            return [WorkerThread(name: "categorizer") { stop in try categorizer.run(stop: stop) }]
+        }
+    }
+
+    /// The category table from `--categories-file`, or the default.
+    static func categoryTable(path: String) throws -> CategoryTable {
+        guard !path.isEmpty else { return .default }
+        guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read categories file '\(path)'") }
+        do {
+            return try CategoryTableFile.parse(Array(data))
+        } catch {
+            throw UsageError("\(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ChirpCore
+import ChirpService
+import Foundation
+
+/// `chirp-categorizer classify [FILE]`: the categorizer's rules without Kafka. Enriched JSON lines
+/// (the `tweets.enriched` format) go to stdout; rejected documents, with their dead-letter reason,
+/// to stderr. Exit status 0 when every document was a tweet, 1 otherwise.
+enum Classify {
+    static let specs: [OptionSpec] = [
+        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults."),
+        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger documents are rejected (too_large)."),
+    ]
+
+    @Sendable static func run(_ arguments: [String]) async -> Int32 {
+        if arguments.contains("--help") {
+            print(OptionsHelp.text(usage: "chirp-categorizer classify [options] [FILE]", summary: "Reads tweets in any supported format from FILE or stdin and writes one enriched JSON line per tweet to stdout; rejected inputs go to stderr with their dead-letter reason.", specs: specs))
+            return 0
+        }
+        do {
+            let options = try ParsedOptions.parse(arguments, specs: specs, environment: ProcessInfo.processInfo.environment)
+            let enricher = Enricher(table: try CategorizerMain.categoryTable(path: options.string("categories-file") ?? ""))
+            let maxPayload = try options.int("max-payload-bytes")
+            let input: FileHandle
+            if let path = options.positional.first, path != "-" {
+                guard let file = FileHandle(forReadingAtPath: path) else { throw UsageError("cannot read \(path)") }
+                input = file
+            } else {
+                input = FileHandle.standardInput
+            }
+            var splitter = JSONDocumentSplitter()
+            var rejected = 0
+            var output: [UInt8] = []
+            let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+            func handle(_ documents: [JSONDocumentSplitter.Document]) {
+                for document in documents {
+                    do throws(TweetRejection) {
+                        for tweet in try TweetDecoder.decode(bytes: document.bytes, maximumBytes: maxPayload) {
+                            output.append(contentsOf: enricher.enrich(tweet, fallbackTime: now).encoded())
+                            output.append(0x0A)
+                        }
+                    } catch {
+                        rejected += 1
+                        FileHandle.standardError.write(Data("line \(document.line): \(error.reason.rawValue): \(error.message)\n".utf8))
+                    }
+                }
+                if output.count > 1 << 16 {
+                    FileHandle.standardOutput.write(Data(output))
+                    output.removeAll(keepingCapacity: true)
+                }
+            }
+            while true {
+                let chunk = input.readData(ofLength: 1 << 20)
+                if chunk.isEmpty { break }
+                handle(splitter.feed(chunk))
+            }
+            handle(splitter.finish())
+            FileHandle.standardOutput.write(Data(output))
+            return rejected == 0 ? 0 : 1
+        } catch {
+            FileHandle.standardError.write(Data("chirp-categorizer classify: \(error)\n".utf8))
+            return 64
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import ChirpCore
+import ChirpKafka
+import ChirpPostgres
+import ChirpService
+import ChirpStore
+import Foundation
+import Logging
+
+/// The consume → batch → transaction loop. Exactly-once effect: a tweet id is inserted once and
+/// rollups grow only by the rows a transaction actually inserted, so a redelivered batch (after a
+/// crash between COMMIT and the offset commit) changes nothing.
+final class Loader: Sendable {
+    let consumer: KafkaConsumer
+    let topic: String
+    let groupId: String
+    let postgresURL: String
+    let batchSize: Int
+    let batchWait: Duration
+    let connectTimeout: Duration
+    let logger: Logger
+    let databaseReady = AtomicFlag()
+    let consumed: Counter
+    let inserted: Counter
+    let duplicates: Counter
+    let rejected: Counter
+    let databaseErrors: Counter
+    let batchRows: Histogram
+    let batchSeconds: Histogram
+    let lag: Gauge
+
+    init(context: ServiceContext) throws {
+        let options = context.options
+        logger = context.logger
+        topic = try options.required("enriched-topic")
+        groupId = try options.required("group-id")
+        postgresURL = try options.required("postgres-url")
+        batchSize = max(1, try options.int("batch-size"))
+        batchWait = .milliseconds(max(1, try options.int("batch-wait-ms")))
+        connectTimeout = .seconds(max(0, try options.int("connect-timeout-seconds")))
+        let metrics = context.metrics
+        consumed = metrics.counter("loader_consumed_total", help: "Enriched records consumed.")
+        inserted = metrics.counter("loader_inserted_total", help: "Tweets inserted (new ids).")
+        duplicates = metrics.counter("loader_duplicates_total", help: "Records whose tweet id was already loaded.")
+        rejected = metrics.counter("loader_rejected_total", help: "Records that are no valid enriched tweet (skipped).", label: "reason")
+        databaseErrors = metrics.counter("loader_database_errors_total", help: "Failed transactions, by SQLSTATE.", label: "sqlstate")
+        batchRows = metrics.histogram("loader_batch_rows", help: "Records per database transaction.", bounds: [1, 10, 100, 500, 1000, 2000, 5000, 10000])
+        batchSeconds = metrics.histogram("loader_batch_seconds", help: "Seconds per database transaction.", bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
+        lag = metrics.gauge("loader_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
+        let instance = ServiceMain.instanceId(options)
+        consumer = try KafkaConsumer(
+            configuration: .consumer(brokers: try options.required("kafka-brokers"), groupId: groupId,
+                                     instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)"),
+            logger: context.logger)
+        let databaseReady = self.databaseReady
+        context.readiness.add("postgres") { databaseReady.value ? nil : "not connected to PostgreSQL" }
+    }
+
+    private func connect(stop: StopSignal) throws -> AnalyticsStore {
+        let deadline = ContinuousClock.now + connectTimeout
+        while true {
+            do {
+                let store = try AnalyticsStore(url: postgresURL)
+                let applied = try store.migrate()
+                let version = try store.schemaVersion()
+                logger.info("database ready", metadata: ["schema_version": "\(version)", "applied_now": "\(applied)"])
+                databaseReady.set(true)
+                return store
+            } catch {
+                if ContinuousClock.now >= deadline || stop.isStopping { throw error }
+                logger.warning("database not available yet; retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    func run(stop: StopSignal) throws {
+        let store = try connect(stop: stop)
+        try consumer.subscribe([topic])
+        logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
+        var lastLagUpdate = ContinuousClock.now
+        var nextOffsets: [Int32: Int64] = [:]
+        while !stop.isStopping {
+            // Fill a batch: up to batchSize records or batchWait, whichever comes first.
+            var messages: [KafkaMessage] = []
+            let deadline = ContinuousClock.now + batchWait
+            while messages.count < batchSize, !stop.isStopping {
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { break }
+                messages += consumer.poll(maxMessages: batchSize - messages.count, timeout: min(left, .milliseconds(100)))
+            }
+            if !messages.isEmpty {
+                try load(messages, into: store, stop: stop)
+                for message in messages { nextOffsets[message.partition] = message.offset + 1 }
+                try consumer.storeOffsets(nextOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
+            }
+            if ContinuousClock.now - lastLagUpdate > .seconds(1) {
+                lastLagUpdate = ContinuousClock.now
+                lag.set(Double(consumer.lag(consumedNext: nextOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })))
+            }
+        }
+        consumer.close()
+    }
+
+    private func load(_ messages: [KafkaMessage], into store: AnalyticsStore, stop: StopSignal) throws {
+        var batch = TweetBatch()
+        for message in messages {
+            consumed.increment()
+            do throws(TweetRejection) {
+                let tweet = try EnrichedTweet.decode(message.value)
+                let published = message.headerString(Wire.publishedAt).flatMap(Int64.init).map(Timestamp.init(millisecondsSinceEpoch:))
+                batch.append(tweet, provenance: LoadProvenance(topic: message.topic, partition: message.partition,
+                                                               offset: message.offset, publishedAt: published))
+            } catch {
+                rejected.increment(label: error.reason.rawValue)
+                logger.warning("skipping record that is no enriched tweet", metadata: [
+                    "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(error)",
+                ])
+                batch.noteOffset(topic: message.topic, partition: message.partition, offset: message.offset)
+            }
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let started = ContinuousClock.now
+            do {
+                let new = try store.load(batch, consumerGroup: groupId)
+                let elapsed = ContinuousClock.now - started
+                batchSeconds.observe(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+                batchRows.observe(Double(batch.count))
+                inserted.increment(by: Int64(new))
+                duplicates.increment(by: Int64(batch.count - new))
+                databaseReady.set(true)
+                return
+            } catch {
+                databaseErrors.increment(label: error.sqlState ?? "connection")
+                if error.isConnectionFailure {
+                    databaseReady.set(false)
+                    logger.error("database connection lost; reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    Thread.sleep(forTimeInterval: min(5, 0.2 * Double(attempt)))
+                    try? store.reconnect()
+                } else if error.isRetryable {
+                    logger.warning("transaction conflict; retrying", metadata: ["error": "\(error)"])
+                } else {
+                    throw error
+                }
+                if stop.isStopping && attempt > 3 { throw error }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ChirpCore
+import ChirpService
+
+/// chirp-loader: `tweets.enriched` → PostgreSQL facts and rollups, idempotent by tweet id.
+@main
+struct LoaderMain {
+    static let specs: [OptionSpec] = [
+        OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
+        OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to consume enriched tweets from."),
+        OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
+        OptionSpec("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
+        OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "5000", help: "Tweets per database transaction at most."),
+        OptionSpec("batch-wait-ms", env: "LOADER_BATCH_WAIT_MS", default: "200", help: "Longest wait to fill a batch before loading what is there."),
+        OptionSpec("connect-timeout-seconds", env: "LOADER_CONNECT_TIMEOUT_SECONDS", default: "60", help: "How long to retry the first database connection at start."),
+    ]
+
+    static func main() async {
+        await ServiceMain.run(
+            name: "chirp-loader",
+            summary: "Loads enriched tweets into PostgreSQL in batches: one row per tweet id (duplicates ignored), hashtag and category rollups in the same transaction, Kafka offsets advanced only after COMMIT. Applies schema migrations at start.",
+            specs: specs, httpPort: 9104
+        ) { context in
+            let loader = try Loader(context: context)
+            return [WorkerThread(name: "loader") { stop in try loader.run(stop: stop) }]
+        }
+    }
+}

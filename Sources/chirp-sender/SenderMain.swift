@@ -1,0 +1,34 @@
+import ChirpCore
+import ChirpService
+
+/// chirp-sender: replays a tweets file to MQTT (QoS 1), or generates a synthetic one.
+@main
+struct SenderMain {
+    static let specs: [OptionSpec] = [
+        OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON; v1.1, v2, records, minimal). Also accepted as the first argument."),
+        OptionSpec("mqtt-host", env: "MQTT_HOST", default: "127.0.0.1", help: "MQTT broker host."),
+        OptionSpec("mqtt-port", env: "MQTT_PORT", default: "1883", help: "MQTT broker port."),
+        OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: Wire.defaultMQTTTopic, help: "Topic to publish tweets to."),
+        OptionSpec("mqtt-client-id", env: "SENDER_MQTT_CLIENT_ID", default: "", help: "MQTT client id; default chirp-sender-<instance-id>."),
+        OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
+        OptionSpec("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (optional)."),
+        OptionSpec("rate", env: "SENDER_RATE", default: "0", help: "Tweets per second; 0 = as fast as the broker acknowledges."),
+        OptionSpec("speedup", env: "SENDER_SPEEDUP", default: "0", help: "Replay with the tweets' original created_at spacing divided by this factor; 0 = off."),
+        .switch("loop", env: "SENDER_LOOP", help: "Replay the file again and again until stopped; pass k ≥ 2 appends '~k' to every tweet id, so each pass adds new tweets."),
+        .switch("restamp", env: "SENDER_RESTAMP", help: "Set each tweet's created_at to the moment it is sent, so a replay looks live."),
+        OptionSpec("max-in-flight", env: "SENDER_MAX_IN_FLIGHT", default: "1000", help: "Published QoS 1 messages awaiting PUBACK at most (1–65535)."),
+        OptionSpec("progress-seconds", env: "SENDER_PROGRESS_SECONDS", default: "5", help: "Seconds between progress lines on stderr; 0 = none."),
+    ]
+
+    static func main() async {
+        await ServiceMain.run(
+            name: "chirp-sender",
+            summary: "Replays a tweets file to MQTT with QoS 1, one message per tweet, at a chosen pace.",
+            specs: specs, httpPort: 9101,
+            subcommands: [Subcommand(name: "generate", summary: "Write synthetic tweets as JSON lines (see 'chirp-sender generate --help').", run: Generate.run)]
+        ) { context in
+            let replay = try Replay(context: context)
+            return [WorkerThread(name: "replay") { stop in try replay.run(stop: stop) }]
+        }
+    }
+}
