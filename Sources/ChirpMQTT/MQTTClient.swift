@@ -124,9 +124,10 @@ public final class MQTTClient: @unchecked Sendable {
 
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
-    /// Subscribes now and after every reconnect.
+    /// Subscribes after every (re)connect, and now if connected.
     public func subscribe(_ topic: String, qos: Int32 = 1) throws(MQTTError) {
         subscriptions.withLock { $0.append((topic, qos)) }
+        guard isConnected else { return }
         let rc = mosquitto_subscribe_v5(handle, nil, topic, qos, 0, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: rc, context: "subscribing to \(topic)") }
     }

@@ -78,9 +78,11 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: Queries
 
-    /// Runs one statement with text parameters (`$1`, `$2`, …); nil is SQL NULL.
+    /// Runs one statement with text parameters (`$1`, `$2`, …); nil is SQL NULL. Without
+    /// parameters the text may hold several statements (migrations); the last result is returned.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        if parameters.isEmpty { return try consume(PQexec(connection, sql)) }
         let result = withCStrings(parameters) { values in
             PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }

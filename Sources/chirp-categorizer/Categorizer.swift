@@ -91,7 +91,7 @@ final class Categorizer: Sendable {
     }
 
     func run(stop: StopSignal) throws {
-        try producer.createTopics([(enrichedTopic, partitions), (dlqTopic, partitions)])
+        try producer.createTopics([(rawTopic, partitions), (enrichedTopic, partitions), (dlqTopic, partitions)])
         try consumer.subscribe([rawTopic])
         logger.info("consuming", metadata: ["from": "\(rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(dlqTopic)"])
         var lastLagUpdate = ContinuousClock.now

@@ -13,6 +13,7 @@ final class Loader: Sendable {
     let consumer: KafkaConsumer
     let topic: String
     let groupId: String
+    let partitions: Int32
     let postgresURL: String
     let batchSize: Int
     let batchWait: Duration
@@ -33,6 +34,7 @@ final class Loader: Sendable {
         logger = context.logger
         topic = try options.required("enriched-topic")
         groupId = try options.required("group-id")
+        partitions = Int32(try options.int("topic-partitions"))
         postgresURL = try options.required("postgres-url")
         batchSize = max(1, try options.int("batch-size"))
         batchWait = .milliseconds(max(1, try options.int("batch-wait-ms")))
@@ -66,7 +68,7 @@ final class Loader: Sendable {
                 databaseReady.set(true)
                 return store
             } catch {
-                if ContinuousClock.now >= deadline || stop.isStopping { throw error }
+                if !error.isConnectionFailure || ContinuousClock.now >= deadline || stop.isStopping { throw error }
                 logger.warning("database not available yet; retrying", metadata: ["error": "\(error)"])
                 Thread.sleep(forTimeInterval: 1)
             }
@@ -75,6 +77,7 @@ final class Loader: Sendable {
 
     func run(stop: StopSignal) throws {
         let store = try connect(stop: stop)
+        try consumer.createTopics([(topic, partitions)])
         try consumer.subscribe([topic])
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
         var lastLagUpdate = ContinuousClock.now

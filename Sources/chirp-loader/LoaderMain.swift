@@ -7,6 +7,7 @@ struct LoaderMain {
     static let specs: [OptionSpec] = [
         OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to consume enriched tweets from."),
+        OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the loader creates its input topic (an existing topic is left as it is)."),
         OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
         OptionSpec("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
         OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "5000", help: "Tweets per database transaction at most."),

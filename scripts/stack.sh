@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Starts or stops the servers Chirpstream runs against, on loopback, in a private state folder:
+#   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE, Kafka (Tansu) on BASE+1,
+#                                                 PostgreSQL on BASE+2 (database chirp, role chirp)
+#   scripts/stack.sh stop STATE_DIR
+#   scripts/stack.sh env STATE_DIR               prints the services' environment variables
+# Used by `make up/down/demo/bench` and by the integration tests, so every run uses one recipe.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+cmd="${1:?usage: stack.sh start|stop|env STATE_DIR [BASE_PORT]}"
+STATE="${2:?state folder required}"
+
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+wait_port() {  # host port seconds what
+  local deadline=$((SECONDS + $3))
+  until (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then echo "stack: $4 did not open $1:$2 within $3 s" >&2; return 1; fi
+    sleep 0.1
+  done
+}
+
+case "$cmd" in
+start)
+  BASE="${3:?base port required}"
+  MQTT_PORT=$BASE; KAFKA_PORT=$((BASE + 1)); PG_PORT=$((BASE + 2))
+  mkdir -p "$STATE"; STATE="$(cd "$STATE" && pwd)"; chmod 755 "$STATE"
+  cat > "$STATE/env" <<EOF
+MQTT_HOST=127.0.0.1
+MQTT_PORT=$MQTT_PORT
+KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+POSTGRES_URL=postgresql://chirp@127.0.0.1:$PG_PORT/chirp
+POSTGRES_ADMIN_URL=postgresql://postgres@127.0.0.1:$PG_PORT/chirp
+LD_LIBRARY_PATH=$ROOT/.tools/lib
+EOF
+  # mosquitto: no queue limit for persistent sessions (the default 1000 drops QoS 1 messages of
+  # a subscriber that falls behind), persistence for restarts.
+  mkdir -p "$STATE/mosquitto"
+  cat > "$STATE/mosquitto/mosquitto.conf" <<EOF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+max_queued_messages 0
+max_inflight_messages 0
+persistence true
+persistence_location $STATE/mosquitto/
+autosave_interval 5
+EOF
+  [ "$(id -u)" -eq 0 ] && chown -R mosquitto "$STATE/mosquitto" 2>/dev/null || true
+  mosquitto -c "$STATE/mosquitto/mosquitto.conf" > "$STATE/mosquitto.log" 2>&1 &
+  echo $! > "$STATE/mosquitto.pid"
+
+  "$ROOT/.tools/bin/tansu" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
+    > "$STATE/kafka.log" 2>&1 &
+  echo $! > "$STATE/kafka.pid"
+
+  mkdir -p "$STATE/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg"
+  as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -A trust -U postgres > "$STATE/pg-init.log" 2>&1
+  as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/log" -w -o \
+    "-p $PG_PORT -k $STATE/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" \
+    start > /dev/null
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 <<'EOF'
+CREATE ROLE chirp LOGIN;
+CREATE DATABASE chirp OWNER chirp;
+EOF
+  wait_port 127.0.0.1 "$MQTT_PORT" 10 mosquitto
+  wait_port 127.0.0.1 "$KAFKA_PORT" 10 Kafka
+  echo "stack: mosquitto :$MQTT_PORT, Kafka (Tansu) :$KAFKA_PORT, PostgreSQL :$PG_PORT, state $STATE"
+  ;;
+stop)
+  [ -d "$STATE" ] || exit 0
+  for name in mosquitto kafka; do
+    if [ -f "$STATE/$name.pid" ]; then kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true; rm -f "$STATE/$name.pid"; fi
+  done
+  if [ -f "$STATE/pg/data/postmaster.pid" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop > /dev/null 2>&1 || true
+  fi
+  ;;
+env)
+  cat "$STATE/env"
+  ;;
+*)
+  echo "usage: stack.sh start|stop|env STATE_DIR [BASE_PORT]" >&2; exit 64 ;;
+esac
