@@ -1,0 +1,38 @@
+# Chirpstream — see README.md. Every target installs what it needs (scripts/setup.sh).
+SHELL := /bin/bash
+SWIFT ?= swift
+export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
+
+.PHONY: setup build release test demo up down bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release
+
+# Unit tests plus the integration test, which starts mosquitto, Kafka (Tansu) and PostgreSQL on
+# private loopback ports and runs the four services as processes.
+test: setup
+	$(SWIFT) build
+	CHIRP_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test
+
+# The whole pipeline on the local stack with a generated sample; prints the trends, stops everything.
+demo: release
+	@bash scripts/demo.sh run
+
+# Keep the stack and the services running (state in .run/stack); `make down` stops them.
+up: release
+	@bash scripts/demo.sh up
+
+down:
+	@bash scripts/demo.sh down
+
+bench: release
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf .build .run

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# make demo / make up / make down: the four services on the local stack (release build).
+#   demo.sh run    start stack and services, generate and replay a sample, wait until every tweet
+#                  is in PostgreSQL, print the trends, stop everything
+#   demo.sh up     start stack and services and leave them running (state in .run/stack)
+#   demo.sh down   stop what `up` started
+# Environment: DEMO_COUNT (10000), DEMO_SEED (42), DEMO_BASE_PORT (17000).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/.build/release"
+COUNT="${DEMO_COUNT:-10000}"
+SEED="${DEMO_SEED:-42}"
+BASE="${DEMO_BASE_PORT:-17000}"
+export LD_LIBRARY_PATH="$ROOT/.tools/lib"
+
+start_services() {  # state dir
+  local state="$1" port=$((BASE + 101))
+  set -a; . "$state/env"; set +a
+  for service in bridge categorizer loader; do
+    HTTP_PORT=$port INSTANCE_ID=demo "$BIN/chirp-$service" > "$state/$service.log" 2>&1 &
+    echo $! > "$state/$service.pid"
+    port=$((port + 1))
+  done
+  for port in $((BASE + 101)) $((BASE + 102)) $((BASE + 103)); do
+    for _ in $(seq 1 300); do
+      curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break
+      sleep 0.1
+    done
+    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null || { echo "demo: service on :$port not ready; see $state/*.log" >&2; return 1; }
+  done
+}
+
+stop_all() {  # state dir
+  local state="$1"
+  for service in bridge categorizer loader; do
+    if [ -f "$state/$service.pid" ]; then kill -TERM "$(cat "$state/$service.pid")" 2>/dev/null || true; fi
+  done
+  for service in bridge categorizer loader; do
+    if [ -f "$state/$service.pid" ]; then
+      pid=$(cat "$state/$service.pid")
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      rm -f "$state/$service.pid"
+    fi
+  done
+  bash "$ROOT/scripts/stack.sh" stop "$state"
+}
+
+sql() { psql -X -q "$POSTGRES_URL" "$@"; }
+
+case "${1:-run}" in
+run)
+  STATE="$ROOT/.run/demo"
+  bash "$ROOT/scripts/stack.sh" stop "$STATE" 2>/dev/null || true
+  rm -rf "$STATE"
+  trap 'stop_all "$STATE"' EXIT
+  bash scripts/stack.sh start "$STATE" "$BASE"
+  start_services "$STATE"
+  echo "demo: generating $COUNT tweets (seed $SEED) spread over the last hour"
+  "$BIN/chirp-sender" generate --count "$COUNT" --seed "$SEED" --span-seconds 3600 --output "$STATE/sample.jsonl"
+  echo "demo: replaying through MQTT → bridge → Kafka → categorizer → Kafka → loader → PostgreSQL"
+  HTTP_PORT=$((BASE + 100)) LOG_LEVEL=warning "$BIN/chirp-sender" --file "$STATE/sample.jsonl" --progress-seconds 2
+  for _ in $(seq 1 600); do
+    loaded=$(sql -tA -c "SELECT count(*) FROM tweets")
+    [ "$loaded" -ge "$COUNT" ] && break
+    sleep 0.2
+  done
+  echo
+  echo "== Chirpstream demo: $loaded of $COUNT tweets in PostgreSQL"
+  sql -c "SELECT count(*) AS tweets, count(DISTINCT id) AS distinct_ids,
+                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric * 1000) AS p50_ms,
+                 round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric * 1000) AS p99_ms
+          FROM tweets"
+  echo "== Top 10 hashtags in the last hour"
+  sql -c "SELECT min(tag) AS hashtag, count(*) AS uses FROM tweet_hashtags
+          WHERE created_at > now() - interval '1 hour' GROUP BY tag_key ORDER BY uses DESC, hashtag LIMIT 10"
+  echo "== Tweets per category"
+  sql -c "SELECT category, sum(count) AS tweets FROM category_counts_minutely GROUP BY 1 ORDER BY 2 DESC"
+  echo "== Tweets per language"
+  sql -c "SELECT lang, sum(count) AS tweets FROM language_counts_hourly GROUP BY 1 ORDER BY 2 DESC"
+  echo "== Health and metrics (while running): http://127.0.0.1:$((BASE + 101))/readyz (bridge), :$((BASE + 102)) (categorizer), :$((BASE + 103)) (loader); /healthz and /metrics likewise"
+  [ "$loaded" -ge "$COUNT" ] || { echo "demo: only $loaded of $COUNT tweets arrived" >&2; exit 1; }
+  ;;
+up)
+  STATE="$ROOT/.run/stack"
+  bash "$ROOT/scripts/stack.sh" stop "$STATE" 2>/dev/null || true
+  rm -rf "$STATE"
+  bash scripts/stack.sh start "$STATE" "$BASE"
+  start_services "$STATE" || { stop_all "$STATE"; exit 1; }
+  echo "up: services running; logs in $STATE/*.log"
+  echo "up: replay with:  set -a; . $STATE/env; set +a; $BIN/chirp-sender --file FILE"
+  echo "up: health:       http://127.0.0.1:$((BASE + 101))/readyz (bridge), :$((BASE + 102)) (categorizer), :$((BASE + 103)) (loader)"
+  echo "up: database:     psql $(grep POSTGRES_URL "$STATE/env" | cut -d= -f2-)"
+  ;;
+down)
+  stop_all "$ROOT/.run/stack"
+  echo "down: stopped"
+  ;;
+*)
+  echo "usage: demo.sh run|up|down" >&2; exit 64 ;;
+esac
