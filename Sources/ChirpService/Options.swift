@@ -27,7 +27,7 @@ public struct OptionSpec: Sendable {
 }
 
 /// A usage error: unknown flag, missing value, bad number. Printed with the help hint, exit 64.
-public struct UsageError: Error, CustomStringConvertible, Sendable {
+public struct UsageError: Error, CustomStringConvertible, Sendable, Equatable {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }

@@ -47,7 +47,10 @@ public enum TweetFile {
         do throws(TweetRejection) {
             let value: JSONValue
             do { value = try JSONParser.parse(document.bytes) } catch { throw TweetRejection(error) }
-            return .success(try split(value))
+            guard case .array(let elements) = value else { return .success(try split(value)) }
+            var tweets: [OutgoingTweet] = []
+            for element in elements { tweets += try split(element) }
+            return .success(tweets)
         } catch {
             return .failure(TweetFileProblem(line: document.line, rejection: error))
         }

@@ -1,0 +1,116 @@
+import Testing
+@testable import ChirpCore
+
+@Suite struct OffsetTrackerTests {
+    @Test func commitsOnlyContiguousCompletedOffsets() {
+        var tracker = OffsetTracker()
+        tracker.begin(partition: 0, offset: 10, parts: 1)
+        tracker.begin(partition: 0, offset: 11, parts: 2)
+        tracker.begin(partition: 0, offset: 12, parts: 1)
+        tracker.complete(partition: 0, offset: 12)
+        tracker.complete(partition: 0, offset: 11)
+        #expect(tracker.takeCommittable().isEmpty)  // 10 is still out, 11 half done
+        tracker.complete(partition: 0, offset: 10)
+        #expect(tracker.takeCommittable().map(\.offset) == [11])
+        tracker.complete(partition: 0, offset: 11)
+        #expect(tracker.takeCommittable().map(\.offset) == [13])
+        #expect(tracker.takeCommittable().isEmpty)  // nothing new
+        #expect(tracker.pendingDeliveries == 0)
+    }
+
+    @Test func zeroPartOffsetsAreDoneAtOnceAndPartitionsAreIndependent() {
+        var tracker = OffsetTracker()
+        tracker.begin(partition: 1, offset: 0, parts: 0)
+        tracker.begin(partition: 2, offset: 5, parts: 1)
+        let ready = tracker.takeCommittable()
+        #expect(ready.count == 1)
+        #expect(ready.first?.partition == 1)
+        #expect(ready.first?.offset == 1)
+        #expect(tracker.pendingOffsets == 1)
+    }
+
+    @Test func redeliveryStartsThePartitionOver() {
+        var tracker = OffsetTracker()
+        tracker.begin(partition: 0, offset: 7, parts: 1)
+        tracker.begin(partition: 0, offset: 3, parts: 1)  // seek back after a rebalance
+        tracker.complete(partition: 0, offset: 7)
+        #expect(tracker.takeCommittable().isEmpty)
+        tracker.complete(partition: 0, offset: 3)
+        #expect(tracker.takeCommittable().map(\.offset) == [4])
+    }
+
+    @Test func manyOffsetsStayCheap() {
+        var tracker = OffsetTracker()
+        for offset in 0..<50_000 { tracker.begin(partition: 0, offset: Int64(offset), parts: 1) }
+        for offset in 0..<50_000 { tracker.complete(partition: 0, offset: Int64(offset)) }
+        #expect(tracker.takeCommittable().map(\.offset) == [50_000])
+        #expect(tracker.pendingOffsets == 0)
+    }
+}
+
+@Suite struct ReplayTests {
+    @Test func rateSpacesTweetsEvenly() {
+        var pacer = ReplayPacer(pace: .rate(4))
+        #expect((0..<5).map { pacer.dueSeconds(index: $0, eventTime: nil) } == [0, 0.25, 0.5, 0.75, 1])
+    }
+
+    @Test func originalTimingDividedBySpeedup() {
+        var pacer = ReplayPacer(pace: .original(speedup: 2))
+        let t = { (s: Int64) in Timestamp(millisecondsSinceEpoch: 1_000_000 + s * 1000) }
+        #expect(pacer.dueSeconds(index: 0, eventTime: t(0)) == 0)
+        #expect(pacer.dueSeconds(index: 1, eventTime: t(10)) == 5)
+        #expect(pacer.dueSeconds(index: 2, eventTime: nil) == 5)       // no time: right after the previous
+        #expect(pacer.dueSeconds(index: 3, eventTime: t(4)) == 5)      // out of order: never earlier
+        #expect(pacer.dueSeconds(index: 4, eventTime: t(30)) == 15)
+    }
+
+    @Test func unlimitedIsAlwaysDue() {
+        var pacer = ReplayPacer(pace: .unlimited)
+        #expect(pacer.dueSeconds(index: 1000, eventTime: nil) == 0)
+    }
+
+    @Test func rewriterShiftsTimesAndSuffixesIds() throws {
+        let v1 = try JSONParser.parse(#"{"id": 5, "id_str": "5", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "text": "x", "user": {}}"#)
+        let rewritten = PayloadRewriter.rewrite(v1, idSuffix: "~2", shiftMilliseconds: 3_600_000)
+        #expect(rewritten["id_str"] == .string("5~2"))
+        #expect(rewritten["created_at"] == .string("Wed Oct 10 21:19:24 +0000 2018"))
+        let v2 = try JSONParser.parse(#"{"data": {"id": "7", "text": "x", "created_at": "2021-01-01T00:00:00.000Z"}}"#)
+        let shifted = PayloadRewriter.rewrite(v2, idSuffix: nil, shiftMilliseconds: -1000)
+        #expect(shifted["data"]?["created_at"] == .string("2020-12-31T23:59:59.000Z"))
+        #expect(shifted["data"]?["id"] == .string("7"))
+        #expect(try TweetDecoder.decode(rewritten).first?.id == "5~2")
+    }
+
+    @Test func generatorIsDeterministicAndDecodable() throws {
+        let settings = SyntheticTweets.Settings(count: 2000, seed: 9, start: Timestamp(parsing: "2024-01-01T00:00:00Z")!, spanSeconds: 3600)
+        var a = SyntheticTweets(settings)
+        var b = SyntheticTweets(settings)
+        var ids = Set<String>()
+        var languages = Set<String>()
+        var retweets = 0
+        var hashtags: [String: Int] = [:]
+        var uncategorized = 0
+        let matcher = CategoryMatcher(.default)
+        while let line = a.next() {
+            #expect(line == b.next())
+            let tweets = try TweetDecoder.decode(bytes: line)
+            let tweet = try #require(tweets.first)
+            ids.insert(tweet.id)
+            languages.insert(tweet.lang ?? "")
+            if tweet.isRetweet { retweets += 1 }
+            for tag in HashtagExtractor.extract(tweet.text) { hashtags[tag.key, default: 0] += 1 }
+            if matcher.categories(for: tweet.text) == [CategoryTable.uncategorized] { uncategorized += 1 }
+            let time = try #require(tweet.createdAt)
+            #expect(time >= settings.start)
+            #expect(time.millisecondsSinceEpoch <= settings.start.millisecondsSinceEpoch + 3_600_000)
+        }
+        #expect(b.next() == nil)
+        #expect(ids.count == 2000)
+        #expect(languages.count >= 6)
+        #expect((100...300).contains(retweets))
+        // Zipf: the most used hashtag is far more common than the median one.
+        let sorted = hashtags.values.sorted(by: >)
+        #expect(sorted[0] > 10 * sorted[sorted.count / 2])
+        #expect(uncategorized > 0 && uncategorized < 1000)
+    }
+}
