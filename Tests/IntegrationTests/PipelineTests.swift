@@ -1,0 +1,186 @@
+import ChirpCore
+import ChirpPostgres
+import Foundation
+import Testing
+
+/// The whole pipeline on real servers: mosquitto, Kafka (Tansu), PostgreSQL; the four services as
+/// processes; the shared samples, a generated file and a hand-written file replayed through it.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct PipelineTests {
+    /// Ids each input file must produce, computed from the files directly (not through the sender).
+    static func expectedIds(v11 file: String) throws -> [String] {
+        try String(contentsOf: Paths.sharedData.appendingPathComponent(file), encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONParser.parse(String($0))["id_str"]?.stringValue)
+        }
+    }
+
+    static func expectedIds(v2Pages file: String) throws -> [String] {
+        try String(contentsOf: Paths.sharedData.appendingPathComponent(file), encoding: .utf8).split(separator: "\n").flatMap {
+            try #require(try JSONParser.parse(String($0))["data"]?.arrayValue).compactMap { $0["id"]?.idValue }
+        }
+    }
+
+    static let handWritten = """
+        [
+          {"id": "it-food", "text": "Best #Pizza and coffee in town", "created_at": "2023-03-03T10:15:00Z", "lang": "en"},
+          {"id": "it-none", "text": "nothing to see here", "created_at": "2023-03-03T10:16:00Z"},
+          {"id": "it-user", "tweets": ["new #Album out, what a band", "#東京 trip: flight booked"], "created_at": "2023-03-03T10:20:00Z"},
+          {"id_str": "it-v1", "created_at": "Fri Mar 03 10:30:00 +0000 2023", "text": "cut…", "truncated": true,
+           "extended_tweet": {"full_text": "Long v1.1 text about #Tennis and #tennis"}, "user": {"id_str": "77", "screen_name": "ace"}}
+        ]
+        """
+    static let handWrittenIds = ["it-food", "it-none", "it-user-0", "it-user-1", "it-v1"]
+
+    @Test func tweetsFlowFromFilesToPostgresExactlyOnce() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
+        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let services = [bridge, categorizer, loader]
+        defer { for service in services { service.stop() } }
+        for service in services {
+            try service.waitForHTTP()
+            try service.waitUntilReady()
+        }
+
+        // Inputs: the shared samples in place, a generated file, a hand-written JSON array.
+        let generated = stack.state.appendingPathComponent("generated.jsonl").path
+        let sender = try Paths.binary("chirp-sender")
+        let generatedRun = try run(sender, ["generate", "--count", "3000", "--seed", "11", "--start", "2024-05-01T10:00:00Z",
+                                            "--span-seconds", "3600", "--output", generated])
+        #expect(generatedRun.status == 0, "\(generatedRun.output)")
+        let handWrittenPath = stack.state.appendingPathComponent("hand-written.json").path
+        try Self.handWritten.write(toFile: handWrittenPath, atomically: true, encoding: .utf8)
+
+        var expected: [String] = try Self.expectedIds(v11: "sample-v11.jsonl")
+        for file in ["sample-v2-brexit.jsonl", "sample-v2-kpop.jsonl", "twarc-hashtags-tweets1.jsonl"] {
+            expected += try Self.expectedIds(v2Pages: file)
+        }
+        expected += try String(contentsOfFile: generated, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
+        }
+        expected += Self.handWrittenIds
+        let expectedSet = Set(expected)
+        #expect(expected.count == 3577)
+        #expect(expectedSet.count == 3576)  // sample-v11 repeats one tweet
+
+        let inputs = ["sample-v11.jsonl", "sample-v2-brexit.jsonl", "sample-v2-kpop.jsonl", "twarc-hashtags-tweets1.jsonl"]
+            .map { Paths.sharedData.appendingPathComponent($0).path } + [generated, handWrittenPath]
+        for input in inputs {
+            let replay = try run(sender, ["--file", input, "--http-port", "0", "--log-format", "text"], environment: stack.environment)
+            #expect(replay.status == 0, "\(input): \(replay.output)")
+            #expect(replay.output.contains("failed 0"), "\(replay.output)")
+        }
+
+        // Payloads that are no tweet, straight onto MQTT: they become dead letters, nothing else stops.
+        let mqttPort = stack.environment["MQTT_PORT"]!
+        for payload in ["not json at all", #"{"text": "no id"}"#, #"{"id": "no-text"}"#] {
+            let published = try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-m", payload])
+            #expect(published.status == 0, "\(published.output)")
+        }
+
+        let database = try PostgresConnection(stack.postgresURL)
+        try eventually(timeout: .seconds(120), "all \(expectedSet.count) tweets in PostgreSQL") {
+            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= expectedSet.count
+        }
+        try eventually(timeout: .seconds(30), "three dead letters") {
+            try categorizer.metric("chirp_dlq_total{reason=\"invalid_json\"}") == 1
+                && categorizer.metric("chirp_dlq_total{reason=\"missing_id\"}") == 1
+                && categorizer.metric("chirp_dlq_total{reason=\"missing_text\"}") == 1
+        }
+        Thread.sleep(forTimeInterval: 1)  // anything extra would show up now
+
+        // Exactly once: the stored ids are exactly the input ids.
+        let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
+        #expect(stored.count == expectedSet.count)
+        #expect(Set(stored) == expectedSet)
+        #expect(try loader.metric("chirp_loader_duplicates_total") ?? 0 >= 1)  // the repeated v1.1 tweet
+
+        // Known tweets: hashtags (display and key, in order) and categories.
+        func row(_ id: String) throws -> [String: String?] {
+            let rows = try database.execute(
+                "SELECT categories::text, hashtags::text, is_retweet::text, author, format, published_at IS NOT NULL AS stamped FROM tweets WHERE id = $1", [id])
+            try #require(rows.rows.count == 1, "tweet \(id) missing")
+            return Dictionary(uniqueKeysWithValues: zip(rows.columns, rows.rows[0]))
+        }
+        #expect(try row("it-food")["categories"] == "{food}")
+        #expect(try row("it-food")["hashtags"] == "{pizza}")
+        #expect(try row("it-none")["categories"] == "{uncategorized}")
+        #expect(try row("it-user-0")["categories"] == "{music}")
+        #expect(try row("it-user-1")["categories"] == "{travel}")
+        #expect(try row("it-user-1")["hashtags"] == "{東京}")
+        #expect(try row("it-v1")["hashtags"] == "{tennis,tennis}")
+        #expect(try row("it-v1")["categories"] == "{sports}")
+        #expect(try row("it-v1")["author"] == "ace")
+        let retweet = try row("1440717170493689866")
+        #expect(retweet["is_retweet"] == "true")
+        #expect(retweet["hashtags"] == "{topkpopecuador,butter,lisa,charts,kpop,bts,blackpink,straykids}")
+        #expect(try row("972472958596866048")["hashtags"] == "{quran}")
+        let displays = try database.execute("SELECT tag FROM tweet_hashtags WHERE tweet_id = '1440716895355764743' ORDER BY position")
+        #expect(displays.rows.map { $0[0] } == ["PeoplesVote", "Brexit"])
+
+        // Every row carries the sender's publish time and a load time after it.
+        let timing = try database.execute("SELECT count(*) FILTER (WHERE published_at IS NULL) AS unstamped, count(*) FILTER (WHERE loaded_at < published_at) AS backwards FROM tweets")
+        #expect(timing[0, "unstamped"] == "0")
+        #expect(timing[0, "backwards"] == "0")
+
+        // Rollups agree with the facts.
+        let rollups = try database.execute("""
+            SELECT (SELECT sum(count) FROM hashtag_counts_hourly) = (SELECT count(*) FROM tweet_hashtags) AS hashtags_ok,
+                   (SELECT sum(count) FROM category_counts_minutely) = (SELECT sum(cardinality(categories)) FROM tweets) AS categories_ok,
+                   (SELECT sum(count) FROM language_counts_hourly) = (SELECT count(*) FROM tweets) AS languages_ok,
+                   (SELECT count FROM hashtag_counts_hourly WHERE tag_key = 'tennis' AND hour = '2023-03-03T10:00:00Z') AS tennis
+            """)
+        #expect(rollups[0, "hashtags_ok"] == "t")
+        #expect(rollups[0, "categories_ok"] == "t")
+        #expect(rollups[0, "languages_ok"] == "t")
+        #expect(rollups[0, "tennis"] == "2")
+
+        // Health and metrics on every service.
+        for service in services {
+            #expect(try service.get("/healthz").status == 200)
+            #expect(try service.get("/readyz").status == 200)
+            #expect(try service.get("/metrics").body.contains("# TYPE"))
+        }
+        let published = Double(expected.count + 3)
+        #expect(try bridge.metric("chirp_bridge_received_total") == published)
+        #expect(try bridge.metric("chirp_bridge_delivered_total") == published)
+        #expect(try bridge.metric("chirp_bridge_unconfirmed") == 0)
+        #expect(try categorizer.metric("chirp_categorizer_consumed_total") == published)
+        #expect(try loader.metric("chirp_loader_consumed_total") == Double(expected.count))
+        #expect(try loader.metric("chirp_loader_inserted_total") == Double(expectedSet.count))
+
+        // Graceful stop: SIGTERM ends each service with status 0.
+        for service in services.reversed() {
+            #expect(service.stop() == 0, "\(service.name) exit status\n\(service.logText.suffix(2000))")
+        }
+    }
+
+    @Test func usageErrorsAreClearAndExit64() throws {
+        let sender = try Paths.binary("chirp-sender")
+        let missing = try run(sender, ["--file", "/nonexistent/tweets.json", "--http-port", "0"])
+        #expect(missing.status == 64)
+        #expect(missing.output.contains("cannot read tweets file '/nonexistent/tweets.json'"))
+        let unknown = try run(try Paths.binary("chirp-loader"), ["--no-such-flag"])
+        #expect(unknown.status == 64)
+        #expect(unknown.output.contains("unknown option --no-such-flag"))
+        let help = try run(try Paths.binary("chirp-bridge"), ["--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("$KAFKA_BROKERS"))
+        #expect(help.output.contains("healthcheck"))
+    }
+
+    @Test func classifyEnrichesWithoutKafka() throws {
+        let input = Data(#"{"id":"c1","text":"Sushi and #Wine tonight","created_at":"2024-01-01T00:00:00Z"}"# .utf8 + Array("\nbroken\n".utf8))
+        let result = try run(try Paths.binary("chirp-categorizer"), ["classify"], input: input)
+        #expect(result.status == 1)  // one rejected document
+        let lines = result.output.split(separator: "\n")
+        let enriched = try #require(lines.first { $0.hasPrefix("{") })
+        let record = try EnrichedTweet.decode(Array(enriched.utf8))
+        #expect(record.id == "c1")
+        #expect(record.categories == ["food", "drinks"])
+        #expect(record.hashtags.map(\.key) == ["wine"])
+        #expect(lines.contains { $0.hasPrefix("line 2: invalid_json:") })
+    }
+}
