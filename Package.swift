@@ -50,6 +50,7 @@ let package = Package(
         .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
         .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpService"]),
+        .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore"]),
 
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# make bench: throughput, latency and memory of the pipeline on this machine (release build).
+#   1. each stage alone, on one stack: sender → MQTT (into the bridge's persistent session), then
+#      bridge, categorizer and loader each draining their whole input with nothing else running;
+#   2. end to end on a fresh stack: all four services, BENCH_COUNT tweets published as fast as the
+#      broker acknowledges; sustained tweets/s and publish → queryable latency from the rows'
+#      published_at / loaded_at; every service's peak RSS (VmHWM);
+#   3. the pure logic (parse + hashtags + categories) on one core: chirp-bench.
+# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/.build/release"
+N="${BENCH_COUNT:-200000}"
+BASE="${BENCH_BASE_PORT:-18000}"
+export LD_LIBRARY_PATH="$ROOT/.tools/lib"
+WORK="$ROOT/.run/bench"
+rm -rf "$WORK"; mkdir -p "$WORK"
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
+rate() { python3 -c "print(f'{$1 / ($3 - $2):,.0f}')"; }
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pids_of_stack() {  # state: mosquitto kafka postgres(postmaster)
+  echo "mosquitto:$(cat "$1/mosquitto.pid") kafka:$(cat "$1/kafka.pid") postgres:$(head -1 "$1/pg/data/postmaster.pid")"
+}
+cpu_snapshot() {  # "name:pid ..." → "name:cpu ..." (postgres: all its processes)
+  for entry in $1; do
+    name=${entry%%:*}; pid=${entry#*:}
+    if [ "$name" = postgres ]; then
+      total=0; for p in $pid $(pgrep -P "$pid"); do total=$(python3 -c "print($total + $(cpu_seconds "$p"))"); done
+      echo -n "$name:$total "
+    else
+      echo -n "$name:$(cpu_seconds "$pid") "
+    fi
+  done
+}
+peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+wait_metric() {  # port metric target timeout
+  local deadline=$((SECONDS + $4)) value
+  while true; do
+    value=$(metric "$1" "$2"); value=${value%.*}
+    [ -n "$value" ] && [ "$value" -ge "$3" ] && return 0
+    [ $SECONDS -ge $deadline ] && { echo "bench: $2 reached ${value:-0} of $3 within $4 s" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+wait_ready() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$1/readyz" > /dev/null && return 0; sleep 0.1; done; return 1; }
+
+start() {  # name port state
+  HTTP_PORT=$2 INSTANCE_ID=bench LOG_LEVEL=warning "$BIN/chirp-$1" > "$3/$1.log" 2>&1 &
+  echo $! > "$3/$1.pid"
+  wait_ready "$2" || { echo "bench: chirp-$1 not ready" >&2; cat "$3/$1.log" >&2; return 1; }
+}
+
+stop() {  # name state
+  local pid; pid=$(cat "$2/$1.pid"); kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  for state in "$WORK/stages" "$WORK/e2e"; do
+    for s in bridge categorizer loader; do [ -f "$state/$s.pid" ] && kill -KILL "$(cat "$state/$s.pid")" 2>/dev/null || true; done
+    bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+echo "bench: generating $N tweets"
+"$BIN/chirp-sender" generate --count "$N" --seed 1001 --span-seconds 3600 --output "$WORK/main.jsonl"
+"$BIN/chirp-sender" generate --count 2000 --seed 1002 --span-seconds 3600 --output "$WORK/warmup.jsonl"
+echo "bench: input $(du -h "$WORK/main.jsonl" | cut -f1), $(nproc) cores"
+
+# ---------------------------------------------------------------- stages alone
+S="$WORK/stages"
+bash scripts/stack.sh start "$S" "$BASE" > /dev/null
+set -a; . "$S/env"; set +a
+start bridge $((BASE + 11)) "$S"; stop bridge "$S"   # creates the persistent session and topics
+
+t0=$(now)
+HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --progress-seconds 0 > "$S/sender.log" 2>&1 &
+SPID=$!; SENDER_RSS=0
+while kill -0 $SPID 2>/dev/null; do r=$(peak_rss_mb $SPID); [ "$r" != "?" ] && SENDER_RSS=$r; sleep 0.2; done
+wait $SPID
+t1=$(now)
+echo "stage sender → MQTT:         $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s), sender peak RSS ${SENDER_RSS} MB"
+
+t0=$(now); start bridge $((BASE + 11)) "$S"
+wait_metric $((BASE + 11)) chirp_bridge_delivered_total "$N" 600; t1=$(now)
+echo "stage bridge (MQTT → Kafka): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start), peak RSS $(peak_rss_mb "$(cat "$S/bridge.pid")") MB"
+stop bridge "$S"
+
+t0=$(now); start categorizer $((BASE + 12)) "$S"
+wait_metric $((BASE + 12)) chirp_categorizer_enriched_total "$N" 600; t1=$(now)
+echo "stage categorizer:           $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start and group join), peak RSS $(peak_rss_mb "$(cat "$S/categorizer.pid")") MB"
+stop categorizer "$S"
+
+t0=$(now); start loader $((BASE + 13)) "$S"
+wait_metric $((BASE + 13)) chirp_loader_inserted_total "$N" 600; t1=$(now)
+echo "stage loader (→ PostgreSQL): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start and group join), peak RSS $(peak_rss_mb "$(cat "$S/loader.pid")") MB"
+stop loader "$S"
+bash scripts/stack.sh stop "$S"
+
+# ---------------------------------------------------------------- end to end
+E="$WORK/e2e"
+bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
+set -a; . "$E/env"; set +a
+start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
+HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/warmup.jsonl" --progress-seconds 0 > "$E/warmup.log" 2>&1
+wait_metric $((BASE + 63)) chirp_loader_inserted_total 2000 120   # groups joined, caches warm
+
+PIDS="bridge:$(cat "$E/bridge.pid") categorizer:$(cat "$E/categorizer.pid") loader:$(cat "$E/loader.pid") $(pids_of_stack "$E")"
+CPU0=$(cpu_snapshot "$PIDS")
+t0=$(now)
+HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --progress-seconds 0 > "$E/sender.log" 2>&1 &
+SPID=$!; SENDER_RSS=0; SENDER_CPU=0
+while kill -0 $SPID 2>/dev/null; do
+  r=$(peak_rss_mb $SPID); [ "$r" != "?" ] && SENDER_RSS=$r; c=$(cpu_seconds $SPID); [ "$c" != 0 ] && SENDER_CPU=$c; sleep 0.2
+done
+wait $SPID
+wait_metric $((BASE + 63)) chirp_loader_inserted_total $((N + 2000)) 900
+t1=$(now)
+echo
+echo "end to end ($N tweets, all four services, $(nproc) cores):"
+echo "  wall time first publish → last row: $(elapsed "$t0" "$t1") s, $(rate "$N" "$t0" "$t1") tweets/s"
+psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
+  WITH m AS (SELECT published_at, loaded_at FROM tweets WHERE id NOT IN (SELECT id FROM tweets ORDER BY published_at LIMIT 2000))
+  SELECT 'sustained (rows):', round(count(*) / extract(epoch FROM max(loaded_at) - min(published_at))), 'tweets/s;',
+         'latency publish → queryable p50', round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric), 'ms,',
+         'p99', round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric), 'ms,',
+         'max', round(1000 * extract(epoch FROM max(loaded_at - published_at))::numeric), 'ms'
+  FROM m" | sed 's/^/  /'
+echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $(peak_rss_mb "$(cat "$E/loader.pid")") MB"
+CPU1=$(cpu_snapshot "$PIDS")
+python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
+import sys
+n = int(sys.argv[1]); before = dict(x.split(":") for x in sys.argv[3].split()); after = dict(x.split(":") for x in sys.argv[4].split())
+parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k])) for k in after]
+print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {1e6 * sum(v for _, v in parts) / n:.0f} µs")
+PY
+echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
+for s in loader categorizer bridge; do stop $s "$E"; done
+
+# ---------------------------------------------------------------- pure logic
+echo
+"$BIN/chirp-bench" "$WORK/main.jsonl" "$ROOT/../shared/data"
