@@ -6,7 +6,7 @@
 #      broker acknowledges; sustained tweets/s and publish → queryable latency from the rows'
 #      published_at / loaded_at; every service's peak RSS (VmHWM);
 #   3. the pure logic (parse + hashtags + categories) on one core: chirp-bench.
-# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000).
+# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STAGES (1; 0 skips part 1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -76,6 +76,7 @@ echo "bench: generating $N tweets"
 echo "bench: input $(du -h "$WORK/main.jsonl" | cut -f1), $(nproc) cores"
 
 # ---------------------------------------------------------------- stages alone
+if [ "${BENCH_STAGES:-1}" = 1 ]; then
 S="$WORK/stages"
 bash scripts/stack.sh start "$S" "$BASE" > /dev/null
 set -a; . "$S/env"; set +a
@@ -89,21 +90,22 @@ wait $SPID
 t1=$(now)
 echo "stage sender → MQTT:         $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s), sender peak RSS ${SENDER_RSS} MB"
 
-t0=$(now); start bridge $((BASE + 11)) "$S"
+start bridge $((BASE + 11)) "$S"; wait_metric $((BASE + 11)) chirp_bridge_received_total 1 60; t0=$(now)
 wait_metric $((BASE + 11)) chirp_bridge_delivered_total "$N" 600; t1=$(now)
-echo "stage bridge (MQTT → Kafka): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start), peak RSS $(peak_rss_mb "$(cat "$S/bridge.pid")") MB"
+echo "stage bridge (MQTT → Kafka): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first message), peak RSS $(peak_rss_mb "$(cat "$S/bridge.pid")") MB"
 stop bridge "$S"
 
-t0=$(now); start categorizer $((BASE + 12)) "$S"
+start categorizer $((BASE + 12)) "$S"; wait_metric $((BASE + 12)) chirp_categorizer_consumed_total 1 60; t0=$(now)
 wait_metric $((BASE + 12)) chirp_categorizer_enriched_total "$N" 600; t1=$(now)
-echo "stage categorizer:           $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start and group join), peak RSS $(peak_rss_mb "$(cat "$S/categorizer.pid")") MB"
+echo "stage categorizer:           $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first record), peak RSS $(peak_rss_mb "$(cat "$S/categorizer.pid")") MB"
 stop categorizer "$S"
 
-t0=$(now); start loader $((BASE + 13)) "$S"
+start loader $((BASE + 13)) "$S"; wait_metric $((BASE + 13)) chirp_loader_consumed_total 1 60; t0=$(now)
 wait_metric $((BASE + 13)) chirp_loader_inserted_total "$N" 600; t1=$(now)
-echo "stage loader (→ PostgreSQL): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s incl. start and group join), peak RSS $(peak_rss_mb "$(cat "$S/loader.pid")") MB"
+echo "stage loader (→ PostgreSQL): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first record), peak RSS $(peak_rss_mb "$(cat "$S/loader.pid")") MB"
 stop loader "$S"
 bash scripts/stack.sh stop "$S"
+fi
 
 # ---------------------------------------------------------------- end to end
 E="$WORK/e2e"

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 
 /// librdkafka properties, applied in order to a fresh `rd_kafka_conf_t`.
 ///
@@ -19,8 +20,19 @@ public struct KafkaConfiguration: Sendable {
         }
     }
 
+    /// Applies `key=value,key=value` overrides (the `--kafka-config` option), after the defaults.
+    public mutating func apply(overrides text: String) throws(KafkaError) {
+        for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw .configuration("--kafka-config entries are key=value, got '\(item)'")
+            }
+            self[parts[0]] = parts[1]
+        }
+    }
+
     /// Idempotent, acks=all, batched producer with a bounded local queue.
-    public static func producer(brokers: String, clientId: String, lingerMilliseconds: Int = 5,
+    public static func producer(brokers: String, clientId: String, lingerMilliseconds: Int = 20,
                                 queueKilobytes: Int = 16 * 1024) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
             ("client.id", clientId),
@@ -48,9 +60,10 @@ public struct KafkaConfiguration: Sendable {
             ("auto.commit.interval.ms", "1000"),
             ("enable.auto.offset.store", "false"),  // offsets are stored only after the work is durable
             ("enable.partition.eof", "false"),
-            ("fetch.wait.max.ms", "20"),
-            ("fetch.min.bytes", "1"),
+            ("fetch.wait.max.ms", "50"),
+            ("fetch.min.bytes", "65536"),
             ("queued.max.messages.kbytes", "8192"),
+            ("fetch.max.bytes", "8388608"),
         ])
     }
 

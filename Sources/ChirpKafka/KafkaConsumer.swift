@@ -42,6 +42,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: OpaquePointer
     private let logger: Logger
     private var closed = false
+    /// Reused across polls (allocating and zeroing it per poll showed up in profiles).
+    private var pollBuffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
     /// Last consumed offset per partition and the high watermark seen, for the lag gauge.
     private let lagState = Mutex<[String: Int64]>([:])
 
@@ -79,13 +81,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// are logged and reported, never thrown: a consumer keeps going.
     public func poll(maxMessages: Int, timeout: Duration) -> [KafkaMessage] {
         let timeoutMs = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        var pointers = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: maxMessages)
-        let count = rd_kafka_consume_batch_queue(queue, timeoutMs, &pointers, maxMessages)
+        if pollBuffer.count < maxMessages {
+            pollBuffer = Array(repeating: nil, count: maxMessages)
+        }
+        let count = rd_kafka_consume_batch_queue(queue, timeoutMs, &pollBuffer, maxMessages)
         guard count > 0 else { return [] }
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(count)
         for i in 0..<count {
-            guard let pointer = pointers[i] else { continue }
+            guard let pointer = pollBuffer[i] else { continue }
             defer { rd_kafka_message_destroy(pointer) }
             let m = pointer.pointee
             if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {

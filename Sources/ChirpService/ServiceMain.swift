@@ -45,6 +45,7 @@ public enum CommonOptions {
             OptionSpec("http-host", env: "HTTP_HOST", default: "127.0.0.1", help: "Address of the /healthz, /readyz and /metrics endpoint (0.0.0.0 in containers)."),
             OptionSpec("http-port", env: "HTTP_PORT", default: String(httpPort), help: "Port of that endpoint; 0 picks a free one."),
             OptionSpec("instance-id", env: "INSTANCE_ID", default: "", help: "Stable name of this instance (Kafka static membership, MQTT client id); default: the host name."),
+            OptionSpec("kafka-config", env: "KAFKA_CONFIG", default: "", help: "Extra librdkafka properties, key=value,… (TLS/SASL settings, tuning); applied after the built-in defaults. Ignored by services without Kafka."),
         ]
     }
 }
@@ -71,6 +72,7 @@ public enum ServiceMain {
         subcommands: [Subcommand] = [],
         makeServices: @Sendable (ServiceContext) async throws -> [any Service]
     ) async -> Never {
+        limitMallocArenas(2)
         let allSpecs = CommonOptions.specs(service: name, httpPort: httpPort) + specs
         var arguments = Array(CommandLine.arguments.dropFirst())
         let environment = ProcessInfo.processInfo.environment
@@ -151,6 +153,17 @@ public enum ServiceMain {
             health.stop()
             exit(1)
         }
+    }
+
+    /// librdkafka and libmosquitto run many threads, and glibc gives each its own malloc arena,
+    /// which inflates RSS for nothing. `mallopt(M_ARENA_MAX, n)` is not in Swift's Glibc module,
+    /// so it is looked up by name (M_ARENA_MAX is -8 in <malloc.h>). `MALLOC_ARENA_MAX` in the
+    /// environment, when set, wins.
+    static func limitMallocArenas(_ count: Int32) {
+        guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil,
+              let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(-8, count)
     }
 
     /// The instance id: the flag/env value, or the host name.

@@ -22,9 +22,9 @@ public struct CopyTextEncoder: Sendable {
     }
 
     public mutating func text(_ value: String?) {
-        guard let value else { return null() }
+        guard var text = value else { return null() }
         separator()
-        appendEscaped(value.utf8)
+        text.withUTF8 { appendEscaped($0) }
     }
 
     public mutating func int(_ value: (some BinaryInteger)?) {
@@ -52,7 +52,7 @@ public struct CopyTextEncoder: Sendable {
             literal.append(UInt8(ascii: "\""))
         }
         literal.append(UInt8(ascii: "}"))
-        appendEscaped(literal)
+        literal.withUnsafeBufferPointer { appendEscaped($0) }
     }
 
     public mutating func endRow() {
@@ -61,16 +61,21 @@ public struct CopyTextEncoder: Sendable {
         rowCount += 1
     }
 
-    private mutating func appendEscaped(_ source: some Sequence<UInt8>) {
-        for byte in source {
+    private mutating func appendEscaped(_ source: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        for i in 0..<source.count {
+            let byte = source[i]
+            guard byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D || byte == 0x00 else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<i]))
+            runStart = i + 1
             switch byte {
             case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
             case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
             case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
             case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-            case 0x00: break  // PostgreSQL text cannot hold NUL; JSON \u0000 is dropped
-            default: bytes.append(byte)
+            default: break  // NUL: PostgreSQL text cannot hold it; JSON \u0000 is dropped
             }
         }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<source.count]))
     }
 }

@@ -41,9 +41,12 @@ final class Bridge: Sendable {
         let delivered = self.delivered
         let failed = self.failed
         let logger = self.logger
+        var producerConfiguration = KafkaConfiguration.producer(
+            brokers: try options.required("kafka-brokers"), clientId: "chirp-bridge-\(instance)",
+            lingerMilliseconds: try options.int("kafka-linger-ms"))
+        try producerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
         producer = try KafkaProducer(
-            configuration: .producer(brokers: try options.required("kafka-brokers"), clientId: "chirp-bridge-\(instance)",
-                                     lingerMilliseconds: try options.int("kafka-linger-ms")),
+            configuration: producerConfiguration,
             logger: context.logger,
             onDelivery: { report in
                 if let error = report.error {

@@ -14,7 +14,7 @@ struct BridgeMain {
         OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
         OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Kafka topic to produce to."),
         OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the bridge creates the topic (an existing topic is left as it is)."),
-        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "5", help: "Producer batching delay (linger.ms)."),
+        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "20", help: "Producer batching delay (linger.ms)."),
         OptionSpec("max-unconfirmed", env: "BRIDGE_MAX_UNCONFIRMED", default: "10000", help: "Messages acknowledged to MQTT but not yet confirmed by Kafka, at most; at the limit the bridge stops acknowledging until Kafka catches up."),
     ]
 

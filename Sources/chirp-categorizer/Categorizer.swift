@@ -53,8 +53,12 @@ final class Categorizer: Sendable {
         let failures = deliveryFailures
         let logger = self.logger
         let enrichedTopic = self.enrichedTopic
+        let overrides = options.string("kafka-config") ?? ""
+        var producerConfiguration = KafkaConfiguration.producer(
+            brokers: brokers, clientId: "chirp-categorizer-\(instance)", lingerMilliseconds: try options.int("kafka-linger-ms"))
+        try producerConfiguration.apply(overrides: overrides)
         producer = try KafkaProducer(
-            configuration: .producer(brokers: brokers, clientId: "chirp-categorizer-\(instance)", lingerMilliseconds: try options.int("kafka-linger-ms")),
+            configuration: producerConfiguration,
             logger: context.logger,
             onDelivery: { report in
                 if let error = report.error {
@@ -72,7 +76,7 @@ final class Categorizer: Sendable {
         var consumerConfiguration = KafkaConfiguration.consumer(
             brokers: brokers, groupId: try options.required("group-id"), instanceId: "chirp-categorizer-\(instance)",
             clientId: "chirp-categorizer-\(instance)")
-        consumerConfiguration["fetch.wait.max.ms"] = "20"
+        try consumerConfiguration.apply(overrides: overrides)
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
         let producer = self.producer
         context.readiness.add("kafka") { producer.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }

@@ -15,7 +15,7 @@ struct CategorizerMain {
         OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults (see README)."),
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger payloads are dead letters (reason too_large)."),
         OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
-        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "5", help: "Producer batching delay (linger.ms)."),
+        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "20", help: "Producer batching delay (linger.ms)."),
     ]
 
     static let reasonCodes = RejectReason.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n")

@@ -49,9 +49,12 @@ final class Loader: Sendable {
         batchSeconds = metrics.histogram("loader_batch_seconds", help: "Seconds per database transaction.", bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
         lag = metrics.gauge("loader_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
         let instance = ServiceMain.instanceId(options)
+        var consumerConfiguration = KafkaConfiguration.consumer(
+            brokers: try options.required("kafka-brokers"), groupId: groupId,
+            instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)")
+        try consumerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
         consumer = try KafkaConsumer(
-            configuration: .consumer(brokers: try options.required("kafka-brokers"), groupId: groupId,
-                                     instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)"),
+            configuration: consumerConfiguration,
             logger: context.logger)
         let databaseReady = self.databaseReady
         context.readiness.add("postgres") { databaseReady.value ? nil : "not connected to PostgreSQL" }

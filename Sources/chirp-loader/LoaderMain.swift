@@ -10,7 +10,7 @@ struct LoaderMain {
         OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the loader creates its input topic (an existing topic is left as it is)."),
         OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
         OptionSpec("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
-        OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "5000", help: "Tweets per database transaction at most."),
+        OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "2000", help: "Tweets per database transaction at most."),
         OptionSpec("batch-wait-ms", env: "LOADER_BATCH_WAIT_MS", default: "200", help: "Longest wait to fill a batch before loading what is there."),
         OptionSpec("connect-timeout-seconds", env: "LOADER_CONNECT_TIMEOUT_SECONDS", default: "60", help: "How long to retry the first database connection at start."),
     ]

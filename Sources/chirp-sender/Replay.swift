@@ -92,7 +92,7 @@ final class Replay: Sendable {
                     documents = splitter.finish()
                     finished = true
                 } else {
-                    documents = splitter.feed(chunk)
+                    documents = chunk.withUnsafeBytes { splitter.feed($0) }
                 }
                 for document in documents {
                     if stop.isStopping { break }
@@ -140,17 +140,17 @@ final class Replay: Sendable {
     }
 
     private func publish(_ tweet: OutgoingTweet, pass: Int) throws {
-        var payload = tweet.payload
+        var payload = tweet.payloadBytes
         var id = tweet.id
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let suffix = pass > 1 ? "~\(pass)" : nil
         if let suffix { id += suffix }
         if suffix != nil || restamp {
             let shift = restamp ? tweet.createdAt.map { now - $0.millisecondsSinceEpoch } ?? 0 : 0
-            payload = PayloadRewriter.rewrite(payload, idSuffix: suffix, shiftMilliseconds: shift)
+            payload = PayloadRewriter.rewrite(tweet.payload, idSuffix: suffix, shiftMilliseconds: shift).serialized
         }
         let accepted = try client.publish(
-            topic: topic, payload: payload.serialized, qos: 1,
+            topic: topic, payload: payload, qos: 1,
             userProperties: [(Wire.publishedAt, String(now)), (Wire.tweetId, id)]
         )
         guard accepted else { throw ReplayFailed(description: "no PUBACK for 60 s: the MQTT broker stopped acknowledging") }

@@ -16,7 +16,7 @@ struct SenderMain {
         OptionSpec("speedup", env: "SENDER_SPEEDUP", default: "0", help: "Replay with the tweets' original created_at spacing divided by this factor; 0 = off."),
         .switch("loop", env: "SENDER_LOOP", help: "Replay the file again and again until stopped; pass k ≥ 2 appends '~k' to every tweet id, so each pass adds new tweets."),
         .switch("restamp", env: "SENDER_RESTAMP", help: "Set each tweet's created_at to the moment it is sent, so a replay looks live."),
-        OptionSpec("max-in-flight", env: "SENDER_MAX_IN_FLIGHT", default: "1000", help: "Published QoS 1 messages awaiting PUBACK at most (1–65535)."),
+        OptionSpec("max-in-flight", env: "SENDER_MAX_IN_FLIGHT", default: "200", help: "Published QoS 1 messages awaiting PUBACK at most (1–65535)."),
         OptionSpec("progress-seconds", env: "SENDER_PROGRESS_SECONDS", default: "5", help: "Seconds between progress lines on stderr; 0 = none."),
     ]
 

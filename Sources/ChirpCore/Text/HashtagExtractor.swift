@@ -32,12 +32,7 @@ public enum HashtagExtractor {
 
     public static func extractDisplay(_ text: String) -> [String] {
         // Fast reject: no '#' (0x23) and no '＃' (EF BC 83).
-        var hasHash = false
-        for byte in text.utf8 where byte == 0x23 || byte == 0xEF {
-            hasHash = true
-            break
-        }
-        guard hasHash else { return [] }
+        guard UTF8Scan.containsAny(text, 0x23, 0xEF) else { return [] }
 
         let scalars = Array(text.unicodeScalars)
         var result: [String] = []

@@ -3,7 +3,8 @@
 /// not followed by `@` or `://`.
 public enum MentionExtractor {
     public static func extract(_ text: String) -> [String] {
-        guard text.utf8.contains(UInt8(ascii: "@")) || text.contains("＠") else { return [] }
+        // Fast reject on bytes: '@' (0x40) or the first byte of '＠' (EF BC A0).
+        guard UTF8Scan.containsAny(text, 0x40, 0xEF) else { return [] }
         let scalars = Array(text.unicodeScalars)
         var result: [String] = []
         var i = 0

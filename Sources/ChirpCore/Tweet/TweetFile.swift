@@ -4,14 +4,18 @@ public struct OutgoingTweet: Sendable, Equatable {
     public var id: String
     public var createdAt: Timestamp?
     public var payload: JSONValue
+    /// The document's own bytes when the payload is the whole document (not cut from a page or
+    /// record): published as read, without re-serializing.
+    public var originalBytes: [UInt8]?
 
-    public init(id: String, createdAt: Timestamp?, payload: JSONValue) {
+    public init(id: String, createdAt: Timestamp?, payload: JSONValue, originalBytes: [UInt8]? = nil) {
         self.id = id
         self.createdAt = createdAt
         self.payload = payload
+        self.originalBytes = originalBytes
     }
 
-    public var payloadBytes: [UInt8] { payload.serialized }
+    public var payloadBytes: [UInt8] { originalBytes ?? payload.serialized }
 }
 
 /// A problem with one document of a tweets file; the rest of the file is still read.
@@ -47,7 +51,11 @@ public enum TweetFile {
         do throws(TweetRejection) {
             let value: JSONValue
             do { value = try JSONParser.parse(document.bytes) } catch { throw TweetRejection(error) }
-            guard case .array(let elements) = value else { return .success(try split(value)) }
+            guard case .array(let elements) = value else {
+                var tweets = try split(value)
+                if tweets.count == 1, tweets[0].payload == value { tweets[0].originalBytes = document.bytes }
+                return .success(tweets)
+            }
             var tweets: [OutgoingTweet] = []
             for element in elements { tweets += try split(element) }
             return .success(tweets)
