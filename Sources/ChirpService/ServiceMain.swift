@@ -100,7 +100,11 @@ public enum ServiceMain {
             exit(0)
         }
         if arguments.contains("--help-markdown") {
-            print(OptionsHelp.markdown(specs: allSpecs))
+            print(OptionsHelp.markdown(specs: specs))  // this service's own options (README tables)
+            exit(0)
+        }
+        if arguments.contains("--help-markdown-common") {
+            print(OptionsHelp.markdown(specs: CommonOptions.specs(service: name, httpPort: httpPort)))
             exit(0)
         }
 

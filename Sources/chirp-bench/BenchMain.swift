@@ -12,7 +12,7 @@ struct BenchMain {
             FileHandle.standardError.write(Data("usage: chirp-bench TWEETS_FILE [SHARED_DATA_DIR]\n".utf8))
             exit(64)
         }
-        var sets: [(String, [[UInt8]])] = [("generated (\(file.split(separator: "/").last ?? ""))", payloads(file, limit: 50_000))]
+        var sets: [(String, [[UInt8]])] = [("generated", payloads(file, limit: 50_000))]
         if let shared = arguments.dropFirst().first {
             sets.append(("shared v1.1 sample", payloads("\(shared)/sample-v11.jsonl")))
             sets.append(("shared v2 pages (split per tweet)", payloads("\(shared)/sample-v2-kpop.jsonl") + payloads("\(shared)/sample-v2-brexit.jsonl")))
@@ -38,8 +38,9 @@ struct BenchMain {
                 rounds += 1
             }
             let seconds = Double((clock.now - start).components.attoseconds) / 1e18 + Double((clock.now - start).components.seconds)
-            print(String(format: "  %-40@ %9.0f tweets/s  %6.1f MB/s  (%d tweets, avg %d B, sink %d)",
-                         name, Double(tweets) / seconds, Double(bytes * rounds) / seconds / 1e6, messages.count, bytes / messages.count, sink % 10))
+            let label = name.count < 40 ? name + String(repeating: " ", count: 40 - name.count) : name
+            print(label.isEmpty ? "" : "  " + label + String(format: " %9.0f tweets/s  %6.1f MB/s  (%d tweets, avg %d B, sink %d)",
+                         Double(tweets) / seconds, Double(bytes * rounds) / seconds / 1e6, messages.count, bytes / messages.count, sink % 10))
         }
     }
 

@@ -171,6 +171,16 @@ struct PipelineTests {
         #expect(help.output.contains("healthcheck"))
     }
 
+    /// The README's option tables are generated from the same specs as `--help`; they must match.
+    @Test(arguments: ["chirp-sender", "chirp-bridge", "chirp-categorizer", "chirp-loader"])
+    func readmeDocumentsEveryOption(service: String) throws {
+        let readme = try String(contentsOf: Paths.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        let table = try run(try Paths.binary(service), ["--help-markdown"])
+        #expect(table.status == 0)
+        let expected = table.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(readme.contains(expected), "README.md lacks the current table of \(service) (run \(service) --help-markdown)")
+    }
+
     @Test func classifyEnrichesWithoutKafka() throws {
         let input = Data(#"{"id":"c1","text":"Sushi and #Wine tonight","created_at":"2024-01-01T00:00:00Z"}"# .utf8 + Array("\nbroken\n".utf8))
         let result = try run(try Paths.binary("chirp-categorizer"), ["classify"], input: input)
