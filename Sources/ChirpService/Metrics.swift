@@ -1,11 +1,13 @@
 import Foundation
 import Synchronization
 
-/// A monotonically increasing count, optionally split by one label.
+/// A monotonically increasing count, optionally split by one label. Unlabeled counts are one
+/// atomic add (they tick per message on hot paths); labeled ones take a lock.
 public final class Counter: Sendable {
     let name: String
     let help: String
     let labelName: String?
+    private let unlabeled = Atomic<Int64>(0)
     private let values = Mutex<[String: Int64]>([:])
 
     init(name: String, help: String, labelName: String?) {
@@ -15,17 +17,26 @@ public final class Counter: Sendable {
     }
 
     public func increment(by amount: Int64 = 1, label: String = "") {
-        values.withLock { $0[label, default: 0] += amount }
+        if label.isEmpty {
+            unlabeled.add(amount, ordering: .relaxed)
+        } else {
+            values.withLock { $0[label, default: 0] += amount }
+        }
     }
 
     public func value(label: String = "") -> Int64 {
-        values.withLock { $0[label] ?? 0 }
+        label.isEmpty ? unlabeled.load(ordering: .relaxed) : values.withLock { $0[label] ?? 0 }
     }
 
-    var snapshot: [String: Int64] { values.withLock { $0 } }
+    var snapshot: [String: Int64] {
+        var result = values.withLock { $0 }
+        let plain = unlabeled.load(ordering: .relaxed)
+        if plain != 0 || labelName == nil { result[""] = plain }
+        return result
+    }
 
     /// Sum over all label values.
-    public var total: Int64 { values.withLock { $0.values.reduce(0, +) } }
+    public var total: Int64 { values.withLock { $0.values.reduce(0, +) } + unlabeled.load(ordering: .relaxed) }
 }
 
 /// A value that goes up and down; either set directly or read from a closure at scrape time.

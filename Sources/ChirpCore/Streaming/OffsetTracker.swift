@@ -31,34 +31,37 @@ public struct OffsetTracker: Sendable {
     public init() {}
 
     /// Registers a consumed offset whose work consists of `parts` deliveries (0 = nothing to wait for).
+    /// The state is mutated in place (`partitions[p]!…`): copying it out of the dictionary and back
+    /// would copy its arrays on every call.
     public mutating func begin(partition: Int32, offset: Int64, parts: Int) {
-        var state = partitions[partition, default: PartitionState()]
-        if let last = state.offsets.last, offset <= last {
+        if partitions[partition] == nil { partitions[partition] = PartitionState() }
+        if let last = partitions[partition]!.offsets.last, offset <= last {
             // Redelivery after a rebalance or seek: start this partition over.
-            state = PartitionState()
+            partitions[partition] = PartitionState()
         }
-        state.offsets.append(offset)
-        if parts > 0 { state.remaining[offset] = parts }
-        state.advance()
-        partitions[partition] = state
+        partitions[partition]!.offsets.append(offset)
+        if parts > 0 { partitions[partition]!.remaining[offset] = parts }
+        partitions[partition]!.advance()
     }
 
     /// One delivery of `offset`'s work finished.
     public mutating func complete(partition: Int32, offset: Int64) {
-        guard var state = partitions[partition], let left = state.remaining[offset] else { return }
-        if left <= 1 { state.remaining[offset] = nil } else { state.remaining[offset] = left - 1 }
-        state.advance()
-        partitions[partition] = state
+        guard let left = partitions[partition]?.remaining[offset] else { return }
+        if left <= 1 {
+            partitions[partition]!.remaining[offset] = nil
+            partitions[partition]!.advance()
+        } else {
+            partitions[partition]!.remaining[offset] = left - 1
+        }
     }
 
     /// Partitions whose commit position moved since the last call, with the offset to commit
     /// (the next one to read). Marks them as handed out.
     public mutating func takeCommittable() -> [(partition: Int32, offset: Int64)] {
         var result: [(Int32, Int64)] = []
-        for (partition, var state) in partitions {
-            guard let next = state.committable, next != state.committed else { continue }
-            state.committed = next
-            partitions[partition] = state
+        for partition in partitions.keys {
+            guard let next = partitions[partition]!.committable, next != partitions[partition]!.committed else { continue }
+            partitions[partition]!.committed = next
             result.append((partition, next))
         }
         return result.sorted { $0.0 < $1.0 }
