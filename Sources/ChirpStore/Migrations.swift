@@ -6,7 +6,9 @@ public struct Migration: Sendable {
 }
 
 /// The analytics schema. Facts are keyed by tweet id; rollups only ever grow by the rows a batch
-/// actually inserted, so redelivered tweets change nothing.
+/// actually inserted, so redelivered tweets change nothing. Key columns use the "C" collation:
+/// they are identifiers, and byte comparison is several times cheaper than a locale's (the
+/// official PostgreSQL image defaults to en_US.utf8).
 public enum Migrations {
     /// Serializes concurrent migrators (several loaders starting at once).
     public static let advisoryLockKey: Int64 = 0x4348_4952_5053  // "CHIRPS"
@@ -14,10 +16,10 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration(version: 1, name: "facts, rollups and consumer offsets", sql: """
             CREATE TABLE tweets (
-                id               text PRIMARY KEY,
+                id               text COLLATE "C" PRIMARY KEY,
                 created_at       timestamptz NOT NULL,
                 text             text NOT NULL,
-                lang             text,
+                lang             text COLLATE "C",
                 author_id        text,
                 author           text,
                 retweet_of       text,
@@ -37,9 +39,9 @@ public enum Migrations {
             CREATE INDEX tweets_created_at_idx ON tweets (created_at);
 
             CREATE TABLE tweet_hashtags (
-                tweet_id   text NOT NULL,
+                tweet_id   text COLLATE "C" NOT NULL,
                 position   smallint NOT NULL,
-                tag_key    text NOT NULL,
+                tag_key    text COLLATE "C" NOT NULL,
                 tag        text NOT NULL,
                 created_at timestamptz NOT NULL,
                 PRIMARY KEY (tweet_id, position)
@@ -48,7 +50,7 @@ public enum Migrations {
 
             CREATE TABLE hashtag_counts_hourly (
                 hour    timestamptz NOT NULL,
-                tag_key text NOT NULL,
+                tag_key text COLLATE "C" NOT NULL,
                 tag     text NOT NULL,
                 count   bigint NOT NULL,
                 PRIMARY KEY (hour, tag_key)
@@ -56,14 +58,14 @@ public enum Migrations {
 
             CREATE TABLE category_counts_minutely (
                 minute   timestamptz NOT NULL,
-                category text NOT NULL,
+                category text COLLATE "C" NOT NULL,
                 count    bigint NOT NULL,
                 PRIMARY KEY (minute, category)
             );
 
             CREATE TABLE language_counts_hourly (
                 hour  timestamptz NOT NULL,
-                lang  text NOT NULL,
+                lang  text COLLATE "C" NOT NULL,
                 count bigint NOT NULL,
                 PRIMARY KEY (hour, lang)
             );

@@ -60,7 +60,7 @@ public struct TweetBatch: Sendable {
 
     public static let createStaging = """
         CREATE TEMP TABLE IF NOT EXISTS staging_tweets (
-            id text, created_at timestamptz, text text, lang text, author_id text, author text,
+            id text COLLATE "C", created_at timestamptz, text text, lang text, author_id text, author text,
             retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[],
             hashtag_tags text[], mentions text[], hashtag_rules text, category_rules text,
             published_at timestamptz, source_topic text, source_partition integer, source_offset bigint
