@@ -27,11 +27,13 @@ public final class MQTTClient: @unchecked Sendable {
         public var password: String?
         public var maxInFlight: Int = 1000
 
-        public init(host: String, port: Int32, clientId: String, cleanSession: Bool) {
+        public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
             self.host = host
             self.port = port
             self.clientId = clientId
             self.cleanSession = cleanSession
+            self.username = username
+            self.password = password
         }
     }
 

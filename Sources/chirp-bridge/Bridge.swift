@@ -62,15 +62,9 @@ final class Bridge: Sendable {
             Double(producer.outstandingCount)
         }
 
-        var mqttOptions = MQTTClient.Options(
-            host: try options.required("mqtt-host"), port: Int32(try options.int("mqtt-port")),
-            clientId: options.string("mqtt-client-id").flatMap { $0.isEmpty ? nil : $0 } ?? "chirp-bridge-\(instance)",
-            cleanSession: false
-        )
-        if let user = options.string("mqtt-username"), !user.isEmpty {
-            mqttOptions.username = user
-            mqttOptions.password = options.string("mqtt-password")
-        }
+        let settings = try MQTTSettings(options, defaultClientId: "chirp-bridge-\(instance)")
+        let mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
+                                             username: settings.username, password: settings.password)
         let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, received: received, failed: failed, logger: logger)
         mqtt = try MQTTClient(options: mqttOptions, logger: context.logger) { message in forward.forward(message) }
         try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)

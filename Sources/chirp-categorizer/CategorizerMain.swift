@@ -6,16 +6,16 @@ import Foundation
 @main
 struct CategorizerMain {
     static let specs: [OptionSpec] = [
-        OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
+        ConnectionOptions.kafkaBrokers,
         OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Topic to consume raw tweets from."),
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to write enriched tweets to."),
         OptionSpec("dlq-topic", env: "DLQ_TOPIC", default: Wire.deadLetterTopic, help: "Dead-letter topic for payloads that are no tweet."),
         OptionSpec("group-id", env: "CATEGORIZER_GROUP_ID", default: "chirp-categorizer", help: "Kafka consumer group."),
-        OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the categorizer creates its output topics."),
+        ConnectionOptions.topicPartitions("categorizer creates its topics"),
         OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults (see README)."),
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger payloads are dead letters (reason too_large)."),
         OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
-        OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "20", help: "Producer batching delay (linger.ms)."),
+        ConnectionOptions.kafkaLinger,
     ]
 
     static let reasonCodes = RejectReason.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n")

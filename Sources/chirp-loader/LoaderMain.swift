@@ -5,9 +5,9 @@ import ChirpService
 @main
 struct LoaderMain {
     static let specs: [OptionSpec] = [
-        OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…)."),
+        ConnectionOptions.kafkaBrokers,
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to consume enriched tweets from."),
-        OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the loader creates its input topic (an existing topic is left as it is)."),
+        ConnectionOptions.topicPartitions("loader creates its input topic"),
         OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
         OptionSpec("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
         OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "2000", help: "Tweets per database transaction at most."),

@@ -42,15 +42,10 @@ final class Replay: Sendable {
         let window = try options.int("max-in-flight")
         guard (1...65_535).contains(window) else { throw UsageError("--max-in-flight must be between 1 and 65535") }
 
-        let instance = ServiceMain.instanceId(options)
-        let clientId = options.string("mqtt-client-id").flatMap { $0.isEmpty ? nil : $0 } ?? "chirp-sender-\(instance)"
-        var mqtt = MQTTClient.Options(host: try options.required("mqtt-host"), port: Int32(try options.int("mqtt-port")),
-                                      clientId: clientId, cleanSession: true)
+        let settings = try MQTTSettings(options, defaultClientId: "chirp-sender-\(ServiceMain.instanceId(options))")
+        var mqtt = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: true,
+                                      username: settings.username, password: settings.password)
         mqtt.maxInFlight = window
-        if let user = options.string("mqtt-username"), !user.isEmpty {
-            mqtt.username = user
-            mqtt.password = options.string("mqtt-password")
-        }
         logger = context.logger
         client = try MQTTClient(options: mqtt, logger: context.logger)
         let client = self.client
@@ -166,3 +161,4 @@ final class Replay: Sendable {
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
+

@@ -6,12 +6,10 @@ import ChirpService
 struct SenderMain {
     static let specs: [OptionSpec] = [
         OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON; v1.1, v2, records, minimal). Also accepted as the first argument."),
-        OptionSpec("mqtt-host", env: "MQTT_HOST", default: "127.0.0.1", help: "MQTT broker host."),
-        OptionSpec("mqtt-port", env: "MQTT_PORT", default: "1883", help: "MQTT broker port."),
-        OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: Wire.defaultMQTTTopic, help: "Topic to publish tweets to."),
-        OptionSpec("mqtt-client-id", env: "SENDER_MQTT_CLIENT_ID", default: "", help: "MQTT client id; default chirp-sender-<instance-id>."),
-        OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
-        OptionSpec("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (optional)."),
+    ] + ConnectionOptions.mqtt(
+        topicHelp: "Topic to publish tweets to.", clientIdEnv: "SENDER_MQTT_CLIENT_ID",
+        clientIdHelp: "MQTT client id; default chirp-sender-<instance-id>."
+    ) + [
         OptionSpec("rate", env: "SENDER_RATE", default: "0", help: "Tweets per second; 0 = as fast as the broker acknowledges."),
         OptionSpec("speedup", env: "SENDER_SPEEDUP", default: "0", help: "Replay with the tweets' original created_at spacing divided by this factor; 0 = off."),
         .switch("loop", env: "SENDER_LOOP", help: "Replay the file again and again until stopped; pass k ≥ 2 appends '~k' to every tweet id, so each pass adds new tweets."),

@@ -1,0 +1,46 @@
+/// Options that several services share, defined once so that flags, variables, defaults and help
+/// texts are the same everywhere (and in `docker-compose.yml`).
+public enum ConnectionOptions {
+    /// MQTT broker address, topic and credentials. `clientIdEnv` differs per service, since a
+    /// client id must be unique on the broker.
+    public static func mqtt(topicHelp: String, clientIdEnv: String, clientIdHelp: String) -> [OptionSpec] {
+        [
+            OptionSpec("mqtt-host", env: "MQTT_HOST", default: "127.0.0.1", help: "MQTT broker host."),
+            OptionSpec("mqtt-port", env: "MQTT_PORT", default: "1883", help: "MQTT broker port."),
+            OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: "tweets", help: topicHelp),
+            OptionSpec("mqtt-client-id", env: clientIdEnv, default: "", help: clientIdHelp),
+            OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
+            OptionSpec("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (optional)."),
+        ]
+    }
+
+    public static let kafkaBrokers = OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…).")
+
+    public static let kafkaLinger = OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "20", help: "Producer batching delay (linger.ms).")
+
+    public static func topicPartitions(_ what: String) -> OptionSpec {
+        OptionSpec("topic-partitions", env: "TOPIC_PARTITIONS", default: "6", help: "Partitions when the \(what) (an existing topic is left as it is).")
+    }
+}
+
+/// The MQTT connection settings parsed from `ConnectionOptions.mqtt`.
+public struct MQTTSettings: Sendable {
+    public var host: String
+    public var port: Int32
+    public var clientId: String
+    public var username: String?
+    public var password: String?
+
+    /// `defaultClientId` is used when `--mqtt-client-id` is empty.
+    public init(_ options: ParsedOptions, defaultClientId: String) throws(UsageError) {
+        host = try options.required("mqtt-host")
+        let portNumber = try options.int("mqtt-port")
+        guard (1...65_535).contains(portNumber) else { throw UsageError("--mqtt-port must be between 1 and 65535") }
+        port = Int32(portNumber)
+        let id = options.string("mqtt-client-id") ?? ""
+        clientId = id.isEmpty ? defaultClientId : id
+        let user = options.string("mqtt-username") ?? ""
+        username = user.isEmpty ? nil : user
+        password = username == nil ? nil : options.string("mqtt-password")
+    }
+}
