@@ -43,3 +43,38 @@ let chirpKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd
     )
     onDelivery(report)
 }
+
+/// Served from the consumer's poll, on the thread that polls. The consumer's hook runs after an
+/// assignment and before a revocation takes effect (so it can still store offsets for the
+/// partitions it is about to lose); the assignment itself follows the group's protocol.
+let chirpKafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+    handle, err, partitions, _ in
+    guard let handle else { return }
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+    let assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+    var list: [TopicPartitionOffset] = []
+    if let partitions {
+        for i in 0..<Int(partitions.pointee.cnt) {
+            let element = partitions.pointee.elems[i]
+            list.append(TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset))
+        }
+    }
+    let context = context(handle)
+    context?.logger.info(assigned ? "partitions assigned" : "partitions revoked",
+                         metadata: ["partitions": "\(list.map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"])
+    if assigned {
+        if cooperative {
+            if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            rd_kafka_assign(handle, partitions)
+        }
+        context?.onRebalance?(true, list)
+    } else {
+        context?.onRebalance?(false, list)
+        if cooperative {
+            if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
+        } else {
+            rd_kafka_assign(handle, nil)
+        }
+    }
+}

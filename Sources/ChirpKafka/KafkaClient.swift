@@ -17,6 +17,8 @@ final class KafkaCallbackContext: @unchecked Sendable {
     let logger: Logger
     let onDelivery: (@Sendable (DeliveryReport) -> Void)?
     let onError: (@Sendable (KafkaError) -> Void)?
+    /// Consumers only: called (on the polling thread) after partitions were assigned or revoked.
+    var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
 
     init(logger: Logger, onDelivery: (@Sendable (DeliveryReport) -> Void)?, onError: (@Sendable (KafkaError) -> Void)?) {
         self.logger = logger
@@ -39,6 +41,9 @@ final class KafkaClient: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(conf, chirpKafkaErrorCallback)
         if context.onDelivery != nil {
             rd_kafka_conf_set_dr_msg_cb(conf, chirpKafkaDeliveryCallback)
+        }
+        if type == RD_KAFKA_CONSUMER {
+            rd_kafka_conf_set_rebalance_cb(conf, chirpKafkaRebalanceCallback)
         }
         var errorBuffer = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(type, conf, &errorBuffer, errorBuffer.count) else {

@@ -47,15 +47,28 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Last consumed offset per partition and the high watermark seen, for the lag gauge.
     private let lagState = Mutex<[String: Int64]>([:])
 
+    /// Set once the first assignment arrived (possibly empty, when a group has more members than
+    /// partitions): from then on the consumer is a member of its group.
+    public var hasJoinedGroup: Bool { joined.load(ordering: .relaxed) }
+    private let joined = Atomic<Bool>(false)
+    /// Called on the polling thread after each rebalance (assigned = true) or revocation.
+    public var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
+
     public init(configuration: KafkaConfiguration, logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
         self.logger = logger
         let context = KafkaCallbackContext(logger: logger, onDelivery: nil, onError: onError)
         client = try KafkaClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context)
+
         rd_kafka_poll_set_consumer(client.handle)
         guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
             throw .configuration("no consumer queue")
         }
         self.queue = queue
+        context.onRebalance = { [weak self] assigned, partitions in
+            guard let self else { return }
+            if assigned { joined.store(true, ordering: .relaxed) }
+            onRebalance?(assigned, partitions)
+        }
     }
 
     deinit {
@@ -139,8 +152,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             element?.pointee.offset = entry.offset
         }
         let err = rd_kafka_offsets_store(client.handle, list)
-        // A partition revoked in a rebalance cannot be stored; its new owner re-reads (at least once).
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE {
+        // A partition revoked in a rebalance cannot be stored (librdkafka answers _STATE, or
+        // _INVALID_ARG when no entry could be stored); its new owner re-reads it (at least once).
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE && err != RD_KAFKA_RESP_ERR__INVALID_ARG {
             throw KafkaError(err, context: "storing offsets")
         }
     }

@@ -79,7 +79,10 @@ final class Categorizer: Sendable {
         try consumerConfiguration.apply(overrides: overrides)
         consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
         let producer = self.producer
+        let consumer = self.consumer
+        let group = try options.required("group-id")
         context.readiness.add("kafka") { producer.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
+        context.readiness.add("group") { consumer.hasJoinedGroup ? nil : "not yet a member of consumer group \(group)" }
         _ = metrics.gauge("categorizer_pending_deliveries", help: "Output records awaiting Kafka's confirmation.") {
             Double(tracker.withLock { $0.pendingDeliveries })
         }
@@ -96,6 +99,14 @@ final class Categorizer: Sendable {
 
     func run(stop: StopSignal) throws {
         try producer.createTopics([(rawTopic, partitions), (enrichedTopic, partitions), (dlqTopic, partitions)])
+        consumer.onRebalance = { [self] assigned, lost in
+            guard !assigned else { return }
+            // Before losing partitions: let in-flight output finish and store what is done,
+            // then forget them (their new owner re-reads anything not stored).
+            producer.flush(timeout: .seconds(10))
+            try? storeCommittable()
+            tracker.withLock { tracker in for entry in lost { tracker.reset(partition: entry.partition) } }
+        }
         try consumer.subscribe([rawTopic])
         logger.info("consuming", metadata: ["from": "\(rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(dlqTopic)"])
         var lastLagUpdate = ContinuousClock.now

@@ -57,7 +57,10 @@ final class Loader: Sendable {
             configuration: consumerConfiguration,
             logger: context.logger)
         let databaseReady = self.databaseReady
+        let consumer = self.consumer
+        let group = groupId
         context.readiness.add("postgres") { databaseReady.value ? nil : "not connected to PostgreSQL" }
+        context.readiness.add("group") { consumer.hasJoinedGroup ? nil : "not yet a member of consumer group \(group)" }
     }
 
     private func connect(stop: StopSignal) throws -> AnalyticsStore {
@@ -85,6 +88,10 @@ final class Loader: Sendable {
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
         var lastLagUpdate = ContinuousClock.now
         var nextOffsets: [Int32: Int64] = [:]
+        consumer.onRebalance = { assigned, lost in
+            // Loaded batches are committed already; only stop storing offsets for lost partitions.
+            if !assigned { for entry in lost { nextOffsets[entry.partition] = nil } }
+        }
         while !stop.isStopping {
             // Fill a batch: up to batchSize records or batchWait, whichever comes first.
             var messages: [KafkaMessage] = []
