@@ -173,7 +173,14 @@ final class ServiceProcess {
 
     init(_ name: String, stack: LocalStack, arguments: [String] = [], environment extra: [String: String] = [:]) throws {
         self.name = name
-        log = stack.state.appendingPathComponent("\(name).log")
+        let instance = extra["INSTANCE_ID"].map { "-\($0)" } ?? ""
+        var logName = "\(name)\(instance).log"
+        var counter = 1
+        while FileManager.default.fileExists(atPath: stack.state.appendingPathComponent(logName).path) {
+            counter += 1
+            logName = "\(name)\(instance)-\(counter).log"
+        }
+        log = stack.state.appendingPathComponent(logName)
         let environment = ProcessInfo.processInfo.environment
             .merging(stack.environment) { _, new in new }
             .merging(["HTTP_PORT": "0", "LOG_FORMAT": "json", "INSTANCE_ID": "it"]) { _, new in new }

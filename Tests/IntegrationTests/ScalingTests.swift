@@ -1,0 +1,73 @@
+import ChirpCore
+import ChirpPostgres
+import Foundation
+import Testing
+
+/// At-least-once upstream plus idempotent loading downstream: whatever rebalances and crashes do
+/// in between, the stored ids are exactly the published ids.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct ScalingTests {
+    @Test func aCrashedCategorizerAndRebalancesLoseNothing() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        let categorizerA = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["INSTANCE_ID": "a"])
+        let loaderA = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "a"])
+        var services = [bridge, categorizerA, loaderA]
+        defer { for service in services { service.stop() } }
+        for service in services {
+            try service.waitForHTTP()
+            try service.waitUntilReady()
+        }
+
+        let count = 20_000
+        let file = stack.state.appendingPathComponent("tweets.jsonl").path
+        let sender = try Paths.binary("chirp-sender")
+        #expect(try run(sender, ["generate", "--count", String(count), "--seed", "77", "--start", "2024-06-01T00:00:00Z", "--output", file]).status == 0)
+        let expected = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
+        })
+
+        // Replay at 2 500 tweets/s (8 s) while the pipeline changes under it.
+        let replayLog = stack.state.appendingPathComponent("replay.log").path
+        let replay = try ChildProcess(sender, ["--file", file, "--rate", "2500", "--http-port", "0", "--log-format", "text"],
+                                      environment: ProcessInfo.processInfo.environment.merging(stack.environment) { _, new in new },
+                                      output: replayLog)
+        Thread.sleep(forTimeInterval: 1.5)
+        // Crash the categorizer and restart it under the same identity, as a container restart
+        // would: what it consumed but had not committed is processed again.
+        categorizerA.process.signal(SIGKILL)
+        #expect(categorizerA.process.wait() == 128 + SIGKILL)
+        let categorizerA2 = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["INSTANCE_ID": "a"])
+        services.append(categorizerA2)
+        try categorizerA2.waitForHTTP()
+        try categorizerA2.waitUntilReady(timeout: .seconds(40))
+        // Scale out: a second categorizer and loader join their groups (rebalances).
+        let categorizerB = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["INSTANCE_ID": "b"])
+        let loaderB = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "b"])
+        services += [categorizerB, loaderB]
+        for service in [categorizerB, loaderB] {
+            try service.waitForHTTP()
+            try service.waitUntilReady(timeout: .seconds(40))
+        }
+
+        #expect(replay.wait() == 0, "\(String((try? String(contentsOfFile: replayLog, encoding: .utf8)) ?? ""))")
+        let database = try PostgresConnection(stack.postgresURL)
+        try eventually(timeout: .seconds(120), "\(count) tweets loaded") {
+            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= count
+        }
+        Thread.sleep(forTimeInterval: 2)
+        let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
+        #expect(stored.count == count)
+        #expect(Set(stored) == expected)
+        let rollups = try database.execute("""
+            SELECT (SELECT sum(count) FROM category_counts_minutely) = (SELECT sum(cardinality(categories)) FROM tweets) AS categories_ok,
+                   (SELECT sum(count) FROM hashtag_counts_hourly) = (SELECT count(*) FROM tweet_hashtags) AS hashtags_ok
+            """)
+        #expect(rollups[0, "categories_ok"] == "t")
+        #expect(rollups[0, "hashtags_ok"] == "t")
+        // The second members took part once their groups were rebalanced.
+        #expect(try loaderB.metric("chirp_loader_consumed_total") ?? 0 > 0)
+        #expect(try categorizerB.metric("chirp_categorizer_consumed_total") ?? 0 > 0)
+    }
+}
