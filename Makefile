@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: setup build release test demo up down bench clean
+.PHONY: setup build release test demo up down bench fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -36,3 +36,7 @@ bench: release
 
 clean:
 	rm -rf .build .run
+
+# libFuzzer over the pure core; FUZZ_SECONDS (600) bounds the run.
+fuzz:
+	@bash scripts/fuzz.sh
