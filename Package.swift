@@ -55,7 +55,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

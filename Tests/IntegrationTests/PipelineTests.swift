@@ -1,6 +1,8 @@
 import ChirpCore
+import ChirpKafka
 import ChirpPostgres
 import Foundation
+import Logging
 import Testing
 
 /// The whole pipeline on real servers: mosquitto, Kafka (Tansu), PostgreSQL; the four services as
@@ -31,11 +33,49 @@ struct PipelineTests {
         """
     static let handWrittenIds = ["it-food", "it-none", "it-user-0", "it-user-1", "it-v1"]
 
+    /// One payload per dead-letter reason code.
+    static let badPayloads: [(RejectReason, [UInt8])] = [
+        (.invalidJSON, Array("not json at all".utf8)),
+        (.invalidUTF8, Array(#"{"id": "u", "text": "bad "#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)),
+        (.tooDeep, Array((String(repeating: "[", count: 300) + String(repeating: "]", count: 300)).utf8)),
+        (.tooLarge, Array(#"{"id": "big", "text": ""#.utf8) + Array(repeating: UInt8(ascii: "a"), count: 70_000) + Array(#""}"#.utf8)),
+        (.missingId, Array(#"{"text": "no id"}"#.utf8)),
+        (.missingText, Array(#"{"id": "no-text"}"#.utf8)),
+        (.wrongType, Array(#"{"id": true, "text": "x"}"#.utf8)),
+        (.unknownFormat, Array(#"{"hello": "world"}"#.utf8)),
+        (.empty, Array(#"{"data": []}"#.utf8)),
+    ]
+
+    /// Reads `tweets.dlq` back: one record per reason, original bytes, reason and source headers.
+    static func checkDeadLetterTopic(stack: LocalStack) throws {
+        var configuration = KafkaConfiguration.consumer(brokers: stack.environment["KAFKA_BROKERS"]!, groupId: "it-dlq-reader",
+                                                        instanceId: "it-dlq-reader", clientId: "it-dlq-reader")
+        configuration["enable.auto.commit"] = "false"
+        let consumer = try KafkaConsumer(configuration: configuration, logger: Logger(label: "it"))
+        defer { consumer.close() }
+        try consumer.subscribe([Wire.deadLetterTopic])
+        var records: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(40)
+        while records.count < badPayloads.count, ContinuousClock.now < deadline {
+            records += consumer.poll(maxMessages: 100, timeout: .milliseconds(500))
+        }
+        #expect(records.count == badPayloads.count)
+        for (reason, payload) in badPayloads {
+            let record = records.first { $0.headerString(Wire.dlqReason) == reason.rawValue }
+            #expect(record != nil, "no dead letter with reason \(reason.rawValue)")
+            guard let record else { continue }
+            #expect(record.value == payload, "\(reason.rawValue): original bytes changed")
+            #expect(record.headerString(Wire.dlqSourceTopic) == Wire.rawTopic)
+            #expect(record.headerString(Wire.dlqSourceOffset).flatMap { Int64($0) } != nil)
+            #expect(!(record.headerString(Wire.dlqMessage) ?? "").isEmpty)
+        }
+    }
+
     @Test func tweetsFlowFromFilesToPostgresExactlyOnce() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
         let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
+        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["MAX_PAYLOAD_BYTES": "65536"])
         let loader = try ServiceProcess("chirp-loader", stack: stack)
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
@@ -73,10 +113,13 @@ struct PipelineTests {
             #expect(replay.output.contains("failed 0"), "\(replay.output)")
         }
 
-        // Payloads that are no tweet, straight onto MQTT: they become dead letters, nothing else stops.
+        // Payloads that are no tweet, one per dead-letter reason, straight onto MQTT: they become
+        // dead letters with their original bytes; nothing else stops.
         let mqttPort = stack.environment["MQTT_PORT"]!
-        for payload in ["not json at all", #"{"text": "no id"}"#, #"{"id": "no-text"}"#] {
-            let published = try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-m", payload])
+        for (index, (_, payload)) in Self.badPayloads.enumerated() {
+            let path = stack.state.appendingPathComponent("bad-\(index)").path
+            FileManager.default.createFile(atPath: path, contents: Data(payload))
+            let published = try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-f", path])
             #expect(published.status == 0, "\(published.output)")
         }
 
@@ -84,11 +127,10 @@ struct PipelineTests {
         try eventually(timeout: .seconds(120), "all \(expectedSet.count) tweets in PostgreSQL") {
             Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= expectedSet.count
         }
-        try eventually(timeout: .seconds(30), "three dead letters") {
-            try categorizer.metric("chirp_dlq_total{reason=\"invalid_json\"}") == 1
-                && categorizer.metric("chirp_dlq_total{reason=\"missing_id\"}") == 1
-                && categorizer.metric("chirp_dlq_total{reason=\"missing_text\"}") == 1
+        try eventually(timeout: .seconds(30), "one dead letter per reason") {
+            try Self.badPayloads.allSatisfy { reason, _ in try categorizer.metric("chirp_dlq_total{reason=\"\(reason.rawValue)\"}") == 1 }
         }
+        try Self.checkDeadLetterTopic(stack: stack)
         Thread.sleep(forTimeInterval: 1)  // anything extra would show up now
 
         // Exactly once: the stored ids are exactly the input ids.
@@ -143,7 +185,7 @@ struct PipelineTests {
             #expect(try service.get("/readyz").status == 200)
             #expect(try service.get("/metrics").body.contains("# TYPE"))
         }
-        let published = Double(expected.count + 3)
+        let published = Double(expected.count + Self.badPayloads.count)
         #expect(try bridge.metric("chirp_bridge_received_total") == published)
         #expect(try bridge.metric("chirp_bridge_delivered_total") == published)
         #expect(try bridge.metric("chirp_bridge_unconfirmed") == 0)
