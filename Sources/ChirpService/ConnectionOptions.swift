@@ -1,3 +1,5 @@
+import ChirpCore
+
 /// Options that several services share, defined once so that flags, variables, defaults and help
 /// texts are the same everywhere (and in `docker-compose.yml`).
 public enum ConnectionOptions {
@@ -42,5 +44,30 @@ public struct MQTTSettings: Sendable {
         let user = options.string("mqtt-username") ?? ""
         username = user.isEmpty ? nil : user
         password = username == nil ? nil : options.string("mqtt-password")
+    }
+}
+
+/// How a tweets file is read (sender and `chirp-categorizer classify`).
+public enum InputOptions {
+    public static let specs: [OptionSpec] = [
+        OptionSpec("format", env: "TWEETS_FORMAT", default: "auto", help: "json, csv, or auto (csv for a .csv file name)."),
+        OptionSpec("id-column", env: "CSV_ID_COLUMN", default: "id", help: "CSV: header of the tweet id column."),
+        OptionSpec("text-column", env: "CSV_TEXT_COLUMN", default: "text", help: "CSV: header of the text column."),
+        OptionSpec("time-column", env: "CSV_TIME_COLUMN", default: "created_at", help: "CSV: header of the time column (ISO 8601 or Twitter style), used when present."),
+        OptionSpec("lang-column", env: "CSV_LANG_COLUMN", default: "lang", help: "CSV: header of the language column, used when present."),
+        OptionSpec("author-column", env: "CSV_AUTHOR_COLUMN", default: "author", help: "CSV: header of the author column, used when present."),
+    ]
+
+    /// The reader for `path` as configured.
+    public static func reader(_ options: ParsedOptions, path: String, maximumBytes: Int? = nil) throws(UsageError) -> TweetInputReader {
+        let name = options.string("format") ?? "auto"
+        guard let format = TweetInputReader.format(named: name, path: path) else {
+            throw UsageError("--format must be json, csv or auto, got '\(name)'")
+        }
+        let mapping = CSVMapping(
+            idColumn: try options.required("id-column"), textColumn: try options.required("text-column"),
+            timeColumn: options.string("time-column"), langColumn: options.string("lang-column"),
+            authorColumn: options.string("author-column"))
+        return TweetInputReader(format: format, csvMapping: mapping, maximumBytes: maximumBytes)
     }
 }

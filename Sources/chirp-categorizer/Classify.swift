@@ -6,7 +6,7 @@ import Foundation
 /// (the `tweets.enriched` format) go to stdout; rejected documents, with their dead-letter reason,
 /// to stderr. Exit status 0 when every document was a tweet, 1 otherwise.
 enum Classify {
-    static let specs: [OptionSpec] = [
+    static let specs: [OptionSpec] = InputOptions.specs + [
         OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults."),
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger documents are rejected (too_large)."),
     ]
@@ -27,20 +27,23 @@ enum Classify {
             } else {
                 input = FileHandle.standardInput
             }
-            var splitter = JSONDocumentSplitter()
+            var reader = try InputOptions.reader(options, path: options.positional.first ?? "-", maximumBytes: maxPayload)
             var rejected = 0
             var output: [UInt8] = []
             let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-            func handle(_ documents: [JSONDocumentSplitter.Document]) {
-                for document in documents {
-                    do throws(TweetRejection) {
-                        for tweet in try TweetDecoder.decode(bytes: document.bytes, maximumBytes: maxPayload) {
-                            output.append(contentsOf: enricher.enrich(tweet, fallbackTime: now).encoded())
-                            output.append(0x0A)
+            func handle(_ items: [TweetInputReader.Item]) {
+                for item in items {
+                    switch item {
+                    case .success(let outgoing):
+                        for payload in outgoing {
+                            for tweet in (try? TweetDecoder.decode(payload.payload)) ?? [] {
+                                output.append(contentsOf: enricher.enrich(tweet, fallbackTime: now).encoded())
+                                output.append(0x0A)
+                            }
                         }
-                    } catch {
+                    case .failure(let problem):
                         rejected += 1
-                        FileHandle.standardError.write(Data("line \(document.line): \(error.reason.rawValue): \(error.message)\n".utf8))
+                        FileHandle.standardError.write(Data("line \(problem.line): \(problem.rejection.reason.rawValue): \(problem.rejection.message)\n".utf8))
                     }
                 }
                 if output.count > 1 << 16 {
@@ -51,9 +54,9 @@ enum Classify {
             while true {
                 let chunk = input.readData(ofLength: 1 << 20)
                 if chunk.isEmpty { break }
-                handle(splitter.feed(chunk))
+                handle(try reader.feed(chunk))
             }
-            handle(splitter.finish())
+            handle(try reader.finish())
             FileHandle.standardOutput.write(Data(output))
             return rejected == 0 ? 0 : 1
         } catch {

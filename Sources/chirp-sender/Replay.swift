@@ -12,6 +12,7 @@ struct ReplayFailed: Error, CustomStringConvertible {
 /// paces, publishes with QoS 1 inside a bounded in-flight window, and reports progress.
 final class Replay: Sendable {
     let path: String
+    let options: ParsedOptions
     let pace: ReplayPace
     let loop: Bool
     let restamp: Bool
@@ -30,6 +31,8 @@ final class Replay: Sendable {
         guard !path.isEmpty else { throw UsageError("no tweets file: pass --file PATH (or TWEETS_FILE, or the path as argument)") }
         guard FileManager.default.isReadableFile(atPath: path) else { throw UsageError("cannot read tweets file '\(path)'") }
         self.path = path
+        self.options = options
+        _ = try InputOptions.reader(options, path: path)  // reject a bad --format at start
         let rate = try options.double("rate")
         let speedup = try options.double("speedup")
         guard rate >= 0, speedup >= 0 else { throw UsageError("--rate and --speedup must not be negative") }
@@ -78,21 +81,25 @@ final class Replay: Sendable {
             var index = 0
             guard let file = FileHandle(forReadingAtPath: path) else { throw UsageError("cannot open \(path)") }
             defer { try? file.close() }
-            var splitter = JSONDocumentSplitter()
+            var reader = try InputOptions.reader(options, path: path)
             var finished = false
             while !finished && !stop.isStopping {
                 let chunk = file.readData(ofLength: 1 << 20)
-                let documents: [JSONDocumentSplitter.Document]
-                if chunk.isEmpty {
-                    documents = splitter.finish()
-                    finished = true
-                } else {
-                    documents = chunk.withUnsafeBytes { splitter.feed($0) }
+                let items: [TweetInputReader.Item]
+                do {
+                    if chunk.isEmpty {
+                        items = try reader.finish()
+                        finished = true
+                    } else {
+                        items = try chunk.withUnsafeBytes { bytes throws(CSVTweetReader.HeaderError) in try reader.feed(bytes) }
+                    }
+                } catch {
+                    throw UsageError("\(path): \(error)")
                 }
-                for document in documents {
+                for item in items {
                     if stop.isStopping { break }
                     let tweets: [OutgoingTweet]
-                    switch TweetFile.decode(document) {
+                    switch item {
                     case .success(let found):
                         tweets = found
                     case .failure(let problem):

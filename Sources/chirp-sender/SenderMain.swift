@@ -5,8 +5,8 @@ import ChirpService
 @main
 struct SenderMain {
     static let specs: [OptionSpec] = [
-        OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON; v1.1, v2, records, minimal). Also accepted as the first argument."),
-    ] + ConnectionOptions.mqtt(
+        OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON of v1.1, v2, records or minimal tweets; or CSV). Also accepted as the first argument."),
+    ] + InputOptions.specs + ConnectionOptions.mqtt(
         topicHelp: "Topic to publish tweets to.", clientIdEnv: "SENDER_MQTT_CLIENT_ID",
         clientIdHelp: "MQTT client id; default chirp-sender-<instance-id>."
     ) + [

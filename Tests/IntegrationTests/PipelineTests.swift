@@ -33,6 +33,10 @@ struct PipelineTests {
         """
     static let handWrittenIds = ["it-food", "it-none", "it-user-0", "it-user-1", "it-v1"]
 
+    /// A CSV export with its own column names (mapped with the column flags).
+    static let csvExport = "tweet_id,posted,body\ncsv-1,2023-03-04T08:00:00Z,\"Sushi, then #Concert\"\ncsv-2,2023-03-04T08:01:00Z,\"quote \"\"this\"\"\"\n"
+    static let csvIds = ["csv-1", "csv-2"]
+
     /// One payload per dead-letter reason code.
     static let badPayloads: [(RejectReason, [UInt8])] = [
         (.invalidJSON, Array("not json at all".utf8)),
@@ -100,10 +104,10 @@ struct PipelineTests {
         expected += try String(contentsOfFile: generated, encoding: .utf8).split(separator: "\n").map {
             try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
         }
-        expected += Self.handWrittenIds
+        expected += Self.handWrittenIds + Self.csvIds
         let expectedSet = Set(expected)
-        #expect(expected.count == 3577)
-        #expect(expectedSet.count == 3576)  // sample-v11 repeats one tweet
+        #expect(expected.count == 3579)
+        #expect(expectedSet.count == 3578)  // sample-v11 repeats one tweet
 
         let inputs = ["sample-v11.jsonl", "sample-v2-brexit.jsonl", "sample-v2-kpop.jsonl", "twarc-hashtags-tweets1.jsonl"]
             .map { Paths.sharedData.appendingPathComponent($0).path } + [generated, handWrittenPath]
@@ -112,6 +116,11 @@ struct PipelineTests {
             #expect(replay.status == 0, "\(input): \(replay.output)")
             #expect(replay.output.contains("failed 0"), "\(replay.output)")
         }
+        let csvPath = stack.state.appendingPathComponent("export.csv").path
+        try Self.csvExport.write(toFile: csvPath, atomically: true, encoding: .utf8)
+        let csvReplay = try run(sender, ["--file", csvPath, "--id-column", "tweet_id", "--text-column", "body", "--time-column", "posted",
+                                         "--http-port", "0", "--log-format", "text"], environment: stack.environment)
+        #expect(csvReplay.status == 0, "\(csvReplay.output)")
 
         // Payloads that are no tweet, one per dead-letter reason, straight onto MQTT: they become
         // dead letters with their original bytes; nothing else stops.
@@ -159,6 +168,9 @@ struct PipelineTests {
         #expect(retweet["is_retweet"] == "true")
         #expect(retweet["hashtags"] == "{topkpopecuador,butter,lisa,charts,kpop,bts,blackpink,straykids}")
         #expect(try row("972472958596866048")["hashtags"] == "{quran}")
+        #expect(try row("csv-1")["categories"] == "{food,music}")
+        #expect(try row("csv-1")["format"] == "csv")
+        #expect(try row("csv-2")["categories"] == "{uncategorized}")
         let displays = try database.execute("SELECT tag FROM tweet_hashtags WHERE tweet_id = '1440716895355764743' ORDER BY position")
         #expect(displays.rows.map { $0[0] } == ["PeoplesVote", "Brexit"])
 
@@ -234,5 +246,12 @@ struct PipelineTests {
         #expect(record.categories == ["food", "drinks"])
         #expect(record.hashtags.map(\.key) == ["wine"])
         #expect(lines.contains { $0.hasPrefix("line 2: invalid_json:") })
+
+        let csv = try run(try Paths.binary("chirp-categorizer"), ["classify", "--format", "csv"],
+                          input: Data("id,text\nx1,\"Wine, beer\"\n".utf8))
+        #expect(csv.status == 0, "\(csv.output)")
+        let csvRecord = try EnrichedTweet.decode(Array(try #require(csv.output.split(separator: "\n").first).utf8))
+        #expect(csvRecord.categories == ["drinks"])
+        #expect(csvRecord.format == .csv)
     }
 }

@@ -240,7 +240,7 @@ public enum TweetDecoder {
         return Tweet(
             id: id, createdAt: try timestamp(object), text: text, lang: try optionalString(object, "lang"),
             authorId: try optionalId(object, "author_id"), authorName: try optionalString(object, "author"),
-            format: .minimal
+            format: try optionalString(object, "format") == SourceFormat.csv.rawValue ? .csv : .minimal
         )
     }
 }
