@@ -35,7 +35,7 @@ final class Categorizer: Sendable {
         partitions = Int32(try options.int("topic-partitions"))
         maxPayload = try options.int("max-payload-bytes")
         batchSize = max(1, try options.int("batch-size"))
-        let table = try CategorizerMain.categoryTable(path: options.string("categories-file") ?? "")
+        let table = try CategoryFile.load(path: options.string("categories-file") ?? "")
         enricher = Enricher(table: table)
         logger.info("category table", metadata: ["version": "\(enricher.matcher.version)", "categories": "\(table.categories.count)"])
 

@@ -12,7 +12,7 @@ struct CategorizerMain {
         OptionSpec("dlq-topic", env: "DLQ_TOPIC", default: Wire.deadLetterTopic, help: "Dead-letter topic for payloads that are no tweet."),
         OptionSpec("group-id", env: "CATEGORIZER_GROUP_ID", default: "chirp-categorizer", help: "Kafka consumer group."),
         ConnectionOptions.topicPartitions("categorizer creates its topics"),
-        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults (see README)."),
+        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see README)."),
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger payloads are dead letters (reason too_large)."),
         OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
         ConnectionOptions.kafkaLinger,
@@ -29,17 +29,6 @@ struct CategorizerMain {
         ) { context in
             let categorizer = try Categorizer(context: context)
             return [WorkerThread(name: "categorizer") { stop in try categorizer.run(stop: stop) }]
-        }
-    }
-
-    /// The category table from `--categories-file`, or the default.
-    static func categoryTable(path: String) throws -> CategoryTable {
-        guard !path.isEmpty else { return .default }
-        guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read categories file '\(path)'") }
-        do {
-            return try CategoryTableFile.parse(Array(data))
-        } catch {
-            throw UsageError("\(path): \(error)")
         }
     }
 }

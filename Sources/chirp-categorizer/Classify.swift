@@ -7,7 +7,7 @@ import Foundation
 /// to stderr. Exit status 0 when every document was a tweet, 1 otherwise.
 enum Classify {
     static let specs: [OptionSpec] = InputOptions.specs + [
-        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "JSON category table replacing or extending the defaults."),
+        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults."),
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger documents are rejected (too_large)."),
     ]
 
@@ -18,7 +18,7 @@ enum Classify {
         }
         do {
             let options = try ParsedOptions.parse(arguments, specs: specs, environment: ProcessInfo.processInfo.environment)
-            let enricher = Enricher(table: try CategorizerMain.categoryTable(path: options.string("categories-file") ?? ""))
+            let enricher = Enricher(table: try CategoryFile.load(path: options.string("categories-file") ?? ""))
             let maxPayload = try options.int("max-payload-bytes")
             let input: FileHandle
             if let path = options.positional.first, path != "-" {

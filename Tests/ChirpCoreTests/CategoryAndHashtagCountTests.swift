@@ -64,6 +64,19 @@ import Testing
         #expect(matcher.categories(for: "new york") == ["uncategorized"])
     }
 
+    @Test func perLanguageKeywordsApplyToThatLanguageOnly() throws {
+        let table = try CategoryTableFile.parse(Array(#"""
+            {"mode": "extend", "categories": {"food": {"keywords": ["taco"], "es": ["helado"], "de": ["Eis"]}}}
+            """#.utf8))
+        let matcher = CategoryMatcher(table)
+        #expect(matcher.categories(for: "un helado por favor", lang: "es") == ["food"])
+        #expect(matcher.categories(for: "un helado por favor", lang: "pt") == ["uncategorized"])
+        #expect(matcher.categories(for: "un helado por favor") == ["uncategorized"])
+        #expect(matcher.categories(for: "Ein Eis bitte", lang: "DE") == ["food"])
+        #expect(matcher.categories(for: "taco", lang: "ja") == ["food"])
+        #expect(try table.version != CategoryTableFile.parse(Array(#"{"mode": "extend", "categories": {"food": {"keywords": ["taco"]}}}"#.utf8)).version)
+    }
+
     @Test func versionIsAContentHash() {
         let a = CategoryTable([.init(name: "x", keywords: ["one"])])
         let b = CategoryTable([.init(name: "x", keywords: ["One"])])
@@ -84,7 +97,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"categories": {"a": "dog"}}"#, "category 'a': keywords must be a list"),
+        (#"{"categories": {"a": "dog"}}"#, "category 'a': keywords must be a list, or an object of language → list"),
+        (#"{"categories": {"a": {"keywords": ["x"], "123": ["y"]}}}"#, "category 'a': '123' is no language code (use 'keywords' for all languages)"),
         (#"{"mode": "merge", "categories": {}}"#, "mode must be 'replace' or 'extend', got 'merge'"),
         (#"{"categories": {"a": [""]}}"#, "category 'a': every keyword must be a non-empty string with a letter or digit"),
         (#"{"categories": {}}"#, "category file defines no categories"),

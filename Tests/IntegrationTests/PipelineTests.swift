@@ -247,6 +247,29 @@ struct PipelineTests {
         #expect(record.hashtags.map(\.key) == ["wine"])
         #expect(lines.contains { $0.hasPrefix("line 2: invalid_json:") })
 
+        // A YAML category file: per-language lists, and scalars that YAML 1.1 would read as
+        // Booleans or numbers stay keywords.
+        let yamlPath = FileManager.default.temporaryDirectory.appendingPathComponent("chirp-categories-\(UUID().uuidString).yaml").path
+        try """
+            mode: replace
+            categories:
+              answers:
+                keywords: [yes, "1984"]
+              sweets:
+                keywords: [cake]
+                es: [helado]
+            """.write(toFile: yamlPath, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: yamlPath) }
+        let yamlInput = Data((#"{"id":"y1","text":"yes, 1984 again","lang":"en"}"# + "\n" + #"{"id":"y2","text":"un helado","lang":"es"}"# + "\n"
+            + #"{"id":"y3","text":"un helado","lang":"pt"}"#).utf8)
+        let yaml = try run(try Paths.binary("chirp-categorizer"), ["classify", "--categories-file", yamlPath], input: yamlInput)
+        #expect(yaml.status == 0, "\(yaml.output)")
+        let yamlRecords = try yaml.output.split(separator: "\n").map { try EnrichedTweet.decode(Array($0.utf8)) }
+        #expect(yamlRecords.map(\.categories) == [["answers"], ["sweets"], ["uncategorized"]])
+        let badYaml = try run(try Paths.binary("chirp-categorizer"), ["classify", "--categories-file", "/nonexistent.yaml"], input: Data())
+        #expect(badYaml.status == 64)
+        #expect(badYaml.output.contains("cannot read categories file '/nonexistent.yaml'"))
+
         let csv = try run(try Paths.binary("chirp-categorizer"), ["classify", "--format", "csv"],
                           input: Data("id,text\nx1,\"Wine, beer\"\n".utf8))
         #expect(csv.status == 0, "\(csv.output)")

@@ -133,7 +133,7 @@ public struct Enricher: Sendable {
             authorId: tweet.authorId, authorName: tweet.authorName, retweetOf: tweet.retweetOf, format: tweet.format,
             hashtags: HashtagExtractor.extract(tweet.text),
             mentions: MentionExtractor.extract(tweet.text),
-            categories: matcher.categories(for: tweet.text),
+            categories: matcher.categories(for: tweet.text, lang: tweet.lang),
             hashtagRules: HashtagExtractor.version,
             categoryRules: matcher.version
         )

@@ -15,27 +15,34 @@ public struct CategoryMatcher: Sendable {
         var category: Int
     }
 
+    /// Phrases for every language, and per language code the extra ones.
     private let firstWords: [String: [Continuation]]
+    private let languageFirstWords: [String: [String: [Continuation]]]
 
     public init(_ table: CategoryTable) {
         self.table = table
         self.version = table.version
+        func add(_ keyword: String, _ index: Int, to map: inout [String: [Continuation]]) {
+            let words = WordTokenizer.normalizedPhrase(keyword)
+            guard let first = words.first else { return }
+            map[first, default: []].append(Continuation(rest: Array(words.dropFirst()), category: index))
+        }
         var firstWords: [String: [Continuation]] = [:]
+        var languageFirstWords: [String: [String: [Continuation]]] = [:]
         for (index, category) in table.categories.enumerated() {
-            for keyword in category.keywords {
-                let words = WordTokenizer.normalizedPhrase(keyword)
-                guard let first = words.first else { continue }
-                firstWords[first, default: []].append(Continuation(rest: Array(words.dropFirst()), category: index))
+            for keyword in category.keywords { add(keyword, index, to: &firstWords) }
+            for (language, keywords) in category.languageKeywords {
+                for keyword in keywords { add(keyword, index, to: &languageFirstWords[language.lowercased(), default: [:]]) }
             }
         }
-        // Longer phrases first does not matter for a set of categories, but keep it deterministic.
         self.firstWords = firstWords
+        self.languageFirstWords = languageFirstWords
     }
 
-    private func continuations(for word: String) -> [Continuation]? {
-        if let found = firstWords[word] { return found }
+    private static func lookup(_ word: String, in map: [String: [Continuation]]) -> [Continuation]? {
+        if let found = map[word] { return found }
         if word.utf8.count > 2, word.utf8.last == UInt8(ascii: "s") {
-            return firstWords[String(word.dropLast())]
+            return map[String(word.dropLast())]
         }
         return nil
     }
@@ -44,14 +51,18 @@ public struct CategoryMatcher: Sendable {
         word == keyword || (word.utf8.count == keyword.utf8.count + 1 && word.hasSuffix("s") && word.hasPrefix(keyword))
     }
 
-    /// Category names for `text`; `[CategoryTable.uncategorized]` when nothing matches.
-    public func categories(for text: String) -> [String] {
+    /// Category names for `text` (in language `lang`, when known); `[CategoryTable.uncategorized]`
+    /// when nothing matches.
+    public func categories(for text: String, lang: String? = nil) -> [String] {
         let words = WordTokenizer.words(text)
+        let languageMap = lang.flatMap { languageFirstWords[$0.lowercased()] }
         var matched = [Bool](repeating: false, count: table.categories.count)
         var any = false
         for (position, word) in words.enumerated() {
-            guard let candidates = continuations(for: word) else { continue }
-            for candidate in candidates where !matched[candidate.category] {
+            let common = Self.lookup(word, in: firstWords)
+            let specific = languageMap.flatMap { Self.lookup(word, in: $0) }
+            guard common != nil || specific != nil else { continue }
+            for candidate in (common ?? []) + (specific ?? []) where !matched[candidate.category] {
                 let end = position + 1 + candidate.rest.count
                 guard end <= words.count else { continue }
                 var ok = true

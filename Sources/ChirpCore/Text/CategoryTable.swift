@@ -2,11 +2,15 @@
 public struct CategoryTable: Sendable, Equatable {
     public struct Category: Sendable, Equatable {
         public var name: String
+        /// Keywords and phrases for tweets in any language.
         public var keywords: [String]
+        /// Extra keywords for tweets whose `lang` is the key (`"es"`, `"de"`, …).
+        public var languageKeywords: [String: [String]]
 
-        public init(name: String, keywords: [String]) {
+        public init(name: String, keywords: [String], languageKeywords: [String: [String]] = [:]) {
             self.name = name
             self.keywords = keywords
+            self.languageKeywords = languageKeywords
         }
     }
 
@@ -49,6 +53,13 @@ public struct CategoryTable: Sendable, Equatable {
             for keyword in category.keywords {
                 mix(WordTokenizer.normalizedPhrase(keyword).joined(separator: " "))
                 mix("\u{1E}")
+            }
+            for (language, keywords) in category.languageKeywords.sorted(by: { $0.key < $1.key }) {
+                mix("\u{1C}" + language)
+                for keyword in keywords {
+                    mix(WordTokenizer.normalizedPhrase(keyword).joined(separator: " "))
+                    mix("\u{1E}")
+                }
             }
             mix("\u{1D}")
         }

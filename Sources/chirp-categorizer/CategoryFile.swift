@@ -1,0 +1,43 @@
+import ChirpCore
+import ChirpService
+import Foundation
+import Yams
+
+/// Loads `--categories-file`: JSON, or YAML for a `.yaml`/`.yml` name. YAML goes through Yams'
+/// node tree and every scalar stays text, so keywords such as `yes`, `on` or `1984` are not turned
+/// into Booleans or numbers.
+enum CategoryFile {
+    static func load(path: String) throws -> CategoryTable {
+        guard !path.isEmpty else { return .default }
+        guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read categories file '\(path)'") }
+        do {
+            let lower = path.lowercased()
+            if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
+                return try CategoryTableFile.parse(try yamlValue(String(decoding: data, as: UTF8.self)))
+            }
+            return try CategoryTableFile.parse(Array(data))
+        } catch let error as CategoryTableFile.Problem {
+            throw UsageError("\(path): \(error)")
+        } catch let error as YamlError {
+            throw UsageError("\(path): not valid YAML: \(error)")
+        }
+    }
+
+    static func yamlValue(_ text: String) throws -> JSONValue {
+        guard let node = try Yams.compose(yaml: text) else { return .object(JSONObject()) }
+        return convert(node)
+    }
+
+    private static func convert(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            return .string(scalar.string)
+        case .sequence(let sequence):
+            return .array(sequence.map(convert))
+        case .mapping(let mapping):
+            return .object(JSONObject(mapping.map { (key: $0.key.string ?? "", value: convert($0.value)) }))
+        case .alias:
+            return .null
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""Rewrites the option table under each '### chirp-<service>' heading of README.md from the
+service's own `--help-markdown` (a test fails when they differ). Usage: after `swift build`,
+  python3 scripts/update-readme-tables.py [BIN_DIR]   (default .build/debug)"""
+import pathlib, subprocess, sys
+
+root = pathlib.Path(__file__).resolve().parent.parent
+bin_dir = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / ".build/debug"
+readme = (root / "README.md").read_text()
+for service in ["sender", "bridge", "categorizer", "loader"]:
+    table = subprocess.run([str(bin_dir / f"chirp-{service}"), "--help-markdown"], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    heading = readme.index(f"### chirp-{service}\n")
+    start = readme.index("| flag | environment | default | meaning |", heading)
+    end = start
+    for line in readme[start:].split("\n"):
+        if not line.startswith("|"):
+            break
+        end += len(line) + 1
+    readme = readme[:start] + table + "\n" + readme[end:]
+(root / "README.md").write_text(readme)
+print("README.md option tables updated")
