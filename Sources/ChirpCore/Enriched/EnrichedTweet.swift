@@ -52,7 +52,7 @@ public struct EnrichedTweet: Sendable, Equatable {
         w.raw("{")
         w.key("v", first: true); w.int(Self.schemaVersion)
         w.key("id"); w.string(id)
-        w.key("created_at"); w.string(createdAt.iso8601)
+        w.key("created_at"); w.timestamp(createdAt)
         w.key("text"); w.string(text)
         w.key("lang"); w.optionalString(lang)
         w.key("author_id"); w.optionalString(authorId)

@@ -46,6 +46,13 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// A timestamp as a JSON string in ISO 8601.
+    public mutating func timestamp(_ value: Timestamp) {
+        bytes.append(UInt8(ascii: "\""))
+        value.appendISO8601(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     public mutating func optionalString(_ value: String?) {
         if let value { string(value) } else { raw("null") }
     }

@@ -8,9 +8,32 @@ public enum WordTokenizer {
         return words
     }
 
-    /// Calls `body` with each lower-cased word, in order.
+    /// Calls `body` with each lower-cased word, in order. ASCII text is scanned as bytes (a word
+    /// of up to 15 bytes is a small string, no allocation); other text goes scalar by scalar.
     @inline(__always)
     public static func forEachWord(_ text: String, _ body: (String) -> Void) {
+        var text = text
+        let ascii = text.withUTF8 { buffer in buffer.allSatisfy { $0 < 0x80 } }
+        guard ascii else { return forEachWordUnicode(text, body) }
+        text.withUTF8 { buffer in
+            var word = [UInt8]()
+            word.reserveCapacity(32)
+            for byte in buffer {
+                switch byte {
+                case 0x41...0x5A: word.append(byte + 0x20)
+                case 0x61...0x7A, 0x30...0x39: word.append(byte)
+                default:
+                    if !word.isEmpty {
+                        body(String(decoding: word, as: UTF8.self))
+                        word.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            if !word.isEmpty { body(String(decoding: word, as: UTF8.self)) }
+        }
+    }
+
+    private static func forEachWordUnicode(_ text: String, _ body: (String) -> Void) {
         var current = String.UnicodeScalarView()
         var nonASCII = false
         func flush() {

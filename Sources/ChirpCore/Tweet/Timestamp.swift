@@ -74,17 +74,41 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public var iso8601: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` without building intermediate strings.
+    public func appendISO8601(to bytes: inout [UInt8]) {
         let ms = millisecondsSinceEpoch
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = Int(ms - seconds * 1000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = Self.civilFromDays(Int(days))
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = max(0, value)
+            if v >= divisor * 10 {  // wider than the field (years past 9999): write all digits
+                bytes.append(contentsOf: String(v).utf8)
+                return
+            }
+            while divisor > 0 {
+                bytes.append(UInt8(0x30 + v / divisor))
+                v %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+        digits(y, 4); bytes.append(UInt8(ascii: "-"))
+        digits(m, 2); bytes.append(UInt8(ascii: "-"))
+        digits(d, 2); bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2); bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2); bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2); bytes.append(UInt8(ascii: "."))
+        digits(millis, 3); bytes.append(UInt8(ascii: "Z"))
     }
 
     // MARK: Parsers
