@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make fuzz: libFuzzer over ChirpCore (JSON parser, tweet decoder, enriched record, document
 # splitter, hashtag/mention/category rules, timestamps). FUZZ_SECONDS (600) bounds the run.
+# FUZZ_MAX_LEN (65536) caps input size: smaller runs many more executions.
 # The seed corpus is made from ../shared/data at run time in .build/fuzz (never committed);
 # crashes are written to .build/fuzz/crashes/ and make the run fail.
 set -euo pipefail
@@ -27,5 +28,5 @@ print(f"fuzz: {n} seed inputs")
 PY
 fi
 echo "fuzz: running for $SECONDS_TO_RUN s"
-"$OUT/chirp-fuzz" "$OUT/corpus" -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=10 \
+"$OUT/chirp-fuzz" "$OUT/corpus" -max_total_time="$SECONDS_TO_RUN" -max_len="${FUZZ_MAX_LEN:-65536}" -timeout=10 \
   -artifact_prefix="$OUT/crashes/" -print_final_stats=1 2>&1 | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)' || { echo "fuzz: FAILED, see $OUT/crashes" >&2; exit 1; }
