@@ -63,6 +63,18 @@ let chirpKafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_e
     context?.logger.info(assigned ? "partitions assigned" : "partitions revoked",
                          metadata: ["partitions": "\(list.map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"])
     if assigned {
+        if let partitions, let overrides = context?.startOffsets?(list), !overrides.isEmpty {
+            for i in 0..<Int(partitions.pointee.cnt) {
+                let element = partitions.pointee.elems[i]
+                let topic = String(cString: element.topic)
+                if let start = overrides.first(where: { $0.topic == topic && $0.partition == element.partition }) {
+                    partitions.pointee.elems[i].offset = start.offset
+                    list[i].offset = start.offset
+                }
+            }
+            context?.logger.info("starting from stored offsets", metadata: [
+                "offsets": "\(overrides.map { "\($0.topic)/\($0.partition)@\($0.offset)" }.joined(separator: ","))"])
+        }
         if cooperative {
             if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
         } else {

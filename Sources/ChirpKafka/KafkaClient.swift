@@ -19,6 +19,9 @@ final class KafkaCallbackContext: @unchecked Sendable {
     let onError: (@Sendable (KafkaError) -> Void)?
     /// Consumers only: called (on the polling thread) after partitions were assigned or revoked.
     var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
+    /// Consumers only: called before an assignment takes effect; returns the offsets to start from
+    /// for some of the partitions (the others start from the committed offset).
+    var startOffsets: ((_ partitions: [TopicPartitionOffset]) -> [TopicPartitionOffset])?
 
     init(logger: Logger, onDelivery: (@Sendable (DeliveryReport) -> Void)?, onError: (@Sendable (KafkaError) -> Void)?) {
         self.logger = logger

@@ -53,6 +53,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let joined = Atomic<Bool>(false)
     /// Called on the polling thread after each rebalance (assigned = true) or revocation.
     public var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
+    /// Called on the polling thread before an assignment takes effect: the offsets to start from
+    /// (for example those stored with the data in a database); others use the committed offset.
+    public var startOffsets: ((_ partitions: [TopicPartitionOffset]) -> [TopicPartitionOffset])?
 
     public init(configuration: KafkaConfiguration, logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
         self.logger = logger
@@ -64,6 +67,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw .configuration("no consumer queue")
         }
         self.queue = queue
+        context.startOffsets = { [weak self] partitions in self?.startOffsets?(partitions) ?? [] }
         context.onRebalance = { [weak self] assigned, partitions in
             guard let self else { return }
             if assigned { joined.store(true, ordering: .relaxed) }

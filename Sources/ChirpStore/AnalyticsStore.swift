@@ -56,6 +56,14 @@ public final class AnalyticsStore: @unchecked Sendable {
         }
     }
 
+    /// The next offsets this consumer group has committed to the database, per topic and partition.
+    public func storedOffsets(consumerGroup: String) throws(PostgresError) -> [(topic: String, partition: Int32, offset: Int64)] {
+        try connection.execute(TweetBatch.loadOffsets, [consumerGroup]).rows.compactMap { row in
+            guard let topic = row[0], let partition = row[1].flatMap({ Int32($0) }), let offset = row[2].flatMap({ Int64($0) }) else { return nil }
+            return (topic, partition, offset)
+        }
+    }
+
     /// Re-establishes the connection after a failure (the temp staging table is gone with it).
     public func reconnect() throws(PostgresError) {
         stagingReady = false

@@ -88,6 +88,20 @@ final class Loader: Sendable {
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
         var lastLagUpdate = ContinuousClock.now
         var nextOffsets: [Int32: Int64] = [:]
+        // PostgreSQL holds the truth about what is loaded (offsets are written in the same
+        // transaction as the rows); Kafka's committed offsets are only a hint.
+        consumer.startOffsets = { [self] assigned in
+            do {
+                let stored = try store.storedOffsets(consumerGroup: groupId)
+                return assigned.compactMap { partition in
+                    stored.first { $0.topic == partition.topic && $0.partition == partition.partition }
+                        .map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+                }
+            } catch {
+                logger.error("cannot read stored offsets; starting from Kafka's committed offsets", metadata: ["error": "\(error)"])
+                return []
+            }
+        }
         consumer.onRebalance = { assigned, lost in
             // Loaded batches are committed already; only stop storing offsets for lost partitions.
             if !assigned { for entry in lost { nextOffsets[entry.partition] = nil } }

@@ -70,4 +70,77 @@ struct ScalingTests {
         #expect(try loaderB.metric("chirp_loader_consumed_total") ?? 0 > 0)
         #expect(try categorizerB.metric("chirp_categorizer_consumed_total") ?? 0 > 0)
     }
+
+    @Test func killingTheLoaderRepeatedlyKeepsFactsAndRollupsExact() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
+        var loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "k"])
+        var services = [bridge, categorizer, loader]
+        defer { for service in services { service.stop() } }
+        for service in services {
+            try service.waitForHTTP()
+            try service.waitUntilReady()
+        }
+
+        let count = 30_000
+        let file = stack.state.appendingPathComponent("tweets.jsonl").path
+        let sender = try Paths.binary("chirp-sender")
+        #expect(try run(sender, ["generate", "--count", String(count), "--seed", "88", "--start", "2024-07-01T00:00:00Z",
+                                 "--span-seconds", "7200", "--output", file]).status == 0)
+
+        // Ground truth from the input file.
+        var ids = Set<String>()
+        var categoriesPerMinute: [String: Int] = [:]
+        var hashtagsPerHour: [String: Int] = [:]
+        var languages: [String: Int] = [:]
+        let enricher = Enricher()
+        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n") {
+            for tweet in try TweetDecoder.decode(bytes: Array(line.utf8)) {
+                let record = enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0))
+                ids.insert(record.id)
+                let seconds = record.createdAt.millisecondsSinceEpoch / 1000
+                for category in record.categories { categoriesPerMinute["\(seconds / 60 * 60)|\(category)", default: 0] += 1 }
+                for tag in record.hashtags { hashtagsPerHour["\(seconds / 3600 * 3600)|\(tag.key)", default: 0] += 1 }
+                languages[record.lang ?? "und", default: 0] += 1
+            }
+        }
+
+        let replayLog = stack.state.appendingPathComponent("replay.log").path
+        let replay = try ChildProcess(sender, ["--file", file, "--rate", "4000", "--http-port", "0", "--log-format", "text"],
+                                      environment: ProcessInfo.processInfo.environment.merging(stack.environment) { _, new in new },
+                                      output: replayLog)
+        for _ in 0..<3 {
+            Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0))
+            loader.process.signal(SIGKILL)
+            #expect(loader.process.wait() == 128 + SIGKILL)
+            loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "k"])
+            services.append(loader)
+            try loader.waitForHTTP()
+        }
+        #expect(replay.wait() == 0)
+
+        let database = try PostgresConnection(stack.postgresURL)
+        try eventually(timeout: .seconds(150), "\(count) tweets loaded") {
+            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= count
+        }
+        Thread.sleep(forTimeInterval: 2)
+        let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
+        #expect(stored.count == count)
+        #expect(Set(stored) == ids)
+
+        func counts(_ sql: String) throws -> [String: Int] {
+            var result: [String: Int] = [:]
+            for row in try database.execute(sql).rows {
+                result[row[0] ?? ""] = Int(row[1] ?? "")
+            }
+            return result
+        }
+        #expect(try counts("SELECT extract(epoch FROM minute)::bigint || '|' || category, count FROM category_counts_minutely") == categoriesPerMinute)
+        #expect(try counts("SELECT extract(epoch FROM hour)::bigint || '|' || tag_key, count FROM hashtag_counts_hourly") == hashtagsPerHour)
+        #expect(try counts("SELECT lang, sum(count) FROM language_counts_hourly GROUP BY lang") == languages)
+        // A restarted loader started from the offsets stored with the data.
+        #expect(services.contains { $0.name == "chirp-loader" && $0.logText.contains("starting from stored offsets") })
+    }
 }
