@@ -257,3 +257,26 @@ func eventually(timeout: Duration, _ what: String, _ condition: () throws -> Boo
     }
     throw HarnessError("timed out waiting for \(what)")
 }
+
+extension LocalStack {
+    /// Starts services and waits until each answers /readyz with 200.
+    func start(_ services: [ServiceProcess], readyWithin timeout: Duration = .seconds(40)) throws {
+        for service in services {
+            try service.waitForHTTP()
+            try service.waitUntilReady(timeout: timeout)
+        }
+    }
+
+    /// The sender replaying `file` in the background (output in the state folder).
+    func replayInBackground(_ file: String, arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(try Paths.binary("chirp-sender"), ["--file", file, "--http-port", "0", "--log-format", "text"] + arguments,
+                         environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+                         output: state.appendingPathComponent("replay-\(UUID().uuidString.prefix(6)).log").path)
+    }
+}
+
+extension PostgresConnection {
+    func tweetCount() throws -> Int {
+        Int(try execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0
+    }
+}

@@ -83,10 +83,7 @@ struct PipelineTests {
         let loader = try ServiceProcess("chirp-loader", stack: stack)
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        for service in services {
-            try service.waitForHTTP()
-            try service.waitUntilReady()
-        }
+        try stack.start(services)
 
         // Inputs: the shared samples in place, a generated file, a hand-written JSON array.
         let generated = stack.state.appendingPathComponent("generated.jsonl").path
@@ -134,7 +131,7 @@ struct PipelineTests {
 
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(120), "all \(expectedSet.count) tweets in PostgreSQL") {
-            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= expectedSet.count
+            try database.tweetCount() >= expectedSet.count
         }
         try eventually(timeout: .seconds(30), "one dead letter per reason") {
             try Self.badPayloads.allSatisfy { reason, _ in try categorizer.metric("chirp_dlq_total{reason=\"\(reason.rawValue)\"}") == 1 }

@@ -15,10 +15,7 @@ struct ScalingTests {
         let loaderA = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "a"])
         var services = [bridge, categorizerA, loaderA]
         defer { for service in services { service.stop() } }
-        for service in services {
-            try service.waitForHTTP()
-            try service.waitUntilReady()
-        }
+        try stack.start(services)
 
         let count = 20_000
         let file = stack.state.appendingPathComponent("tweets.jsonl").path
@@ -29,10 +26,7 @@ struct ScalingTests {
         })
 
         // Replay at 2 500 tweets/s (8 s) while the pipeline changes under it.
-        let replayLog = stack.state.appendingPathComponent("replay.log").path
-        let replay = try ChildProcess(sender, ["--file", file, "--rate", "2500", "--http-port", "0", "--log-format", "text"],
-                                      environment: ProcessInfo.processInfo.environment.merging(stack.environment) { _, new in new },
-                                      output: replayLog)
+        let replay = try stack.replayInBackground(file, arguments: ["--rate", "2500"])
         Thread.sleep(forTimeInterval: 1.5)
         // Crash the categorizer and restart it under the same identity, as a container restart
         // would: what it consumed but had not committed is processed again.
@@ -40,21 +34,17 @@ struct ScalingTests {
         #expect(categorizerA.process.wait() == 128 + SIGKILL)
         let categorizerA2 = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["INSTANCE_ID": "a"])
         services.append(categorizerA2)
-        try categorizerA2.waitForHTTP()
-        try categorizerA2.waitUntilReady(timeout: .seconds(40))
+        try stack.start([categorizerA2])
         // Scale out: a second categorizer and loader join their groups (rebalances).
         let categorizerB = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["INSTANCE_ID": "b"])
         let loaderB = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "b"])
         services += [categorizerB, loaderB]
-        for service in [categorizerB, loaderB] {
-            try service.waitForHTTP()
-            try service.waitUntilReady(timeout: .seconds(40))
-        }
+        try stack.start([categorizerB, loaderB])
 
-        #expect(replay.wait() == 0, "\(String((try? String(contentsOfFile: replayLog, encoding: .utf8)) ?? ""))")
+        #expect(replay.wait() == 0)
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(120), "\(count) tweets loaded") {
-            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= count
+            try database.tweetCount() >= count
         }
         Thread.sleep(forTimeInterval: 2)
         let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
@@ -79,10 +69,7 @@ struct ScalingTests {
         var loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "k"])
         var services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        for service in services {
-            try service.waitForHTTP()
-            try service.waitUntilReady()
-        }
+        try stack.start(services)
 
         let count = 30_000
         let file = stack.state.appendingPathComponent("tweets.jsonl").path
@@ -107,10 +94,7 @@ struct ScalingTests {
             }
         }
 
-        let replayLog = stack.state.appendingPathComponent("replay.log").path
-        let replay = try ChildProcess(sender, ["--file", file, "--rate", "4000", "--http-port", "0", "--log-format", "text"],
-                                      environment: ProcessInfo.processInfo.environment.merging(stack.environment) { _, new in new },
-                                      output: replayLog)
+        let replay = try stack.replayInBackground(file, arguments: ["--rate", "4000"])
         for _ in 0..<3 {
             Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0))
             loader.process.signal(SIGKILL)
@@ -123,7 +107,7 @@ struct ScalingTests {
 
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(150), "\(count) tweets loaded") {
-            Int(try database.execute("SELECT count(*) AS n FROM tweets")[0, "n"] ?? "0") ?? 0 >= count
+            try database.tweetCount() >= count
         }
         Thread.sleep(forTimeInterval: 2)
         let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
