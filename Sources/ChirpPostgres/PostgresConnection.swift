@@ -13,6 +13,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// Deadlocks and serialization failures: the transaction can simply be run again.
     public var isRetryable: Bool { sqlState == "40P01" || sqlState == "40001" }
+    /// The data itself was refused (class 22 data exception, class 23 integrity violation).
+    public var isDataError: Bool { sqlState?.hasPrefix("22") == true || sqlState?.hasPrefix("23") == true }
     /// The connection is gone (class 08) or the server is shutting down (57P01…).
     public var isConnectionFailure: Bool {
         sqlState == nil || sqlState?.hasPrefix("08") == true || sqlState?.hasPrefix("57P") == true

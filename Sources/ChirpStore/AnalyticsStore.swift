@@ -64,6 +64,31 @@ public final class AnalyticsStore: @unchecked Sendable {
         }
     }
 
+    /// Loads a batch PostgreSQL refused (a data error) row by row, each in its own transaction, and
+    /// returns the rows inserted and the refused ones with the reason; the batch's offsets are
+    /// stored with the last transaction.
+    public func loadRowByRow(_ batch: TweetBatch, consumerGroup: String) throws(PostgresError)
+        -> (inserted: Int, refused: [(id: String, error: PostgresError)]) {
+        var inserted = 0
+        var refused: [(String, PostgresError)] = []
+        for row in batch.rows {
+            var single = TweetBatch()
+            single.append(row.tweet, provenance: row.provenance)
+            do {
+                inserted += try load(single, consumerGroup: consumerGroup)
+            } catch {
+                guard error.isDataError else { throw error }
+                refused.append((row.tweet.id, error))
+            }
+        }
+        var offsetsOnly = TweetBatch()
+        for (topic, partitions) in batch.nextOffsets {
+            for (partition, next) in partitions { offsetsOnly.noteOffset(topic: topic, partition: partition, offset: next - 1) }
+        }
+        _ = try load(offsetsOnly, consumerGroup: consumerGroup)
+        return (inserted, refused)
+    }
+
     /// Re-establishes the connection after a failure (the temp staging table is gone with it).
     public func reconnect() throws(PostgresError) {
         stagingReady = false

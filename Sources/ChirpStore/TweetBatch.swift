@@ -19,6 +19,8 @@ public struct LoadProvenance: Sendable {
 /// it into the facts and rollups in a single statement.
 public struct TweetBatch: Sendable {
     public private(set) var copy = CopyTextEncoder()
+    /// Each row's tweet and provenance, for loading rows one by one when a batch is refused.
+    public private(set) var rows: [(tweet: EnrichedTweet, provenance: LoadProvenance)] = []
     /// Highest offset + 1 per topic/partition in the batch.
     public private(set) var nextOffsets: [String: [Int32: Int64]] = [:]
 
@@ -47,6 +49,7 @@ public struct TweetBatch: Sendable {
         copy.int(provenance.partition)
         copy.int(provenance.offset)
         copy.endRow()
+        rows.append((tweet, provenance))
         noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
     }
 

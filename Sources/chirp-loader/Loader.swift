@@ -167,6 +167,17 @@ final class Loader: Sendable {
                     try? store.reconnect()
                 } else if error.isRetryable {
                     logger.warning("transaction conflict; retrying", metadata: ["error": "\(error)"])
+                } else if error.isDataError {
+                    // Some row is refused: load row by row, skip (and count) only the refused ones.
+                    logger.warning("batch refused; loading it row by row", metadata: ["error": "\(error)"])
+                    let result = try store.loadRowByRow(batch, consumerGroup: groupId)
+                    for (id, rowError) in result.refused {
+                        rejected.increment(label: "database")
+                        logger.error("tweet refused by the database; skipped", metadata: ["id": "\(id)", "error": "\(rowError)"])
+                    }
+                    inserted.increment(by: Int64(result.inserted))
+                    duplicates.increment(by: Int64(batch.count - result.inserted - result.refused.count))
+                    return
                 } else {
                     throw error
                 }

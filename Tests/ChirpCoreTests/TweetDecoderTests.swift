@@ -112,6 +112,8 @@ import Testing
         (#"{"id": "1", "text": 5}"#, .wrongType, "'text' must be a string, got number"),
         (#"{"id_str": "1", "text": "x", "created_at": "soon"}"#, .wrongType, "'created_at' is not a recognized time: \"soon\""),
         (#"{"data": []}"#, .empty, "v2 response with an empty 'data' array"),
+        (#"{"id": "1", "text": "x", "created_at": 9000000000000000}"#, .wrongType, "'created_at' is outside the years 1 to 9999: 9000000000000000"),
+        (#"{"id": "1", "text": "x", "created_at": "0000-01-01T00:00:00Z"}"#, .wrongType, "'created_at' is not a recognized time: \"0000-01-01T00:00:00Z\""),
         (#"{"data": 3}"#, .wrongType, "'data' must be an object or array, got number"),
         (#"{"hello": "world"}"#, .unknownFormat, "object has no tweet fields (keys: hello)"),
         (#"[1, 2]"#, .unknownFormat, "expected a JSON object, got array"),

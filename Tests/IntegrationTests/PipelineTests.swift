@@ -26,6 +26,7 @@ struct PipelineTests {
         [
           {"id": "it-food", "text": "Best #Pizza and coffee in town", "created_at": "2023-03-03T10:15:00Z", "lang": "en"},
           {"id": "it-none", "text": "nothing to see here", "created_at": "2023-03-03T10:16:00Z"},
+          {"id": "it-refused", "text": "the database refuses this one", "created_at": "2023-03-03T10:17:00Z"},
           {"id": "it-user", "tweets": ["new #Album out, what a band", "#東京 trip: flight booked"], "created_at": "2023-03-03T10:20:00Z"},
           {"id_str": "it-v1", "created_at": "Fri Mar 03 10:30:00 +0000 2023", "text": "cut…", "truncated": true,
            "extended_tweet": {"full_text": "Long v1.1 text about #Tennis and #tennis"}, "user": {"id_str": "77", "screen_name": "ace"}}
@@ -84,6 +85,9 @@ struct PipelineTests {
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
         try stack.start(services)
+        // The database will refuse one tweet (a data error): the loader must skip just that one.
+        let admin = try PostgresConnection(stack.environment["POSTGRES_ADMIN_URL"]!)
+        try admin.execute("ALTER TABLE tweets ADD CONSTRAINT it_refuse CHECK (id <> 'it-refused')")
 
         // Inputs: the shared samples in place, a generated file, a hand-written JSON array.
         let generated = stack.state.appendingPathComponent("generated.jsonl").path
@@ -105,6 +109,7 @@ struct PipelineTests {
         let expectedSet = Set(expected)
         #expect(expected.count == 3579)
         #expect(expectedSet.count == 3578)  // sample-v11 repeats one tweet
+        let sent = expected.count + 1  // and it-refused
 
         let inputs = ["sample-v11.jsonl", "sample-v2-brexit.jsonl", "sample-v2-kpop.jsonl", "twarc-hashtags-tweets1.jsonl"]
             .map { Paths.sharedData.appendingPathComponent($0).path } + [generated, handWrittenPath]
@@ -194,12 +199,14 @@ struct PipelineTests {
             #expect(try service.get("/readyz").status == 200)
             #expect(try service.get("/metrics").body.contains("# TYPE"))
         }
-        let published = Double(expected.count + Self.badPayloads.count)
+        let published = Double(sent + Self.badPayloads.count)
         #expect(try bridge.metric("chirp_bridge_received_total") == published)
         #expect(try bridge.metric("chirp_bridge_delivered_total") == published)
         #expect(try bridge.metric("chirp_bridge_unconfirmed") == 0)
         #expect(try categorizer.metric("chirp_categorizer_consumed_total") == published)
-        #expect(try loader.metric("chirp_loader_consumed_total") == Double(expected.count))
+        #expect(try loader.metric("chirp_loader_consumed_total") == Double(sent))
+        #expect(try loader.metric("chirp_loader_rejected_total{reason=\"database\"}") == 1)
+        #expect(loader.logText.contains("tweet refused by the database; skipped"))
         #expect(try loader.metric("chirp_loader_inserted_total") == Double(expectedSet.count))
 
         // Graceful stop: SIGTERM ends each service with status 0.

@@ -16,6 +16,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public var description: String { iso8601 }
 
+    /// Between 0001-01-01 and 9999-12-31: what ISO 8601 with four-digit years, and the store, hold.
+    public var isStorable: Bool {
+        millisecondsSinceEpoch >= -62_135_596_800_000 && millisecondsSinceEpoch <= 253_402_300_799_999
+    }
+
     /// Parses either supported style; nil when the text is neither.
     public init?(parsing text: String) {
         var utf8 = Array(text.utf8)
@@ -64,7 +69,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public init?(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int = 0, offsetSeconds: Int = 0) {
-        guard (1...12).contains(month), (1...Self.daysInMonth(year: year, month: month)).contains(day),
+        guard (1...9999).contains(year), (1...12).contains(month), (1...Self.daysInMonth(year: year, month: month)).contains(day),
               (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second),
               (0...999).contains(millisecond)
         else { return nil }

@@ -92,10 +92,14 @@ public enum TweetDecoder {
             return time
         case .number(let digits):
             // Epoch seconds or milliseconds (v1.1 `timestamp_ms` is milliseconds).
-            guard let number = Int64(digits) else {
+            guard let number = Int64(digits), abs(number) < Int64.max / 1000 else {
                 throw TweetRejection(.wrongType, "'\(key)' must be an integer epoch time, got \(digits)")
             }
-            return Timestamp(millisecondsSinceEpoch: number > 100_000_000_000 ? number : number * 1000)
+            let time = Timestamp(millisecondsSinceEpoch: number > 100_000_000_000 ? number : number * 1000)
+            guard time.isStorable else {
+                throw TweetRejection(.wrongType, "'\(key)' is outside the years 1 to 9999: \(digits)")
+            }
+            return time
         default:
             throw TweetRejection(.wrongType, "'\(key)' must be a string, got \(value.typeName)")
         }
