@@ -42,5 +42,9 @@ import Testing
         #expect(HashtagExtractor.extractDisplay("foo#bar &#39; https://x.com/a#frag") == [])
         #expect(HashtagExtractor.extractDisplay("#one#two") == [])
         #expect(HashtagExtractor.extractDisplay("Love #Pizza and #pizza!") == ["Pizza", "pizza"])
+        // Found by the fuzzer: a tag whose last letter shares a grapheme cluster with an emoji
+        // modifier after it, and a tag that starts with a combining mark.
+        #expect(HashtagExtractor.extractDisplay("a #tag\u{1F3FF} b") == ["tag"])
+        #expect(HashtagExtractor.extractDisplay("x \u{1F3FF}#\u{05B5}t\u{1F3FF}#") == ["\u{05B5}t"])
     }
 }
