@@ -94,9 +94,15 @@ struct ScalingTests {
             }
         }
 
-        let replay = try stack.replayInBackground(file, arguments: ["--rate", "4000"])
+        let replay = try stack.replayInBackground(file, arguments: ["--rate", "2500"])
+        let database = try PostgresConnection(stack.postgresURL)
         for _ in 0..<3 {
-            Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0))
+            // Kill at a random moment after this instance has committed a batch (or everything is
+            // loaded already), so every restarted loader finds offsets stored in PostgreSQL.
+            try eventually(timeout: .seconds(60), "the loader committing a batch") {
+                try loader.metric("chirp_loader_inserted_total") ?? 0 > 0 || database.tweetCount() >= count
+            }
+            Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.0))
             loader.process.signal(SIGKILL)
             #expect(loader.process.wait() == 128 + SIGKILL)
             loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["INSTANCE_ID": "k"])
@@ -105,7 +111,6 @@ struct ScalingTests {
         }
         #expect(replay.wait() == 0)
 
-        let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(150), "\(count) tweets loaded") {
             try database.tweetCount() >= count
         }
