@@ -44,8 +44,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var closed = false
     /// Reused across polls (allocating and zeroing it per poll showed up in profiles).
     private var pollBuffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
-    /// Last consumed offset per partition and the high watermark seen, for the lag gauge.
-    private let lagState = Mutex<[String: Int64]>([:])
+    /// Next offset to consume per topic and assigned partition, as seen by `poll` (for `lag()`).
+    private var consumedNext: [String: [Int32: Int64]] = [:]
 
     /// Set once the first assignment arrived (possibly empty, when a group has more members than
     /// partitions): from then on the consumer is a member of its group.
@@ -70,7 +70,11 @@ public final class KafkaConsumer: @unchecked Sendable {
         context.startOffsets = { [weak self] partitions in self?.startOffsets?(partitions) ?? [] }
         context.onRebalance = { [weak self] assigned, partitions in
             guard let self else { return }
-            if assigned { joined.store(true, ordering: .relaxed) }
+            if assigned {
+                joined.store(true, ordering: .relaxed)
+            } else {
+                for entry in partitions { consumedNext[entry.topic]?[entry.partition] = nil }
+            }
             onRebalance?(assigned, partitions)
         }
     }
@@ -114,7 +118,9 @@ public final class KafkaConsumer: @unchecked Sendable {
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
                 continue
             }
-            messages.append(copy(pointer))
+            let message = copy(pointer)
+            consumedNext[message.topic, default: [:]][message.partition] = message.offset + 1
+            messages.append(message)
         }
         return messages
     }
@@ -182,16 +188,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Sum over assigned partitions of (high watermark − next offset to consume), from librdkafka's
-    /// cached values (no broker round trip). Brokers that misreport watermarks make this approximate.
-    public func lag(consumedNext: [TopicPartitionOffset]) -> Int64 {
+    /// Sum over the partitions this consumer has read of (high watermark − next offset to consume),
+    /// from librdkafka's cached values (no broker round trip). Brokers that misreport watermarks
+    /// make this approximate. Call it from the polling thread.
+    public func lag() -> Int64 {
         var total: Int64 = 0
-        for entry in consumedNext {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            if rd_kafka_get_watermark_offsets(client.handle, entry.topic, entry.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-               high >= 0 {
-                total += max(0, high - entry.offset)
+        for (topic, partitions) in consumedNext {
+            for (partition, next) in partitions {
+                var low: Int64 = 0
+                var high: Int64 = 0
+                if rd_kafka_get_watermark_offsets(client.handle, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                   high >= 0 {
+                    total += max(0, high - next)
+                }
             }
         }
         return total

@@ -110,17 +110,15 @@ final class Categorizer: Sendable {
         try consumer.subscribe([rawTopic])
         logger.info("consuming", metadata: ["from": "\(rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(dlqTopic)"])
         var lastLagUpdate = ContinuousClock.now
-        var nextOffsets: [Int32: Int64] = [:]
         while !stop.isStopping {
             let messages = consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100))
             for message in messages {
                 try process(message)
-                nextOffsets[message.partition] = message.offset + 1
             }
             try storeCommittable()
             if ContinuousClock.now - lastLagUpdate > .seconds(1) {
                 lastLagUpdate = ContinuousClock.now
-                lag.set(Double(consumer.lag(consumedNext: nextOffsets.map { TopicPartitionOffset(topic: rawTopic, partition: $0.key, offset: $0.value) })))
+                lag.set(Double(consumer.lag()))
             }
         }
         logger.info("stopping: waiting for output confirmations")

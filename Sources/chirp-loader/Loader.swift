@@ -87,7 +87,6 @@ final class Loader: Sendable {
         try consumer.subscribe([topic])
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
         var lastLagUpdate = ContinuousClock.now
-        var nextOffsets: [Int32: Int64] = [:]
         // PostgreSQL holds the truth about what is loaded (offsets are written in the same
         // transaction as the rows); Kafka's committed offsets are only a hint.
         consumer.startOffsets = { [self] assigned in
@@ -102,10 +101,6 @@ final class Loader: Sendable {
                 return []
             }
         }
-        consumer.onRebalance = { assigned, lost in
-            // Loaded batches are committed already; only stop storing offsets for lost partitions.
-            if !assigned { for entry in lost { nextOffsets[entry.partition] = nil } }
-        }
         while !stop.isStopping {
             // Fill a batch: up to batchSize records or batchWait, whichever comes first.
             var messages: [KafkaMessage] = []
@@ -116,19 +111,19 @@ final class Loader: Sendable {
                 messages += consumer.poll(maxMessages: batchSize - messages.count, timeout: min(left, .milliseconds(100)))
             }
             if !messages.isEmpty {
-                try load(messages, into: store, stop: stop)
-                for message in messages { nextOffsets[message.partition] = message.offset + 1 }
-                try consumer.storeOffsets(nextOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })
+                try consumer.storeOffsets(try load(messages, into: store, stop: stop))
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(1) {
                 lastLagUpdate = ContinuousClock.now
-                lag.set(Double(consumer.lag(consumedNext: nextOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) })))
+                lag.set(Double(consumer.lag()))
             }
         }
         consumer.close()
     }
 
-    private func load(_ messages: [KafkaMessage], into store: AnalyticsStore, stop: StopSignal) throws {
+    /// Loads the records and returns the offsets to store in Kafka (after COMMIT): the batch's next
+    /// offset per partition.
+    private func load(_ messages: [KafkaMessage], into store: AnalyticsStore, stop: StopSignal) throws -> [TopicPartitionOffset] {
         var batch = TweetBatch()
         for message in messages {
             consumed.increment()
@@ -145,6 +140,9 @@ final class Loader: Sendable {
                 batch.noteOffset(topic: message.topic, partition: message.partition, offset: message.offset)
             }
         }
+        let committed = batch.nextOffsets.flatMap { topic, partitions in
+            partitions.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
+        }
         var attempt = 0
         while true {
             attempt += 1
@@ -157,7 +155,7 @@ final class Loader: Sendable {
                 inserted.increment(by: Int64(new))
                 duplicates.increment(by: Int64(batch.count - new))
                 databaseReady.set(true)
-                return
+                return committed
             } catch {
                 databaseErrors.increment(label: error.sqlState ?? "connection")
                 if error.isConnectionFailure {
@@ -177,7 +175,7 @@ final class Loader: Sendable {
                     }
                     inserted.increment(by: Int64(result.inserted))
                     duplicates.increment(by: Int64(batch.count - result.inserted - result.refused.count))
-                    return
+                    return committed
                 } else {
                     throw error
                 }
