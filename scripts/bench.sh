@@ -48,23 +48,18 @@ wait_metric() {  # port metric target timeout
   done
 }
 
-wait_ready() { for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$1/readyz" > /dev/null && return 0; sleep 0.1; done; return 1; }
+. "$ROOT/scripts/services.sh"
 
 start() {  # name port state
-  HTTP_PORT=$2 INSTANCE_ID=bench LOG_LEVEL=warning "$BIN/chirp-$1" > "$3/$1.log" 2>&1 &
-  echo $! > "$3/$1.pid"
-  wait_ready "$2" || { echo "bench: chirp-$1 not ready" >&2; cat "$3/$1.log" >&2; return 1; }
+  service_start "$1" "$2" "$3" INSTANCE_ID=bench LOG_LEVEL=warning
+  service_wait_ready "$2" || { echo "bench: chirp-$1 not ready" >&2; cat "$3/$1.log" >&2; return 1; }
 }
 
-stop() {  # name state
-  local pid; pid=$(cat "$2/$1.pid"); kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+stop() { service_stop "$1" "$2"; }  # name state
 
 cleanup() {
   for state in "$WORK/stages" "$WORK/e2e"; do
-    for s in bridge categorizer loader; do [ -f "$state/$s.pid" ] && kill -KILL "$(cat "$state/$s.pid")" 2>/dev/null || true; done
+    for s in bridge categorizer loader; do service_stop "$s" "$state" 0; done
     bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
   done
 }

@@ -14,37 +14,23 @@ SEED="${DEMO_SEED:-42}"
 BASE="${DEMO_BASE_PORT:-17000}"
 export LD_LIBRARY_PATH="$ROOT/.tools/lib"
 
+. "$ROOT/scripts/services.sh"
+
 start_services() {  # state dir
   local state="$1" port=$((BASE + 101))
   set -a; . "$state/env"; set +a
   for service in bridge categorizer loader; do
-    HTTP_PORT=$port INSTANCE_ID=demo "$BIN/chirp-$service" > "$state/$service.log" 2>&1 &
-    echo $! > "$state/$service.pid"
+    service_start "$service" "$port" "$state" INSTANCE_ID=demo
     port=$((port + 1))
   done
   for port in $((BASE + 101)) $((BASE + 102)) $((BASE + 103)); do
-    for _ in $(seq 1 300); do
-      curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break
-      sleep 0.1
-    done
-    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null || { echo "demo: service on :$port not ready; see $state/*.log" >&2; return 1; }
+    service_wait_ready "$port" || { echo "demo: service on :$port not ready; see $state/*.log" >&2; return 1; }
   done
 }
 
 stop_all() {  # state dir
-  local state="$1"
-  for service in bridge categorizer loader; do
-    if [ -f "$state/$service.pid" ]; then kill -TERM "$(cat "$state/$service.pid")" 2>/dev/null || true; fi
-  done
-  for service in bridge categorizer loader; do
-    if [ -f "$state/$service.pid" ]; then
-      pid=$(cat "$state/$service.pid")
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-      rm -f "$state/$service.pid"
-    fi
-  done
-  bash "$ROOT/scripts/stack.sh" stop "$state"
+  for service in bridge categorizer loader; do service_stop "$service" "$1" 10; done
+  bash "$ROOT/scripts/stack.sh" stop "$1"
 }
 
 sql() { psql -X -q "$POSTGRES_URL" "$@"; }

@@ -1,0 +1,30 @@
+# Sourced by demo.sh and bench.sh: the services as background processes of a script.
+# Needs BIN (the folder of the built executables).
+#   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE
+#   service_wait_ready PORT                        until /readyz answers 200 (30 s at most)
+#   service_stop NAME STATE [SECONDS]              SIGTERM, up to SECONDS (30) to exit, then SIGKILL
+
+service_start() {
+  local name=$1 port=$2 state=$3
+  shift 3
+  env HTTP_PORT="$port" "$@" "$BIN/chirp-$name" > "$state/$name.log" 2>&1 &
+  echo $! > "$state/$name.pid"
+}
+
+service_wait_ready() {
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$1/readyz" > /dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+service_stop() {
+  [ -f "$2/$1.pid" ] || return 0
+  local pid
+  pid=$(cat "$2/$1.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 $(( ${3:-30} * 10 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$2/$1.pid"
+}
