@@ -61,6 +61,26 @@ public struct Subcommand: Sendable {
         self.summary = summary
         self.run = run
     }
+
+    /// A subcommand with its own options: `--help` prints them; a usage or run error is printed as
+    /// `<command>: <error>` on stderr with exit status 64; otherwise `body`'s status is returned.
+    public init(
+        name: String, summary: String, command: String, operands: String = "", help: String, specs: [OptionSpec],
+        body: @escaping @Sendable (ParsedOptions) async throws -> Int32
+    ) {
+        self.init(name: name, summary: summary) { arguments in
+            if arguments.contains("--help") {
+                print(OptionsHelp.text(usage: "\(command) [options]\(operands.isEmpty ? "" : " " + operands)", summary: help, specs: specs))
+                return 0
+            }
+            do {
+                return try await body(try ParsedOptions.parse(arguments, specs: specs, environment: ProcessInfo.processInfo.environment))
+            } catch {
+                FileHandle.standardError.write(Data("\(command): \(error)\n".utf8))
+                return 64
+            }
+        }
+    }
 }
 
 /// The shared `main` of every service executable: parses options (flags, then environment, then

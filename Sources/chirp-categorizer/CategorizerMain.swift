@@ -25,7 +25,7 @@ struct CategorizerMain {
             name: "chirp-categorizer",
             summary: "Consumes raw tweets, extracts hashtags (twitter-text rules) and keyword categories, and writes enriched JSON; what is no tweet goes to the dead-letter topic.\n\nDEAD-LETTER REASON CODES (header dlq-reason):\n\(reasonCodes)",
             specs: specs, httpPort: 9103,
-            subcommands: [Subcommand(name: "classify", summary: "Enrich tweets from a file or stdin to stdout, without Kafka ('chirp-categorizer classify --help').", run: Classify.run)]
+            subcommands: [Classify.subcommand]
         ) { context in
             let categorizer = try Categorizer(context: context)
             return [WorkerThread(name: "categorizer") { stop in try categorizer.run(stop: stop) }]

@@ -11,57 +11,53 @@ enum Classify {
         OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger documents are rejected (too_large)."),
     ]
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        if arguments.contains("--help") {
-            print(OptionsHelp.text(usage: "chirp-categorizer classify [options] [FILE]", summary: "Reads tweets in any supported format from FILE or stdin and writes one enriched JSON line per tweet to stdout; rejected inputs go to stderr with their dead-letter reason.", specs: specs))
-            return 0
+    static let subcommand = Subcommand(
+        name: "classify", summary: "Enrich tweets from a file or stdin to stdout, without Kafka ('chirp-categorizer classify --help').",
+        command: "chirp-categorizer classify", operands: "[FILE]",
+        help: "Reads tweets in any supported format from FILE or stdin and writes one enriched JSON line per tweet to stdout; rejected inputs go to stderr with their dead-letter reason.",
+        specs: specs, body: run)
+
+    @Sendable static func run(_ options: ParsedOptions) async throws -> Int32 {
+        let enricher = Enricher(table: try CategoryFile.load(path: options.string("categories-file") ?? ""))
+        let maxPayload = try options.int("max-payload-bytes")
+        let input: FileHandle
+        if let path = options.positional.first, path != "-" {
+            guard let file = FileHandle(forReadingAtPath: path) else { throw UsageError("cannot read \(path)") }
+            input = file
+        } else {
+            input = FileHandle.standardInput
         }
-        do {
-            let options = try ParsedOptions.parse(arguments, specs: specs, environment: ProcessInfo.processInfo.environment)
-            let enricher = Enricher(table: try CategoryFile.load(path: options.string("categories-file") ?? ""))
-            let maxPayload = try options.int("max-payload-bytes")
-            let input: FileHandle
-            if let path = options.positional.first, path != "-" {
-                guard let file = FileHandle(forReadingAtPath: path) else { throw UsageError("cannot read \(path)") }
-                input = file
-            } else {
-                input = FileHandle.standardInput
-            }
-            var reader = try InputOptions.reader(options, path: options.positional.first ?? "-", maximumBytes: maxPayload)
-            var rejected = 0
-            var output: [UInt8] = []
-            let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-            func handle(_ items: [TweetInputReader.Item]) {
-                for item in items {
-                    switch item {
-                    case .success(let outgoing):
-                        for payload in outgoing {
-                            for tweet in (try? TweetDecoder.decode(payload.payload)) ?? [] {
-                                output.append(contentsOf: enricher.enrich(tweet, fallbackTime: now).encoded())
-                                output.append(0x0A)
-                            }
+        var reader = try InputOptions.reader(options, path: options.positional.first ?? "-", maximumBytes: maxPayload)
+        var rejected = 0
+        var output: [UInt8] = []
+        let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        func handle(_ items: [TweetInputReader.Item]) {
+            for item in items {
+                switch item {
+                case .success(let outgoing):
+                    for payload in outgoing {
+                        for tweet in (try? TweetDecoder.decode(payload.payload)) ?? [] {
+                            output.append(contentsOf: enricher.enrich(tweet, fallbackTime: now).encoded())
+                            output.append(0x0A)
                         }
-                    case .failure(let problem):
-                        rejected += 1
-                        FileHandle.standardError.write(Data("line \(problem.line): \(problem.rejection.reason.rawValue): \(problem.rejection.message)\n".utf8))
                     }
-                }
-                if output.count > 1 << 16 {
-                    FileHandle.standardOutput.write(Data(output))
-                    output.removeAll(keepingCapacity: true)
+                case .failure(let problem):
+                    rejected += 1
+                    FileHandle.standardError.write(Data("line \(problem.line): \(problem.rejection.reason.rawValue): \(problem.rejection.message)\n".utf8))
                 }
             }
-            while true {
-                let chunk = input.readData(ofLength: 1 << 20)
-                if chunk.isEmpty { break }
-                handle(try reader.feed(chunk))
+            if output.count > 1 << 16 {
+                FileHandle.standardOutput.write(Data(output))
+                output.removeAll(keepingCapacity: true)
             }
-            handle(try reader.finish())
-            FileHandle.standardOutput.write(Data(output))
-            return rejected == 0 ? 0 : 1
-        } catch {
-            FileHandle.standardError.write(Data("chirp-categorizer classify: \(error)\n".utf8))
-            return 64
         }
+        while true {
+            let chunk = input.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            handle(try reader.feed(chunk))
+        }
+        handle(try reader.finish())
+        FileHandle.standardOutput.write(Data(output))
+        return rejected == 0 ? 0 : 1
     }
 }

@@ -12,52 +12,48 @@ enum Generate {
         OptionSpec("output", env: "GENERATE_OUTPUT", default: "-", help: "Output file; - for stdout."),
     ]
 
-    @Sendable static func run(_ arguments: [String]) async -> Int32 {
-        if arguments.contains("--help") {
-            print(OptionsHelp.text(usage: "chirp-sender generate [options]", summary: "Writes synthetic tweets as JSON lines: multilingual texts, Zipf-distributed hashtags, category keywords, mentions, retweets.", specs: specs))
-            return 0
+    static let subcommand = Subcommand(
+        name: "generate", summary: "Write synthetic tweets as JSON lines (see 'chirp-sender generate --help').",
+        command: "chirp-sender generate",
+        help: "Writes synthetic tweets as JSON lines: multilingual texts, Zipf-distributed hashtags, category keywords, mentions, retweets.",
+        specs: specs, body: run)
+
+    @Sendable static func run(_ options: ParsedOptions) async throws -> Int32 {
+        let count = try options.int("count")
+        let span = try options.int("span-seconds")
+        guard count >= 0, span >= 0 else { throw UsageError("--count and --span-seconds must not be negative") }
+        guard let seed = UInt64(try options.required("seed")) else { throw UsageError("--seed must be a non-negative whole number") }
+        let startText = options.string("start") ?? ""
+        let start: Timestamp
+        if startText.isEmpty {
+            start = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) - Int64(span) * 1000)
+        } else {
+            guard let parsed = Timestamp(parsing: startText) else { throw UsageError("--start is not an ISO 8601 time: '\(startText)'") }
+            start = parsed
         }
-        do {
-            let options = try ParsedOptions.parse(arguments, specs: specs, environment: ProcessInfo.processInfo.environment)
-            let count = try options.int("count")
-            let span = try options.int("span-seconds")
-            guard count >= 0, span >= 0 else { throw UsageError("--count and --span-seconds must not be negative") }
-            guard let seed = UInt64(try options.required("seed")) else { throw UsageError("--seed must be a non-negative whole number") }
-            let startText = options.string("start") ?? ""
-            let start: Timestamp
-            if startText.isEmpty {
-                start = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) - Int64(span) * 1000)
-            } else {
-                guard let parsed = Timestamp(parsing: startText) else { throw UsageError("--start is not an ISO 8601 time: '\(startText)'") }
-                start = parsed
+        let output = options.string("output") ?? "-"
+        let handle: FileHandle
+        if output == "-" {
+            handle = FileHandle.standardOutput
+        } else {
+            guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
+                throw UsageError("cannot write \(output)")
             }
-            let output = options.string("output") ?? "-"
-            let handle: FileHandle
-            if output == "-" {
-                handle = FileHandle.standardOutput
-            } else {
-                guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
-                    throw UsageError("cannot write \(output)")
-                }
-                handle = file
-            }
-            var generator = SyntheticTweets(SyntheticTweets.Settings(count: count, seed: seed, start: start, spanSeconds: span))
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 20)
-            while let line = generator.next() {
-                buffer.append(contentsOf: line)
-                buffer.append(0x0A)
-                if buffer.count >= 1 << 20 {
-                    handle.write(Data(buffer))
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            }
-            handle.write(Data(buffer))
-            if output != "-" { try handle.close() }
-            return 0
-        } catch {
-            FileHandle.standardError.write(Data("chirp-sender generate: \(error)\n".utf8))
-            return 64
+            handle = file
         }
+        var generator = SyntheticTweets(SyntheticTweets.Settings(count: count, seed: seed, start: start, spanSeconds: span))
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        while let line = generator.next() {
+            buffer.append(contentsOf: line)
+            buffer.append(0x0A)
+            if buffer.count >= 1 << 20 {
+                handle.write(Data(buffer))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        handle.write(Data(buffer))
+        if output != "-" { try handle.close() }
+        return 0
     }
 }

@@ -23,7 +23,7 @@ struct SenderMain {
             name: "chirp-sender",
             summary: "Replays a tweets file to MQTT with QoS 1, one message per tweet, at a chosen pace.",
             specs: specs, httpPort: 9101,
-            subcommands: [Subcommand(name: "generate", summary: "Write synthetic tweets as JSON lines (see 'chirp-sender generate --help').", run: Generate.run)]
+            subcommands: [Generate.subcommand]
         ) { context in
             let replay = try Replay(context: context)
             return [WorkerThread(name: "replay") { stop in try replay.run(stop: stop) }]
