@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "chirp-bridge", targets: ["chirp-bridge"]),
         .executable(name: "chirp-categorizer", targets: ["chirp-categorizer"]),
         .executable(name: "chirp-loader", targets: ["chirp-loader"]),
+        .executable(name: "chirp", targets: ["chirp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -46,11 +47,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
+        // Rule files (YAML/JSON category tables) and the options that select them.
+        .target(name: "ChirpRules", dependencies: ["ChirpCore", "ChirpService", "Yams"]),
+
         // Executables.
         .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
         .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
-        .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpService", "Yams"]),
+        .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpService"]),
+        .executableTarget(name: "chirp", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore"]),
 
         // Tests.

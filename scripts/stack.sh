@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops the servers Chirpstream runs against, on loopback, in a private state folder:
 #   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE, Kafka (Tansu) on BASE+1,
-#                                                 PostgreSQL on BASE+2 (database chirp, role chirp)
+#                                                 PostgreSQL on BASE+2 (database chirp, writer role chirp,
+#                                                 read-only role chirp_reader)
 #   scripts/stack.sh stop STATE_DIR
 #   scripts/stack.sh env STATE_DIR               prints the services' environment variables
 # Used by `make up/down/demo/bench` and by the integration tests, so every run uses one recipe.
@@ -34,6 +35,7 @@ MQTT_PORT=$MQTT_PORT
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 POSTGRES_URL=postgresql://chirp@127.0.0.1:$PG_PORT/chirp
 POSTGRES_ADMIN_URL=postgresql://postgres@127.0.0.1:$PG_PORT/chirp
+CHIRP_POSTGRES_URL=postgresql://chirp_reader@127.0.0.1:$PG_PORT/chirp
 LD_LIBRARY_PATH=$ROOT/.tools/lib
 EOF
   # mosquitto: no queue limit for persistent sessions (the default 1000 drops QoS 1 messages of
@@ -64,6 +66,7 @@ EOF
     start > /dev/null
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 <<'EOF'
 CREATE ROLE chirp LOGIN;
+CREATE ROLE chirp_reader LOGIN;
 CREATE DATABASE chirp OWNER chirp;
 EOF
   wait_port 127.0.0.1 "$MQTT_PORT" 10 mosquitto

@@ -1,3 +1,4 @@
+import ChirpCore
 import ChirpPostgres
 
 /// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
@@ -5,10 +6,15 @@ import ChirpPostgres
 public final class AnalyticsStore: @unchecked Sendable {
     public let connection: PostgresConnection
     private var stagingReady = false
+    private var rawDaysReady: Set<Int64> = []
 
     public init(url: String) throws(PostgresError) {
         connection = try PostgresConnection(url)
+        try connection.execute(Self.sessionSetup)
     }
+
+    /// Hours and minutes of the rollups are UTC buckets, whatever the server's default zone.
+    static let sessionSetup = "SET TIME ZONE 'UTC'"
 
     /// Applies pending migrations, each in its own transaction, under an advisory lock so that
     /// several loaders starting together migrate once. Returns the versions applied.
@@ -27,6 +33,7 @@ public final class AnalyticsStore: @unchecked Sendable {
             }
             if ran { applied.append(migration.version) }
         }
+        try connection.execute(Migrations.grants)
         return applied
     }
 
@@ -42,6 +49,10 @@ public final class AnalyticsStore: @unchecked Sendable {
             try connection.execute(TweetBatch.createStaging)
             stagingReady = true
         }
+        for day in batch.rawDays.subtracting(rawDaysReady).sorted() {
+            try connection.execute("SELECT chirp_raw_partition(date '1970-01-01' + $1::integer)", [String(day)])
+            rawDaysReady.insert(day)
+        }
         return try connection.transaction { () throws(PostgresError) -> Int in
             if batch.count > 0 {
                 try connection.copyIn(TweetBatch.copyStaging, data: batch.copy.bytes)
@@ -54,6 +65,13 @@ public final class AnalyticsStore: @unchecked Sendable {
             }
             return inserted
         }
+    }
+
+    /// Drops the raw partitions whose whole day is older than `days` days; returns how many.
+    public func dropRawPartitions(olderThanDays days: Int) throws(PostgresError) -> Int {
+        rawDaysReady.removeAll()
+        let rows = try connection.execute("SELECT chirp_drop_raw_partitions(make_interval(days => $1::integer)) AS dropped", [String(days)])
+        return Int(rows[0, "dropped"] ?? "0") ?? 0
     }
 
     /// The next offsets this consumer group has committed to the database, per topic and partition.
@@ -92,6 +110,102 @@ public final class AnalyticsStore: @unchecked Sendable {
     /// Re-establishes the connection after a failure (the temp staging table is gone with it).
     public func reconnect() throws(PostgresError) {
         stagingReady = false
+        rawDaysReady.removeAll()
         try connection.reset()
+        try connection.execute(Self.sessionSetup)
+    }
+}
+
+/// Where a recompute stands.
+public struct RecomputeProgress: Sendable, Equatable {
+    /// Raw payloads at or after the start time when the recompute began.
+    public var total = 0
+    /// Raw payloads read so far.
+    public var read = 0
+    /// Tweets rewritten with the current rules.
+    public var updated = 0
+    /// Raw payloads the current decoder no longer accepts (their tweets are left as they are).
+    public var undecodable: [(id: String, reason: String)] = []
+    /// Tweets at or after the start time that have no raw payload (loaded before raw data was kept,
+    /// or past its retention): left as they are.
+    public var withoutRaw = 0
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.total == rhs.total && lhs.read == rhs.read && lhs.updated == rhs.updated
+            && lhs.undecodable.map(\.id) == rhs.undecodable.map(\.id) && lhs.withoutRaw == rhs.withoutRaw
+    }
+}
+
+extension AnalyticsStore {
+    /// Re-derives the facts and rollups of every tweet whose event time is at or after `since` from
+    /// its raw payload with `enricher`'s rules, in batches of `batchSize` tweets, each batch one
+    /// transaction (see `RecomputeBatch`); safe beside running loaders. Calls `progress` after
+    /// each batch.
+    public func recompute(
+        since: Timestamp, enricher: Enricher, batchSize: Int, maximumPayloadBytes: Int? = nil,
+        progress: (RecomputeProgress) -> Void = { _ in }
+    ) throws(PostgresError) -> RecomputeProgress {
+        for statement in RecomputeBatch.createStaging { try connection.execute(statement) }
+        var state = RecomputeProgress()
+        let scope = try connection.execute(RecomputeBatch.scope, [since.iso8601])
+        state.total = Int(scope[0, "raw"] ?? "0") ?? 0
+        state.withoutRaw = Int(scope[0, "without_raw"] ?? "0") ?? 0
+        var afterMs = since.millisecondsSinceEpoch - 1
+        var afterId = ""
+        while true {
+            let rows = try connection.execute(RecomputeBatch.selectRaw, [since.iso8601, String(afterMs), afterId, String(batchSize)]).rows
+            guard let last = rows.last else { break }
+            afterMs = Int64(last[1] ?? "") ?? afterMs
+            afterId = last[0] ?? afterId
+            var batch = RecomputeBatch()
+            for row in rows {
+                guard let id = row[0], let payload = row[2], let fallback = row[3].flatMap({ Int64($0) }) else { continue }
+                do throws(TweetRejection) {
+                    let tweets = try TweetDecoder.decode(bytes: Array(payload.utf8), maximumBytes: maximumPayloadBytes)
+                    guard let tweet = tweets.first(where: { $0.id == id }) else {
+                        state.undecodable.append((id, "the payload no longer yields a tweet with this id"))
+                        continue
+                    }
+                    batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)))
+                } catch {
+                    state.undecodable.append((id, error.description))
+                }
+            }
+            state.read += rows.count
+            if batch.count > 0 { state.updated += try applyRecompute(batch) }
+            progress(state)
+        }
+        return state
+    }
+
+    /// Applies one batch in one transaction, retrying a deadlock or serialization failure; returns
+    /// how many tweets it rewrote.
+    func applyRecompute(_ batch: RecomputeBatch) throws(PostgresError) -> Int {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try connection.transaction { () throws(PostgresError) -> Int in
+                    try connection.copyIn(RecomputeBatch.copyStaging, data: batch.copy.bytes)
+                    var updated = 0
+                    for (index, statement) in RecomputeBatch.apply.enumerated() {
+                        let result = try connection.execute(statement)
+                        if index == 3 { updated = result.affected }
+                    }
+                    return updated
+                }
+            } catch {
+                guard error.isRetryable, attempt < 10 else { throw error }
+            }
+        }
+    }
+
+    /// Rollup rows that differ from a from-scratch aggregation of the facts, per rollup table.
+    public func checkRollups() throws(PostgresError) -> [(rollup: String, mismatches: Int)] {
+        var result: [(String, Int)] = []
+        for (rollup, sql) in RollupCheck.statements {
+            result.append((rollup, Int(try connection.execute(sql)[0, "mismatches"] ?? "0") ?? 0))
+        }
+        return result
     }
 }

@@ -27,6 +27,13 @@ public struct CopyTextEncoder: Sendable {
         text.withUTF8 { appendEscaped($0) }
     }
 
+    /// A text column from UTF-8 bytes.
+    public mutating func utf8(_ value: [UInt8]?) {
+        guard let value else { return null() }
+        separator()
+        value.withUnsafeBufferPointer { appendEscaped($0) }
+    }
+
     public mutating func int(_ value: (some BinaryInteger)?) {
         guard let value else { return null() }
         separator()

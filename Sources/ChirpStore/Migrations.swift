@@ -79,7 +79,84 @@ public enum Migrations {
                 PRIMARY KEY (consumer_group, topic, partition)
             );
             """),
+        Migration(version: 2, name: "raw payloads partitioned by day, partition and retention functions, load-time index", sql: """
+            CREATE TABLE raw_tweets (
+                tweet_id         text COLLATE "C" NOT NULL,
+                created_at       timestamptz NOT NULL,
+                received_at      timestamptz NOT NULL,
+                published_at     timestamptz,
+                source_topic     text NOT NULL,
+                source_partition integer NOT NULL,
+                source_offset    bigint NOT NULL,
+                payload          jsonb,
+                payload_text     text,
+                CHECK ((payload IS NULL) <> (payload_text IS NULL))
+            ) PARTITION BY RANGE (received_at);
+            CREATE INDEX raw_tweets_created_at_idx ON raw_tweets (created_at, tweet_id);
+            CREATE INDEX tweets_loaded_at_idx ON tweets (loaded_at, id);
+
+            CREATE FUNCTION chirp_raw_partition(day date) RETURNS text LANGUAGE plpgsql AS $fn$
+            DECLARE
+                name text := 'raw_tweets_' || to_char(day, 'YYYYMMDD');
+            BEGIN
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                IF to_regclass(name) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF raw_tweets FOR VALUES FROM (%L) TO (%L)',
+                                   name, day::timestamp AT TIME ZONE 'UTC', (day + 1)::timestamp AT TIME ZONE 'UTC');
+                END IF;
+                RETURN name;
+            END
+            $fn$;
+
+            CREATE FUNCTION chirp_drop_raw_partitions(keep interval) RETURNS integer LANGUAGE plpgsql AS $fn$
+            DECLARE
+                part record;
+                dropped integer := 0;
+                cutoff date := ((now() - keep) AT TIME ZONE 'UTC')::date;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                FOR part IN
+                    SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'raw_tweets'::regclass AND c.relname ~ '^raw_tweets_[0-9]{8}$'
+                      AND to_date(substr(c.relname, 12), 'YYYYMMDD') + 1 <= cutoff
+                    ORDER BY c.relname
+                LOOP
+                    EXECUTE format('DROP TABLE %I', part.relname);
+                    dropped := dropped + 1;
+                END LOOP;
+                RETURN dropped;
+            END
+            $fn$;
+            """),
     ]
+
+    /// Serializes creating and dropping raw partitions.
+    public static let rawPartitionLockKey: Int64 = 0x4348_4952_5052  // "CHIRPR"
+
+    /// Privileges for the two group roles, when they exist: `chirp_reader` may read everything
+    /// (dashboards, the `chirp` CLI), `chirp_writer` may also write rows (a loader or recompute
+    /// logging in as a member instead of as the owner). Applied after every migration run, so a
+    /// role created later gets its privileges at the next start; tables created later by the
+    /// owner (raw partitions) inherit them through default privileges.
+    public static let grants = """
+        DO $grants$
+        DECLARE
+            schema_name text := quote_ident(current_schema());
+        BEGIN
+            IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_reader') THEN
+                EXECUTE 'GRANT USAGE ON SCHEMA ' || schema_name || ' TO chirp_reader';
+                EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA ' || schema_name || ' TO chirp_reader';
+                EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || schema_name || ' GRANT SELECT ON TABLES TO chirp_reader';
+            END IF;
+            IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_writer') THEN
+                EXECUTE 'GRANT USAGE ON SCHEMA ' || schema_name || ' TO chirp_writer';
+                EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ' || schema_name || ' TO chirp_writer';
+                EXECUTE 'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ' || schema_name || ' TO chirp_writer';
+                EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || schema_name || ' GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO chirp_writer';
+            END IF;
+        END
+        $grants$
+        """
 
     public static let createLedger = """
         CREATE TABLE IF NOT EXISTS chirp_migrations (

@@ -6,12 +6,76 @@ public struct LoadProvenance: Sendable {
     public var partition: Int32
     public var offset: Int64
     public var publishedAt: Timestamp?
+    /// The payload the tweet was parsed from, as received, when the categorizer forwarded it.
+    public var raw: RawPayload?
 
-    public init(topic: String, partition: Int32, offset: Int64, publishedAt: Timestamp?) {
+    public init(topic: String, partition: Int32, offset: Int64, publishedAt: Timestamp?, raw: RawPayload? = nil) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.publishedAt = publishedAt
+        self.raw = raw
+    }
+}
+
+/// A payload as received on the raw topic: the master data every derived table can be rebuilt from.
+public struct RawPayload: Sendable {
+    public var bytes: [UInt8]
+    /// The raw record's Kafka timestamp: when the bridge produced it.
+    public var receivedAt: Timestamp
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(bytes: [UInt8], receivedAt: Timestamp, topic: String, partition: Int32, offset: Int64) {
+        self.bytes = bytes
+        self.receivedAt = receivedAt
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+
+    /// Whether PostgreSQL's `jsonb` can hold the payload. It refuses the escape `\u0000` and
+    /// unpaired surrogate escapes, which are valid JSON; such payloads are kept as text instead.
+    public var fitsJSONB: Bool {
+        let b = bytes
+        let count = b.count
+        /// The code unit of the `\uXXXX` escape at `index`, if there is one.
+        func escape(at index: Int) -> UInt16? {
+            guard index + 5 < count, b[index] == UInt8(ascii: "\\"), b[index + 1] == UInt8(ascii: "u") else { return nil }
+            var unit: UInt16 = 0
+            for byte in b[(index + 2)...(index + 5)] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                unit = unit << 4 | UInt16(digit)
+            }
+            return unit
+        }
+        var i = 0
+        while i < count {
+            guard b[i] == UInt8(ascii: "\\") else { i += 1; continue }
+            guard let unit = escape(at: i) else { i += 2; continue }  // another escape: skip both bytes
+            switch unit {
+            case 0: return false
+            case 0xD800...0xDBFF:
+                guard let low = escape(at: i + 6), (0xDC00...0xDFFF).contains(low) else { return false }
+                i += 12
+            case 0xDC00...0xDFFF: return false
+            default: i += 6
+            }
+        }
+        return true
+    }
+
+    /// The UTC day the payload's raw partition covers (days since 1970-01-01).
+    public var partitionDay: Int64 {
+        let ms = receivedAt.millisecondsSinceEpoch
+        return ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
     }
 }
 
@@ -23,6 +87,8 @@ public struct TweetBatch: Sendable {
     public private(set) var rows: [(tweet: EnrichedTweet, provenance: LoadProvenance)] = []
     /// Highest offset + 1 per topic/partition in the batch.
     public private(set) var nextOffsets: [String: [Int32: Int64]] = [:]
+    /// The UTC days (since 1970-01-01) of the raw payloads in the batch: their partitions must exist.
+    public private(set) var rawDays: Set<Int64> = []
 
     public init() {}
 
@@ -48,6 +114,17 @@ public struct TweetBatch: Sendable {
         copy.text(provenance.topic)
         copy.int(provenance.partition)
         copy.int(provenance.offset)
+        if let raw = provenance.raw {
+            copy.utf8(raw.bytes)
+            copy.bool(raw.fitsJSONB)
+            copy.text(raw.receivedAt.iso8601)
+            copy.text(raw.topic)
+            copy.int(raw.partition)
+            copy.int(raw.offset)
+            rawDays.insert(raw.partitionDay)
+        } else {
+            for _ in 0..<6 { copy.null() }
+        }
         copy.endRow()
         rows.append((tweet, provenance))
         noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
@@ -66,14 +143,16 @@ public struct TweetBatch: Sendable {
             id text COLLATE "C", created_at timestamptz, text text, lang text, author_id text, author text,
             retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[],
             hashtag_tags text[], mentions text[], hashtag_rules text, category_rules text,
-            published_at timestamptz, source_topic text, source_partition integer, source_offset bigint
+            published_at timestamptz, source_topic text, source_partition integer, source_offset bigint,
+            raw_payload text, raw_is_json boolean, raw_received_at timestamptz, raw_topic text, raw_partition integer,
+            raw_offset bigint
         ) ON COMMIT DELETE ROWS
         """
 
     public static let copyStaging = "COPY staging_tweets FROM STDIN"
 
-    /// Inserts new tweets (first occurrence wins, existing ids are skipped), their hashtags, and
-    /// adds only the inserted rows to the rollups. Rollup rows are written in key order so that
+    /// Inserts new tweets (first occurrence wins, existing ids are skipped), their raw payloads and
+    /// hashtags, and adds only the inserted rows to the rollups. Rollup rows are written in key order so that
     /// concurrent loaders take row locks in the same order. Returns the number inserted.
     public static let insertFromStaging = """
         WITH incoming AS (
@@ -89,8 +168,15 @@ public struct TweetBatch: Sendable {
             ON CONFLICT (id) DO NOTHING
             RETURNING id, created_at, lang, categories
         ), new_rows AS (
-            SELECT i.id, i.created_at, i.lang, i.categories, s.hashtag_keys, s.hashtag_tags
+            SELECT i.id, i.created_at, i.lang, i.categories, s.hashtag_keys, s.hashtag_tags, s.published_at,
+                   s.raw_payload, s.raw_is_json, s.raw_received_at, s.raw_topic, s.raw_partition, s.raw_offset
             FROM inserted i JOIN incoming s USING (id)
+        ), raw_rows AS (
+            INSERT INTO raw_tweets (tweet_id, created_at, received_at, published_at, source_topic, source_partition,
+                                    source_offset, payload, payload_text)
+            SELECT id, created_at, raw_received_at, published_at, raw_topic, raw_partition, raw_offset,
+                   CASE WHEN raw_is_json THEN raw_payload::jsonb END, CASE WHEN NOT raw_is_json THEN raw_payload END
+            FROM new_rows WHERE raw_payload IS NOT NULL
         ), tags AS (
             SELECT n.id, n.created_at, t.key, t.tag, t.position
             FROM new_rows n, unnest(n.hashtag_keys, n.hashtag_tags) WITH ORDINALITY AS t(key, tag, position)

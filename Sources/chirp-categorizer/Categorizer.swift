@@ -1,5 +1,6 @@
 import ChirpCore
 import ChirpKafka
+import ChirpRules
 import ChirpService
 import Foundation
 import Logging
@@ -152,6 +153,14 @@ final class Categorizer: Sendable {
                 ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
             let records = tweets.map { enricher.enrich($0, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)) }
             tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
+            // The payload as received travels with each record: the loader keeps it as raw master data.
+            headers += [
+                KafkaHeader(Wire.rawPayload, message.value),
+                KafkaHeader(Wire.rawTopicName, message.topic),
+                KafkaHeader(Wire.rawTimestamp, String(message.timestampMilliseconds ?? fallback)),
+                KafkaHeader(Wire.rawPartition, String(message.partition)),
+                KafkaHeader(Wire.rawOffset, String(message.offset)),
+            ]
             for record in records {
                 try producer.send(topic: enrichedTopic, key: Array(record.id.utf8), value: record.encoded(), headers: headers, token: token)
             }

@@ -1,4 +1,5 @@
 import ChirpCore
+import ChirpRules
 import ChirpService
 import Foundation
 
@@ -12,8 +13,8 @@ struct CategorizerMain {
         OptionSpec("dlq-topic", env: "DLQ_TOPIC", default: Wire.deadLetterTopic, help: "Dead-letter topic for payloads that are no tweet."),
         OptionSpec("group-id", env: "CATEGORIZER_GROUP_ID", default: "chirp-categorizer", help: "Kafka consumer group."),
         ConnectionOptions.topicPartitions("categorizer creates its topics"),
-        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see README)."),
-        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger payloads are dead letters (reason too_large)."),
+        RuleOptions.categoriesFile,
+        RuleOptions.maxPayloadBytes("Larger payloads are dead letters (reason too_large)."),
         OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
         ConnectionOptions.kafkaLinger,
     ]

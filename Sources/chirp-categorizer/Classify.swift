@@ -1,4 +1,5 @@
 import ChirpCore
+import ChirpRules
 import ChirpService
 import Foundation
 
@@ -7,8 +8,8 @@ import Foundation
 /// to stderr. Exit status 0 when every document was a tweet, 1 otherwise.
 enum Classify {
     static let specs: [OptionSpec] = InputOptions.specs + [
-        OptionSpec("categories-file", env: "CATEGORIES_FILE", default: "", help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults."),
-        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: "Larger documents are rejected (too_large)."),
+        RuleOptions.categoriesFile,
+        RuleOptions.maxPayloadBytes("Larger documents are rejected (too_large)."),
     ]
 
     static let subcommand = Subcommand(

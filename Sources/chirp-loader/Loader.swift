@@ -18,6 +18,7 @@ final class Loader: Sendable {
     let batchSize: Int
     let batchWait: Duration
     let connectTimeout: Duration
+    let rawRetentionDays: Int
     let logger: Logger
     let databaseReady = AtomicFlag()
     let consumed: Counter
@@ -39,6 +40,8 @@ final class Loader: Sendable {
         batchSize = max(1, try options.int("batch-size"))
         batchWait = .milliseconds(max(1, try options.int("batch-wait-ms")))
         connectTimeout = .seconds(max(0, try options.int("connect-timeout-seconds")))
+        rawRetentionDays = try options.int("raw-retention-days")
+        guard rawRetentionDays >= 0 else { throw UsageError("--raw-retention-days must not be negative") }
         let metrics = context.metrics
         consumed = metrics.counter("loader_consumed_total", help: "Enriched records consumed.")
         inserted = metrics.counter("loader_inserted_total", help: "Tweets inserted (new ids).")
@@ -83,6 +86,8 @@ final class Loader: Sendable {
 
     func run(stop: StopSignal) throws {
         let store = try connect(stop: stop)
+        applyRetention(store)
+        var lastRetention = ContinuousClock.now
         try consumer.createTopics([(topic, partitions)])
         try consumer.subscribe([topic])
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
@@ -117,8 +122,32 @@ final class Loader: Sendable {
                 lastLagUpdate = ContinuousClock.now
                 lag.set(Double(consumer.lag()))
             }
+            if ContinuousClock.now - lastRetention > .seconds(3600) {
+                lastRetention = ContinuousClock.now
+                applyRetention(store)
+            }
         }
         consumer.close()
+    }
+
+    /// The payload as received, from the headers the categorizer adds (nil for records without them).
+    static func rawPayload(of message: KafkaMessage) -> RawPayload? {
+        guard let bytes = message.header(Wire.rawPayload), let topic = message.headerString(Wire.rawTopicName),
+              let ms = message.headerString(Wire.rawTimestamp).flatMap(Int64.init),
+              let partition = message.headerString(Wire.rawPartition).flatMap(Int32.init),
+              let offset = message.headerString(Wire.rawOffset).flatMap(Int64.init) else { return nil }
+        return RawPayload(bytes: bytes, receivedAt: Timestamp(millisecondsSinceEpoch: ms), topic: topic, partition: partition, offset: offset)
+    }
+
+    /// Drops raw partitions past the retention, at start and then hourly; failures are logged only.
+    private func applyRetention(_ store: AnalyticsStore) {
+        guard rawRetentionDays > 0 else { return }
+        do {
+            let dropped = try store.dropRawPartitions(olderThanDays: rawRetentionDays)
+            if dropped > 0 { logger.info("dropped raw partitions past the retention", metadata: ["partitions": "\(dropped)", "retention_days": "\(rawRetentionDays)"]) }
+        } catch {
+            logger.warning("could not apply the raw retention", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Loads the records and returns the offsets to store in Kafka (after COMMIT): the batch's next
@@ -131,7 +160,8 @@ final class Loader: Sendable {
                 let tweet = try EnrichedTweet.decode(message.value)
                 let published = message.headerString(Wire.publishedAt).flatMap(Int64.init).map(Timestamp.init(millisecondsSinceEpoch:))
                 batch.append(tweet, provenance: LoadProvenance(topic: message.topic, partition: message.partition,
-                                                               offset: message.offset, publishedAt: published))
+                                                               offset: message.offset, publishedAt: published,
+                                                               raw: Self.rawPayload(of: message)))
             } catch {
                 rejected.increment(label: error.reason.rawValue)
                 logger.warning("skipping record that is no enriched tweet", metadata: [

@@ -193,6 +193,23 @@ struct PipelineTests {
         #expect(rollups[0, "languages_ok"] == "t")
         #expect(rollups[0, "tennis"] == "2")
 
+        // Raw master data: one payload per loaded tweet, as received, with its raw-topic position,
+        // in a partition of the day the bridge received it.
+        let raw = try database.execute("""
+            SELECT (SELECT count(*) FROM raw_tweets) AS raw,
+                   (SELECT count(*) FROM tweets t JOIN raw_tweets r ON r.tweet_id = t.id AND r.created_at = t.created_at) AS matched,
+                   (SELECT count(*) FROM raw_tweets WHERE payload IS NULL OR source_topic <> 'tweets.raw') AS odd,
+                   (SELECT count(DISTINCT (source_partition, source_offset)) FROM raw_tweets) AS positions,
+                   (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass) AS partitions,
+                   (SELECT payload->'extended_tweet'->>'full_text' FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_text
+            """)
+        #expect(raw[0, "raw"] == String(expectedSet.count))
+        #expect(raw[0, "matched"] == String(expectedSet.count))
+        #expect(raw[0, "odd"] == "0")
+        #expect(raw[0, "positions"] == String(expectedSet.count))
+        #expect(raw[0, "partitions"] == "1")
+        #expect(raw[0, "v1_text"] == "Long v1.1 text about #Tennis and #tennis")
+
         // Health and metrics on every service.
         for service in services {
             #expect(try service.get("/healthz").status == 200)

@@ -8,6 +8,15 @@ public enum Wire {
     /// The MQTT topic a raw record arrived on.
     public static let mqttTopic = "mqtt-topic"
 
+    /// Headers the categorizer puts on every enriched record so the loader can keep the payload
+    /// as received (the raw master data recompute reads): the payload bytes, the raw record's
+    /// Kafka topic, timestamp in milliseconds (when the bridge produced it), partition and offset.
+    public static let rawPayload = "chirp-raw-payload"
+    public static let rawTopicName = "chirp-raw-topic"
+    public static let rawTimestamp = "chirp-raw-ms"
+    public static let rawPartition = "chirp-raw-partition"
+    public static let rawOffset = "chirp-raw-offset"
+
     /// Dead-letter headers.
     public static let dlqReason = "dlq-reason"
     public static let dlqMessage = "dlq-message"

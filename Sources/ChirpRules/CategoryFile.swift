@@ -6,8 +6,8 @@ import Yams
 /// Loads `--categories-file`: JSON, or YAML for a `.yaml`/`.yml` name. YAML goes through Yams'
 /// node tree and every scalar stays text, so keywords such as `yes`, `on` or `1984` are not turned
 /// into Booleans or numbers.
-enum CategoryFile {
-    static func load(path: String) throws -> CategoryTable {
+public enum CategoryFile {
+    public static func load(path: String) throws -> CategoryTable {
         guard !path.isEmpty else { return .default }
         guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read categories file '\(path)'") }
         do {
@@ -23,7 +23,7 @@ enum CategoryFile {
         }
     }
 
-    static func yamlValue(_ text: String) throws -> JSONValue {
+    public static func yamlValue(_ text: String) throws -> JSONValue {
         guard let node = try Yams.compose(yaml: text) else { return .object(JSONObject()) }
         return convert(node)
     }
@@ -39,5 +39,16 @@ enum CategoryFile {
         case .alias:
             return .null
         }
+    }
+}
+
+/// The rule options shared by everything that derives enriched tweets (categorizer, `classify`,
+/// `chirp recompute`): same flags, same environment variables.
+public enum RuleOptions {
+    public static let categoriesFile = OptionSpec(
+        "categories-file", env: "CATEGORIES_FILE", default: "",
+        help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see README).")
+    public static func maxPayloadBytes(_ help: String) -> OptionSpec {
+        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: help)
     }
 }

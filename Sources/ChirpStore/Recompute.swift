@@ -1,0 +1,172 @@
+import ChirpCore
+
+/// One recompute batch: tweets re-derived from their raw payloads with the current rules, encoded
+/// for `COPY` into the session's staging table, and the statements that swap them in.
+///
+/// The invariant both the loader and recompute keep: every rollup equals the aggregate of the facts
+/// (`tweets`, `tweet_hashtags`). The loader adds only rows it inserted; a recompute batch, in one
+/// transaction, locks its tweets, subtracts what they contributed, rewrites them, and adds what they
+/// contribute now, as one net delta per rollup row. So it runs beside a live loader without double
+/// counting, and can be interrupted and run again at any time.
+public struct RecomputeBatch: Sendable {
+    public private(set) var copy = CopyTextEncoder()
+    public init() {}
+    public var count: Int { copy.rowCount }
+
+    public mutating func append(_ tweet: EnrichedTweet) {
+        copy.text(tweet.id)
+        copy.text(tweet.createdAt.iso8601)
+        copy.text(tweet.text)
+        copy.text(tweet.lang)
+        copy.text(tweet.authorId)
+        copy.text(tweet.authorName)
+        copy.text(tweet.retweetOf)
+        copy.bool(tweet.isRetweet)
+        copy.text(tweet.format.rawValue)
+        copy.textArray(tweet.categories)
+        copy.textArray(tweet.hashtags.map(\.key))
+        copy.textArray(tweet.hashtags.map(\.display))
+        copy.textArray(tweet.mentions)
+        copy.text(tweet.hashtagRules)
+        copy.text(tweet.categoryRules)
+        copy.endRow()
+    }
+
+    public static let createStaging = [
+        """
+        CREATE TEMP TABLE IF NOT EXISTS staging_recompute (
+            id text COLLATE "C" PRIMARY KEY, created_at timestamptz, text text, lang text, author_id text, author text,
+            retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[], hashtag_tags text[],
+            mentions text[], hashtag_rules text, category_rules text
+        ) ON COMMIT DELETE ROWS
+        """,
+        """
+        CREATE TEMP TABLE IF NOT EXISTS recompute_delta (
+            kind "char" NOT NULL, bucket timestamptz NOT NULL, key text COLLATE "C" NOT NULL, tag text, delta integer NOT NULL
+        ) ON COMMIT DELETE ROWS
+        """,
+    ]
+
+    public static let copyStaging = "COPY staging_recompute FROM STDIN"
+
+    /// The statements of one batch, in order, inside one transaction.
+    public static let apply: [String] = [
+        // Tweets that are gone from the facts are not brought back; lock the others in id order.
+        "DELETE FROM staging_recompute s WHERE NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = s.id)",
+        "SELECT id FROM tweets WHERE id IN (SELECT id FROM staging_recompute) ORDER BY id FOR UPDATE",
+        // What the tweets contribute now, subtracted.
+        """
+        INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
+        SELECT 'h', date_trunc('hour', h.created_at), h.tag_key, h.tag, -1
+        FROM tweet_hashtags h WHERE h.tweet_id IN (SELECT id FROM staging_recompute)
+        UNION ALL
+        SELECT 'c', date_trunc('minute', t.created_at), c.category, NULL, -1
+        FROM tweets t, unnest(t.categories) AS c(category) WHERE t.id IN (SELECT id FROM staging_recompute)
+        UNION ALL
+        SELECT 'l', date_trunc('hour', t.created_at), coalesce(t.lang, 'und'), NULL, -1
+        FROM tweets t WHERE t.id IN (SELECT id FROM staging_recompute)
+        """,
+        """
+        UPDATE tweets t SET created_at = s.created_at, text = s.text, lang = s.lang, author_id = s.author_id,
+               author = s.author, retweet_of = s.retweet_of, is_retweet = s.is_retweet, format = s.format,
+               categories = s.categories, hashtags = s.hashtag_keys, mentions = s.mentions,
+               hashtag_rules = s.hashtag_rules, category_rules = s.category_rules
+        FROM staging_recompute s WHERE t.id = s.id
+        """,
+        "DELETE FROM tweet_hashtags WHERE tweet_id IN (SELECT id FROM staging_recompute)",
+        """
+        INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+        SELECT s.id, t.position, t.key, t.tag, s.created_at
+        FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) WITH ORDINALITY AS t(key, tag, position)
+        """,
+        // What they contribute with the current rules, added.
+        """
+        INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
+        SELECT 'h', date_trunc('hour', s.created_at), t.key, t.tag, 1
+        FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) AS t(key, tag)
+        UNION ALL
+        SELECT 'c', date_trunc('minute', s.created_at), c.category, NULL, 1
+        FROM staging_recompute s, unnest(s.categories) AS c(category)
+        UNION ALL
+        SELECT 'l', date_trunc('hour', s.created_at), coalesce(s.lang, 'und'), NULL, 1
+        FROM staging_recompute s
+        """,
+        // One net change per rollup row, in key order (the loader's lock order).
+        """
+        INSERT INTO hashtag_counts_hourly AS r (hour, tag_key, tag, count)
+        SELECT bucket, key, min(tag), sum(delta) FROM recompute_delta WHERE kind = 'h'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (hour, tag_key) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
+        """
+        INSERT INTO category_counts_minutely AS r (minute, category, count)
+        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'c'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (minute, category) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
+        """
+        INSERT INTO language_counts_hourly AS r (hour, lang, count)
+        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'l'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (hour, lang) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
+        // Rows that fell to zero are removed (a from-scratch computation has none).
+        """
+        DELETE FROM hashtag_counts_hourly r USING (SELECT DISTINCT bucket, key FROM recompute_delta WHERE kind = 'h') d
+        WHERE r.hour = d.bucket AND r.tag_key = d.key AND r.count = 0
+        """,
+        """
+        DELETE FROM category_counts_minutely r USING (SELECT DISTINCT bucket, key FROM recompute_delta WHERE kind = 'c') d
+        WHERE r.minute = d.bucket AND r.category = d.key AND r.count = 0
+        """,
+        """
+        DELETE FROM language_counts_hourly r USING (SELECT DISTINCT bucket, key FROM recompute_delta WHERE kind = 'l') d
+        WHERE r.hour = d.bucket AND r.lang = d.key AND r.count = 0
+        """,
+    ]
+
+    /// The next raw payloads at or after `$1` (ISO time), after the position `$2` (milliseconds),
+    /// `$3` (tweet id), in event-time order, at most `$4`.
+    public static let selectRaw = """
+        SELECT tweet_id, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,
+               coalesce(payload::text, payload_text) AS payload,
+               (extract(epoch FROM coalesce(published_at, received_at)) * 1000)::bigint AS fallback_ms
+        FROM raw_tweets
+        WHERE created_at >= $1::timestamptz
+          AND (created_at, tweet_id) > (timestamptz 'epoch' + $2::bigint * interval '1 millisecond', $3::text)
+        ORDER BY created_at, tweet_id LIMIT $4::integer
+        """
+
+    /// How many raw payloads and how many tweets without one are at or after `$1`.
+    public static let scope = """
+        SELECT (SELECT count(*) FROM raw_tweets WHERE created_at >= $1::timestamptz) AS raw,
+               (SELECT count(*) FROM tweets t WHERE t.created_at >= $1::timestamptz AND NOT EXISTS (
+                    SELECT 1 FROM raw_tweets r WHERE r.created_at = t.created_at AND r.tweet_id = t.id)) AS without_raw
+        """
+}
+
+/// Checks the invariant: each rollup against the same aggregate computed from scratch from the
+/// facts. Each statement returns the number of rollup rows that differ, `mismatches`.
+public enum RollupCheck {
+    public static let statements: [(rollup: String, sql: String)] = [
+        ("hashtag_counts_hourly", """
+            SELECT count(*) AS mismatches FROM (
+                SELECT date_trunc('hour', created_at) AS hour, tag_key, count(*) AS count FROM tweet_hashtags GROUP BY 1, 2
+            ) f FULL JOIN (SELECT hour, tag_key, count FROM hashtag_counts_hourly WHERE count <> 0) r USING (hour, tag_key)
+            WHERE f.count IS DISTINCT FROM r.count
+            """),
+        ("category_counts_minutely", """
+            SELECT count(*) AS mismatches FROM (
+                SELECT date_trunc('minute', created_at) AS minute, c.category, count(*) AS count
+                FROM tweets, unnest(categories) AS c(category) GROUP BY 1, 2
+            ) f FULL JOIN (SELECT minute, category, count FROM category_counts_minutely WHERE count <> 0) r USING (minute, category)
+            WHERE f.count IS DISTINCT FROM r.count
+            """),
+        ("language_counts_hourly", """
+            SELECT count(*) AS mismatches FROM (
+                SELECT date_trunc('hour', created_at) AS hour, coalesce(lang, 'und') AS lang, count(*) AS count FROM tweets GROUP BY 1, 2
+            ) f FULL JOIN (SELECT hour, lang, count FROM language_counts_hourly WHERE count <> 0) r USING (hour, lang)
+            WHERE f.count IS DISTINCT FROM r.count
+            """),
+    ]
+}
