@@ -1,0 +1,192 @@
+import ChirpCore
+import ChirpPostgres
+import Foundation
+import Testing
+
+/// The analytics store through the `chirp` CLI on a live pipeline: every answer compared with
+/// counts computed from the input file, the read-only role, clear errors, raw payloads kept as
+/// received, and a recompute with new rules beside a running loader that ends equal to a rebuild.
+@Suite(.serialized, .timeLimit(.minutes(10)))
+struct AnalyticsTests {
+    static let t0: Int64 = 1_714_557_600_000  // 2024-05-01T10:00:00Z
+
+    static func ms(_ iso: String) throws -> Int64 { try #require(Timestamp(parsing: iso)).millisecondsSinceEpoch }
+
+    /// `chirp …` with the stack's environment; returns status and output.
+    static func chirp(_ stack: LocalStack, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        try run(try Paths.binary("chirp"), arguments, environment: stack.environment.merging(environment) { _, new in new })
+    }
+
+    static func json(_ stack: LocalStack, _ arguments: [String]) throws -> JSONValue {
+        let result = try chirp(stack, arguments + ["--json"])
+        try #require(result.status == 0, "chirp \(arguments.joined(separator: " ")): \(result.output)")
+        return try JSONParser.parse(result.output)
+    }
+
+    static func counts(_ entries: JSONValue?, key: String = "key") -> [String: Int] {
+        var result: [String: Int] = [:]
+        for entry in entries?.arrayValue ?? [] {
+            result[entry[key]?.stringValue ?? "?"] = Int(entry["count"]?.idValue ?? "")
+        }
+        return result
+    }
+
+    @Test func trendsCategoriesAndRecomputeMatchTheInput() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
+        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let services = [bridge, categorizer, loader]
+        defer { for service in services { service.stop() } }
+        try stack.start(services)
+
+        let sender = try Paths.binary("chirp-sender")
+        let first = stack.state.appendingPathComponent("first.jsonl").path
+        #expect(try run(sender, ["generate", "--count", "4000", "--seed", "21", "--start", "2024-05-01T10:00:00Z",
+                                 "--span-seconds", "10800", "--output", first]).status == 0)
+        #expect(try run(sender, ["--file", first, "--http-port", "0", "--log-format", "text"], environment: stack.environment).status == 0)
+        // A payload jsonb cannot hold (\u0000) is kept as text, and loads like any other.
+        let nulPath = stack.state.appendingPathComponent("nul.json").path
+        try #"{"id": "nul-1", "text": "nul \u0000 inside #zero", "created_at": "2024-05-01T08:00:00Z"}"#.write(toFile: nulPath, atomically: true, encoding: .utf8)
+        #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", stack.environment["MQTT_PORT"]!, "-q", "1", "-t", "tweets", "-f", nulPath]).status == 0)
+        let database = try PostgresConnection(stack.postgresURL)
+        try eventually(timeout: .seconds(90), "4001 tweets loaded") { try database.tweetCount() >= 4001 }
+        let truth = try GroundTruth(files: [first])
+        #expect(truth.records.count == 4000)
+
+        // Top hashtags in a past window, given in UTC and in another zone: exact, ragged ends included.
+        let from = try Self.ms("2024-05-01T10:20:00Z"), to = try Self.ms("2024-05-01T11:50:00Z")
+        let window = try Self.json(stack, ["trends", "--from", "2024-05-01T10:20:00Z", "--to", "2024-05-01 11:50", "--top", "1000"])
+        #expect(Self.counts(window["hashtags"]) == truth.hashtags(from: from, to: to))
+        #expect((window["hashtags"]?.arrayValue ?? []).count > 100)
+        let kolkata = try Self.json(stack, ["trends", "--from", "2024-05-01 15:50", "--to", "2024-05-01 17:20", "--tz", "Asia/Kolkata", "--top", "1000"])
+        #expect(Self.counts(kolkata["hashtags"]) == truth.hashtags(from: from, to: to))
+        #expect(kolkata["tz"]?.stringValue == "Asia/Kolkata")
+
+        // The sliding last hour, and the default top 10 in order.
+        let now = "2024-05-01T12:10:30Z"
+        let lastHour = try Self.json(stack, ["trends", "--last", "1h", "--now", now, "--top", "1000"])
+        let lastHourTruth = truth.hashtags(from: try Self.ms(now) - 3_600_000, to: try Self.ms(now))
+        #expect(Self.counts(lastHour["hashtags"]) == lastHourTruth)
+        let top10 = try Self.json(stack, ["trends", "--now", now])
+        let top10Counts = (top10["hashtags"]?.arrayValue ?? []).compactMap { Int($0["count"]?.idValue ?? "") }
+        #expect(top10Counts == Array(lastHourTruth.values.sorted(by: >).prefix(10)))
+        let table = try Self.chirp(stack, ["trends", "--now", now, "--top", "3"])
+        #expect(table.status == 0)
+        #expect(table.output.contains("Top 3 hashtags, 2024-05-01 11:10:30 – 2024-05-01 12:10:30 UTC"), "\(table.output)")
+        #expect(table.output.contains("█"))
+
+        // Hour by hour for the last 24 hours.
+        let hourly = try Self.json(stack, ["trends", "--hourly", "--last", "4h", "--now", "2024-05-01T13:00:00Z", "--top", "1000"])
+        var hourlyCounts: [Int64: [String: Int]] = [:]
+        for hour in hourly["hours"]?.arrayValue ?? [] {
+            hourlyCounts[try Self.ms(hour["hour"]?.stringValue ?? "")] = Self.counts(hour["hashtags"])
+        }
+        #expect(hourlyCounts == truth.hashtagsPerHour(from: try Self.ms("2024-05-01T09:00:00Z"), to: try Self.ms("2024-05-01T13:00:00Z")))
+        #expect(hourlyCounts.count == 3)
+        let hourlyText = try Self.chirp(stack, ["trends", "--hourly", "--now", "2024-05-01T13:00:00Z", "--top", "2", "--tz", "+02:00"])
+        #expect(hourlyText.output.contains("2024-05-01 14:00  ("), "\(hourlyText.output)")
+
+        // Categories per minute and per hour, languages, totals.
+        for (by, bucket) in [("minute", Int64(60_000)), ("hour", Int64(3_600_000))] {
+            let categories = try Self.json(stack, ["categories", "--by", by, "--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T13:00:00Z"])
+            var perBucket: [Int64: [String: Int]] = [:]
+            for entry in categories["buckets"]?.arrayValue ?? [] {
+                var counts: [String: Int] = [:]
+                for member in entry["counts"]?.objectValue?.members ?? [] { counts[member.key] = Int(member.value.idValue ?? "") }
+                perBucket[try Self.ms(entry["start"]?.stringValue ?? "")] = counts
+            }
+            #expect(perBucket == truth.categories(from: Self.t0, to: Self.t0 + 3 * 3_600_000, bucket: bucket), "by \(by)")
+        }
+        let languages = try Self.json(stack, ["languages", "--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T13:00:00Z"])
+        #expect(Self.counts(languages["languages"], key: "lang") == truth.languages(from: Self.t0, to: Self.t0 + 3 * 3_600_000))
+        let totals = try Self.json(stack, ["totals", "--now", "2024-05-01T13:00:00Z"])
+        #expect(totals["tweets"]?.idValue == "4001")
+        #expect(totals["first_tweet"]?.stringValue == "2024-05-01T08:00:00.000Z")
+
+        // tail: the first tweets loaded, then it stops at --count.
+        let tail = try Self.chirp(stack, ["tail", "--since", "2000-01-01", "--count", "3", "--json"])
+        #expect(tail.status == 0)
+        let tailed = try tail.output.split(separator: "\n").map { try JSONParser.parse(String($0))["id"]?.stringValue ?? "" }
+        #expect(tailed.count == 3)
+        #expect(Set(tailed).isSubset(of: truth.ids.union(["nul-1"])))
+
+        // Clear errors.
+        let bad = try Self.chirp(stack, ["trends", "--from", "the day before"])
+        #expect(bad.status == 64)
+        #expect(bad.output.contains("bad time expression 'the day before'"), "\(bad.output)")
+        let empty = try Self.chirp(stack, ["trends", "--from", "2020-01-01", "--to", "2020-01-02"])
+        #expect(empty.status == 3)
+        #expect(empty.output.contains("no hashtags between 2020-01-01 00:00 – 2020-01-02 00:00 UTC; the store holds tweets from 2024-05-01 08:00"), "\(empty.output)")
+        let unreachable = try Self.chirp(stack, ["totals", "--postgres-url", "postgresql://chirp_reader@127.0.0.1:1/chirp"])
+        #expect(unreachable.status == 1)
+        #expect(unreachable.output.contains("cannot connect to PostgreSQL at postgresql://chirp_reader@127.0.0.1:1/chirp"), "\(unreachable.output)")
+        let readerRecompute = try Self.chirp(stack, ["recompute", "--since", "2024-05-01", "--postgres-url", stack.environment["CHIRP_POSTGRES_URL"]!])
+        #expect(readerRecompute.status == 1)
+        #expect(readerRecompute.output.contains("connect as the writer role"), "\(readerRecompute.output)")
+        let reader = try PostgresConnection(stack.environment["CHIRP_POSTGRES_URL"]!)
+        #expect(try reader.execute("SELECT count(*) AS n FROM raw_tweets")[0, "n"] == "4001")
+        #expect(throws: PostgresError.self) { try reader.execute("DELETE FROM tweets") }
+
+        // Raw payloads: as received, the \u0000 one as text.
+        let raw = try database.execute("SELECT payload IS NULL AS as_text, payload_text FROM raw_tweets WHERE tweet_id = 'nul-1'")
+        #expect(raw[0, "as_text"] == "t")
+        #expect(raw[0, "payload_text"]?.contains(#"nul \u0000 inside"#) == true)
+
+        // Recompute with a new category table since 11:00, while a second file is being loaded.
+        let rules = stack.state.appendingPathComponent("rules.yaml").path
+        try "mode: replace\ncategories:\n  headlines: [breaking, news]\n  machines: [ai, robot]\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        let second = stack.state.appendingPathComponent("second.jsonl").path
+        #expect(try run(sender, ["generate", "--count", "4000", "--seed", "22", "--start", "2024-05-01T11:30:00Z",
+                                 "--span-seconds", "3600", "--output", second]).status == 0)
+        let replay = try stack.replayInBackground(second, arguments: ["--rate", "1000"])
+        Thread.sleep(forTimeInterval: 1)
+        let recompute = try Self.chirp(stack, ["recompute", "--since", "2024-05-01 11:00", "--categories-file", rules, "--batch-size", "300", "--json"])
+        #expect(recompute.status == 0, "\(recompute.output)")
+        #expect(replay.wait() == 0)
+        try eventually(timeout: .seconds(90), "8001 tweets loaded") { try database.tweetCount() >= 8001 }
+        Thread.sleep(forTimeInterval: 1)
+        let verify = try Self.chirp(stack, ["verify"])
+        #expect(verify.status == 0, "\(verify.output)")
+
+        // Once more after the load: every tweet since 11:00 now follows the new table.
+        let again = try Self.chirp(stack, ["recompute", "--since", "2024-05-01 11:00", "--categories-file", rules])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.output.contains("recomputed"))
+        #expect(try Self.chirp(stack, ["verify"]).status == 0)
+        let newRules = try GroundTruth(files: [first, second], enricher: Enricher(table: try CategoryTableFile.parse(
+            JSONParser.parse(#"{"mode": "replace", "categories": {"headlines": ["breaking", "news"], "machines": ["ai", "robot"]}}"#))))
+        let oldRules = try GroundTruth(files: [first, second])
+        var expected = oldRules.categories(from: Self.t0, to: Self.t0 + 3_600_000, bucket: 60_000)
+        expected.merge(newRules.categories(from: Self.t0 + 3_600_000, to: Self.t0 + 3 * 3_600_000, bucket: 60_000)) { _, new in new }
+        var stored: [Int64: [String: Int]] = [:]
+        for row in try database.execute("SELECT (extract(epoch FROM minute) * 1000)::bigint, category, count FROM category_counts_minutely WHERE minute >= '2024-05-01T10:00:00Z'").rows {
+            stored[Int64(row[0] ?? "") ?? 0, default: [:]][row[1] ?? ""] = Int(row[2] ?? "")
+        }
+        #expect(stored == expected)
+        let versions = try database.execute("""
+            SELECT count(DISTINCT category_rules) FILTER (WHERE created_at >= '2024-05-01T11:00:00Z') AS after,
+                   count(*) FILTER (WHERE created_at < '2024-05-01T11:00:00Z' AND category_rules = (SELECT category_rules FROM tweets WHERE created_at >= '2024-05-01T11:00:00Z' LIMIT 1)) AS before_changed
+            FROM tweets
+            """)
+        #expect(versions[0, "after"] == "1")
+        #expect(versions[0, "before_changed"] == "0")
+        // Hashtags did not change rules: their rollup still equals the input's.
+        let hashtagsNow = try Self.json(stack, ["trends", "--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T13:00:00Z", "--top", "1000"])
+        #expect(Self.counts(hashtagsNow["hashtags"]) == newRules.hashtags(from: Self.t0, to: Self.t0 + 3 * 3_600_000))
+    }
+
+    @Test func rawPartitionsPastTheRetentionAreDropped() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        #expect(try Self.chirp(stack, ["migrate"]).output.contains("schema version 2"))
+        let writer = try PostgresConnection(stack.postgresURL)
+        for day in ["2020-01-01", "2020-01-02"] { try writer.execute("SELECT chirp_raw_partition($1::date)", [day]) }
+        try writer.execute("SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date)")
+        #expect(try writer.execute("SELECT chirp_drop_raw_partitions('30 days') AS n")[0, "n"] == "2")
+        let left = try writer.execute("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass")
+        #expect(left[0, "n"] == "1")
+        #expect(try Self.chirp(stack, ["migrate"]).output.contains("up to date"))
+    }
+}
