@@ -58,13 +58,18 @@ run)
                  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric * 1000) AS p50_ms,
                  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric * 1000) AS p99_ms
           FROM tweets"
-  echo "== Top 10 hashtags in the last hour"
-  sql -c "SELECT min(tag) AS hashtag, count(*) AS uses FROM tweet_hashtags
-          WHERE created_at > now() - interval '1 hour' GROUP BY tag_key ORDER BY uses DESC, hashtag LIMIT 10"
-  echo "== Tweets per category"
-  sql -c "SELECT category, sum(count) AS tweets FROM category_counts_minutely GROUP BY 1 ORDER BY 2 DESC"
-  echo "== Tweets per language"
-  sql -c "SELECT lang, sum(count) AS tweets FROM language_counts_hourly GROUP BY 1 ORDER BY 2 DESC"
+  echo "== chirp trends --last 1h   (the read-only role; see chirp --help)"
+  "$BIN/chirp" trends --last 1h
+  echo
+  echo "== chirp trends --hourly --last 2h --top 3"
+  "$BIN/chirp" trends --hourly --last 2h --top 3
+  echo
+  echo "== chirp categories --by hour --last 2h"
+  "$BIN/chirp" categories --by hour --last 2h
+  echo
+  echo "== chirp languages --last 2h"
+  "$BIN/chirp" languages --last 2h
+  echo
   echo "== Health and metrics (while running): http://127.0.0.1:$((BASE + 101))/readyz (bridge), :$((BASE + 102)) (categorizer), :$((BASE + 103)) (loader); /healthz and /metrics likewise"
   [ "$loaded" -ge "$COUNT" ] || { echo "demo: only $loaded of $COUNT tweets arrived" >&2; exit 1; }
   ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Rewrites the option table under each '### chirp-<service>' heading of README.md from the
-service's own `--help-markdown` (a test fails when they differ). Usage: after `swift build`,
+service's own `--help-markdown`, and the `chirp` CLI's sections between the chirp-help markers
+(a test fails when they differ). Usage: after `swift build`,
   python3 scripts/update-readme-tables.py [BIN_DIR]   (default .build/debug)"""
 import pathlib, subprocess, sys
 
@@ -18,5 +19,10 @@ for service in ["sender", "bridge", "categorizer", "loader"]:
             break
         end += len(line) + 1
     readme = readme[:start] + table + "\n" + readme[end:]
+# The chirp CLI: one section per command, between markers.
+help = subprocess.run([str(bin_dir / "chirp"), "--help-markdown"], check=True, capture_output=True, text=True).stdout.strip()
+start = readme.index("<!-- chirp-help:start -->") + len("<!-- chirp-help:start -->")
+end = readme.index("<!-- chirp-help:end -->")
+readme = readme[:start] + "\n" + help + "\n" + readme[end:]
 (root / "README.md").write_text(readme)
 print("README.md option tables updated")

@@ -61,9 +61,9 @@ struct ChirpMain {
         var arguments = Array(CommandLine.arguments.dropFirst())
         guard let name = arguments.first, !name.hasPrefix("-") else {
             if arguments.contains("--help-markdown") {
-                for command in commands {
-                    print("#### `chirp \(command.name)`\n\n\(command.summary)\n\n\(OptionsHelp.markdown(specs: command.specs))")
-                }
+                print(commands.map { command in
+                    "#### `chirp \(command.name)`\n\n\(command.summary)\n\n\(OptionsHelp.markdown(specs: command.specs).trimmingCharacters(in: .whitespacesAndNewlines))"
+                }.joined(separator: "\n\n"))
                 exit(0)
             }
             print(overview)

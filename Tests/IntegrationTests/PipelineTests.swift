@@ -247,7 +247,7 @@ struct PipelineTests {
     }
 
     /// The README's option tables are generated from the same specs as `--help`; they must match.
-    @Test(arguments: ["chirp-sender", "chirp-bridge", "chirp-categorizer", "chirp-loader"])
+    @Test(arguments: ["chirp-sender", "chirp-bridge", "chirp-categorizer", "chirp-loader", "chirp"])
     func readmeDocumentsEveryOption(service: String) throws {
         let readme = try String(contentsOf: Paths.repository.appendingPathComponent("README.md"), encoding: .utf8)
         let table = try run(try Paths.binary(service), ["--help-markdown"])
