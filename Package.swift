@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpService"]),
         .executableTarget(name: "chirp", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres", "ChirpRules", "ChirpService"]),
-        .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore"]),
+        .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres"]),
 
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),

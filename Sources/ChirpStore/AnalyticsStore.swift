@@ -1,5 +1,6 @@
 import ChirpCore
 import ChirpPostgres
+import Foundation
 
 /// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
 /// Owns one connection; use it from one thread.
@@ -129,6 +130,8 @@ public struct RecomputeProgress: Sendable, Equatable {
     /// Tweets at or after the start time that have no raw payload (loaded before raw data was kept,
     /// or past its retention): left as they are.
     public var withoutRaw = 0
+    /// Where the time went: reading raw payloads, deriving tweets, writing (seconds).
+    public var readSeconds = 0.0, deriveSeconds = 0.0, writeSeconds = 0.0
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.total == rhs.total && lhs.read == rhs.read && lhs.updated == rhs.updated
@@ -150,29 +153,31 @@ extension AnalyticsStore {
         let scope = try connection.execute(RecomputeBatch.scope, [since.iso8601])
         state.total = Int(scope[0, "raw"] ?? "0") ?? 0
         state.withoutRaw = Int(scope[0, "without_raw"] ?? "0") ?? 0
-        var afterMs = since.millisecondsSinceEpoch - 1
-        var afterId = ""
-        while true {
-            let rows = try connection.execute(RecomputeBatch.selectRaw, [since.iso8601, String(afterMs), afterId, String(batchSize)]).rows
-            guard let last = rows.last else { break }
-            afterMs = Int64(last[1] ?? "") ?? afterMs
-            afterId = last[0] ?? afterId
-            var batch = RecomputeBatch()
-            for row in rows {
-                guard let id = row[0], let payload = row[2], let fallback = row[3].flatMap({ Int64($0) }) else { continue }
-                do throws(TweetRejection) {
-                    let tweets = try TweetDecoder.decode(bytes: Array(payload.utf8), maximumBytes: maximumPayloadBytes)
-                    guard let tweet = tweets.first(where: { $0.id == id }) else {
-                        state.undecodable.append((id, "the payload no longer yields a tweet with this id"))
-                        continue
-                    }
-                    batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)))
-                } catch {
-                    state.undecodable.append((id, error.description))
-                }
+        // Reading and deriving the next batch (own connection, own thread) overlaps writing this one.
+        let reader = try PostgresConnection(connection.connectionString)
+        try reader.execute(Self.sessionSetup)
+        let pipe = RecomputePipe()
+        let thread = Thread {
+            RecomputeReader(connection: reader, since: since, enricher: enricher, batchSize: batchSize,
+                            maximumPayloadBytes: maximumPayloadBytes).run(into: pipe)
+        }
+        thread.start()
+        defer { pipe.cancel() }
+        let clock = ContinuousClock()
+        while let next = pipe.take() {
+            let derived: DerivedBatch
+            switch next {
+            case .failure(let error): throw error
+            case .success(let value): derived = value
             }
-            state.read += rows.count
-            if batch.count > 0 { state.updated += try applyRecompute(batch) }
+            state.read += derived.read
+            state.undecodable += derived.undecodable
+            state.readSeconds += derived.readSeconds
+            state.deriveSeconds += derived.deriveSeconds
+            let started = clock.now
+            if derived.batch.count > 0 { state.updated += try applyRecompute(derived.batch) }
+            let elapsed = clock.now - started
+            state.writeSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             progress(state)
         }
         return state
@@ -190,7 +195,7 @@ extension AnalyticsStore {
                     var updated = 0
                     for (index, statement) in RecomputeBatch.apply.enumerated() {
                         let result = try connection.execute(statement)
-                        if index == 3 { updated = result.affected }
+                        if index == RecomputeBatch.rewriteStatement { updated = result.affected }
                     }
                     return updated
                 }
@@ -207,5 +212,101 @@ extension AnalyticsStore {
             result.append((rollup, Int(try connection.execute(sql)[0, "mismatches"] ?? "0") ?? 0))
         }
         return result
+    }
+}
+
+/// One batch read from `raw_tweets` and re-derived, ready to write.
+struct DerivedBatch: Sendable {
+    var batch = RecomputeBatch()
+    var read = 0
+    var undecodable: [(id: String, reason: String)] = []
+    var readSeconds = 0.0
+    var deriveSeconds = 0.0
+}
+
+/// Hands derived batches from the reader thread to the writer, one at a time; `nil` ends.
+final class RecomputePipe: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var slot: Result<DerivedBatch, PostgresError>?? = nil
+    private var cancelled = false
+
+    /// Blocks until the slot is free; false when the writer gave up.
+    func put(_ item: Result<DerivedBatch, PostgresError>?) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while slot != nil && !cancelled { lock.wait() }
+        guard !cancelled else { return false }
+        slot = .some(item)
+        lock.broadcast()
+        return true
+    }
+
+    func take() -> Result<DerivedBatch, PostgresError>? {
+        lock.lock()
+        defer { lock.unlock() }
+        while slot == nil { lock.wait() }
+        let item = slot!
+        slot = nil
+        lock.broadcast()
+        if item == nil { cancelled = true }
+        return item
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.broadcast()
+        lock.unlock()
+    }
+}
+
+/// Reads raw payloads in event-time order and re-derives their tweets with the current rules.
+struct RecomputeReader: Sendable {
+    let connection: PostgresConnection
+    let since: Timestamp
+    let enricher: Enricher
+    let batchSize: Int
+    let maximumPayloadBytes: Int?
+
+    func run(into pipe: RecomputePipe) {
+        var afterMs = since.millisecondsSinceEpoch - 1
+        var afterId = ""
+        let clock = ContinuousClock()
+        func seconds(since start: ContinuousClock.Instant) -> Double {
+            let elapsed = clock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        while true {
+            var derived = DerivedBatch()
+            var phase = clock.now
+            let rows: [[String?]]
+            do {
+                rows = try connection.execute(RecomputeBatch.selectRaw, [since.iso8601, String(afterMs), afterId, String(batchSize)]).rows
+            } catch {
+                _ = pipe.put(.failure(error))
+                return
+            }
+            guard let last = rows.last else { _ = pipe.put(nil); return }
+            derived.readSeconds = seconds(since: phase)
+            phase = clock.now
+            afterMs = Int64(last[1] ?? "") ?? afterMs
+            afterId = last[0] ?? afterId
+            for row in rows {
+                guard let id = row[0], let payload = row[2], let fallback = row[3].flatMap({ Int64($0) }) else { continue }
+                do throws(TweetRejection) {
+                    let tweets = try TweetDecoder.decode(bytes: Array(payload.utf8), maximumBytes: maximumPayloadBytes)
+                    guard let tweet = tweets.first(where: { $0.id == id }) else {
+                        derived.undecodable.append((id, "the payload no longer yields a tweet with this id"))
+                        continue
+                    }
+                    derived.batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)))
+                } catch {
+                    derived.undecodable.append((id, error.description))
+                }
+            }
+            derived.read = rows.count
+            derived.deriveSeconds = seconds(since: phase)
+            guard pipe.put(.success(derived)) else { return }
+        }
     }
 }

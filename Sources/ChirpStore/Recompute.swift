@@ -37,59 +37,80 @@ public struct RecomputeBatch: Sendable {
         CREATE TEMP TABLE IF NOT EXISTS staging_recompute (
             id text COLLATE "C" PRIMARY KEY, created_at timestamptz, text text, lang text, author_id text, author text,
             retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[], hashtag_tags text[],
-            mentions text[], hashtag_rules text, category_rules text
+            mentions text[], hashtag_rules text, category_rules text, same_hashtags boolean
         ) ON COMMIT DELETE ROWS
         """,
         """
         CREATE TEMP TABLE IF NOT EXISTS recompute_delta (
-            kind "char" NOT NULL, bucket timestamptz NOT NULL, key text COLLATE "C" NOT NULL, tag text, delta integer NOT NULL
+            kind "char" NOT NULL, bucket timestamptz NOT NULL, key text COLLATE "C" NOT NULL, tag text, delta bigint NOT NULL
         ) ON COMMIT DELETE ROWS
         """,
     ]
 
-    public static let copyStaging = "COPY staging_recompute FROM STDIN"
+    public static let copyStaging = "COPY staging_recompute (id, created_at, text, lang, author_id, author, retweet_of, is_retweet, format, categories, hashtag_keys, hashtag_tags, mentions, hashtag_rules, category_rules) FROM STDIN"
 
     /// The statements of one batch, in order, inside one transaction.
     public static let apply: [String] = [
+        // A batch touches a few thousand tweets: look each up by key. (A merge join would read the
+        // primary key from its start up to the batch's ids, so every batch would cost more than the last.)
+        "SET LOCAL enable_mergejoin = off",
+        "SET LOCAL enable_hashjoin = off",
         // Tweets that are gone from the facts are not brought back; lock the others in id order.
         "DELETE FROM staging_recompute s WHERE NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = s.id)",
         "SELECT id FROM tweets WHERE id IN (SELECT id FROM staging_recompute) ORDER BY id FOR UPDATE",
-        // What the tweets contribute now, subtracted.
+        // Same text, time and hashtag keys: the hashtag rows stay as they are (the common case when
+        // only the category table changed).
+        """
+        UPDATE staging_recompute s SET same_hashtags = (t.text = s.text AND t.created_at = s.created_at AND t.hashtags = s.hashtag_keys)
+        FROM tweets t WHERE t.id = s.id
+        """,
+        // What the tweets contribute now, subtracted (aggregated per rollup row).
         """
         INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
-        SELECT 'h', date_trunc('hour', h.created_at), h.tag_key, h.tag, -1
-        FROM tweet_hashtags h WHERE h.tweet_id IN (SELECT id FROM staging_recompute)
-        UNION ALL
-        SELECT 'c', date_trunc('minute', t.created_at), c.category, NULL, -1
-        FROM tweets t, unnest(t.categories) AS c(category) WHERE t.id IN (SELECT id FROM staging_recompute)
-        UNION ALL
-        SELECT 'l', date_trunc('hour', t.created_at), coalesce(t.lang, 'und'), NULL, -1
-        FROM tweets t WHERE t.id IN (SELECT id FROM staging_recompute)
+        SELECT kind, bucket, key, min(tag), sum(delta) FROM (
+            SELECT 'h'::"char" AS kind, date_trunc('hour', h.created_at) AS bucket, h.tag_key AS key, h.tag, -1 AS delta
+            FROM tweet_hashtags h WHERE h.tweet_id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)
+            UNION ALL
+            SELECT 'c', date_trunc('minute', t.created_at), c.category, NULL, -1
+            FROM tweets t, unnest(t.categories) AS c(category) WHERE t.id IN (SELECT id FROM staging_recompute)
+            UNION ALL
+            SELECT 'l', date_trunc('hour', t.created_at), coalesce(t.lang, 'und'), NULL, -1
+            FROM tweets t WHERE t.id IN (SELECT id FROM staging_recompute)
+        ) old GROUP BY 1, 2, 3
         """,
+        // Rewrite the rows that differ (running recompute again with the same rules rewrites nothing).
         """
         UPDATE tweets t SET created_at = s.created_at, text = s.text, lang = s.lang, author_id = s.author_id,
                author = s.author, retweet_of = s.retweet_of, is_retweet = s.is_retweet, format = s.format,
                categories = s.categories, hashtags = s.hashtag_keys, mentions = s.mentions,
                hashtag_rules = s.hashtag_rules, category_rules = s.category_rules
         FROM staging_recompute s WHERE t.id = s.id
+          AND (t.created_at, t.text, t.lang, t.author_id, t.author, t.retweet_of, t.is_retweet, t.format, t.categories,
+               t.hashtags, t.mentions, t.hashtag_rules, t.category_rules)
+              IS DISTINCT FROM
+              (s.created_at, s.text, s.lang, s.author_id, s.author, s.retweet_of, s.is_retweet, s.format, s.categories,
+               s.hashtag_keys, s.mentions, s.hashtag_rules, s.category_rules)
         """,
-        "DELETE FROM tweet_hashtags WHERE tweet_id IN (SELECT id FROM staging_recompute)",
+        "DELETE FROM tweet_hashtags WHERE tweet_id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)",
         """
         INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
         SELECT s.id, t.position, t.key, t.tag, s.created_at
         FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) WITH ORDINALITY AS t(key, tag, position)
+        WHERE NOT s.same_hashtags
         """,
         // What they contribute with the current rules, added.
         """
         INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
-        SELECT 'h', date_trunc('hour', s.created_at), t.key, t.tag, 1
-        FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) AS t(key, tag)
-        UNION ALL
-        SELECT 'c', date_trunc('minute', s.created_at), c.category, NULL, 1
-        FROM staging_recompute s, unnest(s.categories) AS c(category)
-        UNION ALL
-        SELECT 'l', date_trunc('hour', s.created_at), coalesce(s.lang, 'und'), NULL, 1
-        FROM staging_recompute s
+        SELECT kind, bucket, key, min(tag), sum(delta) FROM (
+            SELECT 'h'::"char" AS kind, date_trunc('hour', s.created_at) AS bucket, t.key, t.tag, 1 AS delta
+            FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) AS t(key, tag) WHERE NOT s.same_hashtags
+            UNION ALL
+            SELECT 'c', date_trunc('minute', s.created_at), c.category, NULL, 1
+            FROM staging_recompute s, unnest(s.categories) AS c(category)
+            UNION ALL
+            SELECT 'l', date_trunc('hour', s.created_at), coalesce(s.lang, 'und'), NULL, 1
+            FROM staging_recompute s
+        ) new GROUP BY 1, 2, 3
         """,
         // One net change per rollup row, in key order (the loader's lock order).
         """
@@ -124,6 +145,9 @@ public struct RecomputeBatch: Sendable {
         WHERE r.hour = d.bucket AND r.lang = d.key AND r.count = 0
         """,
     ]
+
+    /// The position in `apply` of the statement that rewrites `tweets` (its row count is the number rewritten).
+    public static let rewriteStatement = apply.firstIndex { $0.hasPrefix("UPDATE tweets") }!
 
     /// The next raw payloads at or after `$1` (ISO time), after the position `$2` (milliseconds),
     /// `$3` (tweet id), in event-time order, at most `$4`.
