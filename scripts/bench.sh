@@ -5,8 +5,12 @@
 #   2. end to end on a fresh stack: all four services, BENCH_COUNT tweets published as fast as the
 #      broker acknowledges; sustained tweets/s and publish → queryable latency from the rows'
 #      published_at / loaded_at; every service's peak RSS (VmHWM);
-#   3. the pure logic (parse + hashtags + categories) on one core: chirp-bench.
-# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STAGES (1; 0 skips part 1).
+#   3. the pure logic (parse + hashtags + categories) on one core: chirp-bench;
+#   4. the analytics store alone: BENCH_STORE_TWEETS generated tweets loaded through the loader's
+#      statements, 30 days of rollups, the chirp CLI's queries, a recompute of every tweet
+#      (chirp-bench store), and the wall time of `chirp trends --last 1h` as a user runs it.
+# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STORE_TWEETS (1000000);
+# BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -58,7 +62,7 @@ start() {  # name port state
 stop() { service_stop "$1" "$2"; }  # name state
 
 cleanup() {
-  for state in "$WORK/stages" "$WORK/e2e"; do
+  for state in "$WORK/stages" "$WORK/e2e" "$WORK/store"; do
     for s in bridge categorizer loader; do service_stop "$s" "$state" 0; done
     bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
   done
@@ -103,6 +107,7 @@ bash scripts/stack.sh stop "$S"
 fi
 
 # ---------------------------------------------------------------- end to end
+if [ "${BENCH_E2E:-1}" = 1 ]; then
 E="$WORK/e2e"
 bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
@@ -141,7 +146,25 @@ print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in p
 PY
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
 for s in loader categorizer bridge; do stop $s "$E"; done
+bash scripts/stack.sh stop "$E"
+fi
 
 # ---------------------------------------------------------------- pure logic
+if [ "${BENCH_PURE:-1}" = 1 ]; then
 echo
 "$BIN/chirp-bench" "$WORK/main.jsonl" "$ROOT/../shared/data"
+fi
+
+# ---------------------------------------------------------------- analytics store
+if [ "${BENCH_STORE:-1}" = 1 ]; then
+echo
+T="$WORK/store"
+bash scripts/stack.sh start "$T" $((BASE + 80)) > /dev/null
+set -a; . "$T/env"; set +a
+BENCH_STORE_TWEETS="${BENCH_STORE_TWEETS:-1000000}" "$BIN/chirp-bench" store "$POSTGRES_URL"
+t0=$(now)
+for _ in 1 2 3 4 5; do "$BIN/chirp" trends --last 1h > /dev/null; done
+t1=$(now)
+echo "  chirp trends --last 1h as a command (process, connection, query, output): $(python3 -c "print(f'{($t1 - $t0) / 5 * 1000:.0f}')") ms on average of 5"
+bash scripts/stack.sh stop "$T"
+fi
