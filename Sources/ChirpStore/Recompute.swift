@@ -14,21 +14,7 @@ public struct RecomputeBatch: Sendable {
     public var count: Int { copy.rowCount }
 
     public mutating func append(_ tweet: EnrichedTweet) {
-        copy.text(tweet.id)
-        copy.text(tweet.createdAt.iso8601)
-        copy.text(tweet.text)
-        copy.text(tweet.lang)
-        copy.text(tweet.authorId)
-        copy.text(tweet.authorName)
-        copy.text(tweet.retweetOf)
-        copy.bool(tweet.isRetweet)
-        copy.text(tweet.format.rawValue)
-        copy.textArray(tweet.categories)
-        copy.textArray(tweet.hashtags.map(\.key))
-        copy.textArray(tweet.hashtags.map(\.display))
-        copy.textArray(tweet.mentions)
-        copy.text(tweet.hashtagRules)
-        copy.text(tweet.categoryRules)
+        copy.tweetColumns(tweet)
         copy.endRow()
     }
 

@@ -95,21 +95,7 @@ public struct TweetBatch: Sendable {
     public var count: Int { copy.rowCount }
 
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
-        copy.text(tweet.id)
-        copy.text(tweet.createdAt.iso8601)
-        copy.text(tweet.text)
-        copy.text(tweet.lang)
-        copy.text(tweet.authorId)
-        copy.text(tweet.authorName)
-        copy.text(tweet.retweetOf)
-        copy.bool(tweet.isRetweet)
-        copy.text(tweet.format.rawValue)
-        copy.textArray(tweet.categories)
-        copy.textArray(tweet.hashtags.map(\.key))
-        copy.textArray(tweet.hashtags.map(\.display))
-        copy.textArray(tweet.mentions)
-        copy.text(tweet.hashtagRules)
-        copy.text(tweet.categoryRules)
+        copy.tweetColumns(tweet)
         copy.text(provenance.publishedAt?.iso8601)
         copy.text(provenance.topic)
         copy.int(provenance.partition)
@@ -213,4 +199,27 @@ public struct TweetBatch: Sendable {
         """
 
     public static let loadOffsets = "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1"
+}
+
+extension CopyTextEncoder {
+    /// The derived columns of a tweet, in the order both staging tables start with: id, created_at,
+    /// text, lang, author_id, author, retweet_of, is_retweet, format, categories, hashtag keys,
+    /// hashtag display tags, mentions, hashtag rules, category rules.
+    public mutating func tweetColumns(_ tweet: EnrichedTweet) {
+        text(tweet.id)
+        text(tweet.createdAt.iso8601)
+        text(tweet.text)
+        text(tweet.lang)
+        text(tweet.authorId)
+        text(tweet.authorName)
+        text(tweet.retweetOf)
+        bool(tweet.isRetweet)
+        text(tweet.format.rawValue)
+        textArray(tweet.categories)
+        textArray(tweet.hashtags.map(\.key))
+        textArray(tweet.hashtags.map(\.display))
+        textArray(tweet.mentions)
+        text(tweet.hashtagRules)
+        text(tweet.categoryRules)
+    }
 }

@@ -33,8 +33,7 @@ enum Commands {
         let rows = try Session.run(connection, TrendQueries.topHashtags(window, limit: top))
         let entries = (0..<rows.rows.count).map { (tag: rows.string($0, "tag"), key: rows.string($0, "tag_key"), count: rows.int($0, "count")) }
         if question.json {
-            question.print(json: object([
-                ("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(question.zone.identifier)),
+            question.print(json: object(question.header(window) + [
                 ("hashtags", .array(entries.enumerated().map { index, entry in
                     object([("rank", number(Int64(index + 1))), ("tag", .string(entry.tag)), ("key", .string(entry.key)), ("count", number(entry.count))])
                 })),
@@ -60,8 +59,7 @@ enum Commands {
             hours[hours.count - 1].tags.append((rows.string(index, "tag"), rows.string(index, "tag_key"), rows.int(index, "count")))
         }
         if question.json {
-            question.print(json: object([
-                ("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(question.zone.identifier)),
+            question.print(json: object(question.header(window) + [
                 ("hours", .array(hours.map { hour in
                     object([
                         ("hour", .string(Timestamp(millisecondsSinceEpoch: hour.hour).iso8601)), ("local", .string(question.local(hour.hour))),
@@ -108,8 +106,7 @@ enum Commands {
             totals[category, default: 0] += count
         }
         if question.json {
-            question.print(json: object([
-                ("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(question.zone.identifier)),
+            question.print(json: object(question.header(window) + [
                 ("by", .string(bucket.rawValue)),
                 ("buckets", .array(buckets.map { entry in
                     object([("start", .string(Timestamp(millisecondsSinceEpoch: entry.start).iso8601)), ("local", .string(question.local(entry.start))),
@@ -140,8 +137,7 @@ enum Commands {
         let rows = try Session.run(connection, TrendQueries.languages(window))
         let entries = (0..<rows.rows.count).map { (lang: rows.string($0, "lang"), count: rows.int($0, "count")) }
         if question.json {
-            question.print(json: object([
-                ("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(question.zone.identifier)),
+            question.print(json: object(question.header(window) + [
                 ("languages", .array(entries.map { object([("lang", .string($0.lang)), ("count", number($0.count))]) })),
             ]))
         }
@@ -169,8 +165,7 @@ enum Commands {
         let loaded = rows[0, "loaded_ms"].flatMap { Int64($0) }
         func time(_ ms: Int64?) -> JSONValue { ms.map { .string(Timestamp(millisecondsSinceEpoch: $0).iso8601) } ?? .null }
         if question.json {
-            question.print(json: object([
-                ("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(question.zone.identifier)),
+            question.print(json: object(question.header(window) + [
                 ("tweets", number(tweets)), ("hashtags", number(hashtags)), ("distinct_hashtags", number(distinct)),
                 ("first_tweet", time(first)), ("last_tweet", time(last)), ("last_loaded", time(loaded)),
             ]))

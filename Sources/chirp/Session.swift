@@ -61,6 +61,11 @@ struct Question {
         return message
     }
 
+    /// The members every JSON answer starts with.
+    func header(_ window: TimeWindow) -> [(String, JSONValue)] {
+        [("from", .string(window.from.iso8601)), ("to", .string(window.to.iso8601)), ("tz", .string(zone.identifier))]
+    }
+
     func print(json value: JSONValue) {
         Swift.print(String(decoding: value.serialized, as: UTF8.self))
     }
