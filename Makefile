@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: setup build release test demo up down bench fuzz clean
+.PHONY: setup build release test demo up down bench fuzz clean dashboard-test
 
 setup:
 	@bash scripts/setup.sh
@@ -40,3 +40,8 @@ clean:
 # libFuzzer over the pure core; FUZZ_SECONDS (600) bounds the run.
 fuzz:
 	@bash scripts/fuzz.sh
+
+# The Superset dashboard for real: Superset from PyPI provisioned like its container, numbers
+# checked through its chart-data API, the page rendered by headless chromium (slow: ~3–5 min).
+dashboard-test: build
+	@bash scripts/dashboard-test.sh

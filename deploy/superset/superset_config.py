@@ -1,0 +1,31 @@
+# Superset settings for Chirpstream (SUPERSET_CONFIG_PATH points here). Everything secret or
+# deployment-specific comes from the environment, so the same file serves the compose image and
+# the dashboard test's virtualenv.
+import os
+
+SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
+
+# Superset's own metadata (users, charts, dashboards): SQLite in SUPERSET_HOME unless
+# SUPERSET_METADATA_URI names another database.
+_home = os.environ.get("SUPERSET_HOME", "/app/superset_home")
+SQLALCHEMY_DATABASE_URI = os.environ.get(
+    "SUPERSET_METADATA_URI", f"sqlite:///{os.path.join(_home, 'superset.db')}"
+)
+
+# Relative time ranges ("Last day") end now, not at midnight: the dashboards show live data.
+DEFAULT_RELATIVE_START_TIME = "now"
+DEFAULT_RELATIVE_END_TIME = "now"
+
+# The dashboard can be viewed without logging in (read-only: the Public role gets Gamma's
+# permissions and access to Chirpstream's datasets only) unless SUPERSET_PUBLIC_DASHBOARD=false.
+if os.environ.get("SUPERSET_PUBLIC_DASHBOARD", "true").lower() in ("1", "true", "yes"):
+    AUTH_ROLE_PUBLIC = "Public"
+    PUBLIC_ROLE_LIKE = "Gamma"
+
+# Charts ask PostgreSQL every time (auto-refresh every 10 s): no result cache.
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+# Served over plain HTTP on localhost by default; put a TLS proxy in front to expose it.
+TALISMAN_ENABLED = os.environ.get("TALISMAN_ENABLED", "false").lower() == "true"
+WTF_CSRF_ENABLED = True
+SQLLAB_CTAS_NO_LIMIT = True
+CONTENT_SECURITY_POLICY_WARNING = False

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# make dashboard-test: the provisioned Superset dashboard, for real, without Docker.
+#   1. installs Superset (PyPI, deploy/superset/requirements.txt) into .tools/superset-venv and
+#      Debian's chromium, if missing;
+#   2. starts the local stack and the bridge, categorizer and loader (scripts/stack.sh), replays
+#      two generated files (the last 50 minutes; the 20 hours before) and waits for every tweet;
+#   3. provisions Superset exactly as its container does (deploy/superset/bootstrap.sh: metadata
+#      db, admin, bundle built from deploy/superset/dashboard and imported, public read access) and
+#      serves it on loopback;
+#   4. Tests/dashboard/check_dashboard.py api: each chart's numbers through the chart-data API equal
+#      SQL on the facts; roles and anonymous access;
+#   5. renders the dashboard with headless chromium: screenshot (.run/dashboard-test/dashboard.png,
+#      copied to docs/dashboard.png with DASHBOARD_SCREENSHOT=docs) and the page checked (every chart
+#      drawn, no error box); then, to show that check can fail, the reader loses SELECT on `tweets`
+#      and the page check must fail.
+# Stops everything it started, also on failure. Environment: DASHBOARD_BASE_PORT (19500).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+OUT="$ROOT/.run/dashboard-test"
+BASE="${DASHBOARD_BASE_PORT:-19500}"
+SUPERSET_PORT=$((BASE + 88))
+VENV="$ROOT/.tools/superset-venv"
+BIN="$(swift build --show-bin-path)"
+export LD_LIBRARY_PATH="$ROOT/.tools/lib"
+started=$SECONDS
+log() { echo "dashboard-test [$((SECONDS - started)) s]: $*"; }
+
+# ---------------------------------------------------------------- 1. install
+if [ ! -x "$VENV/bin/superset" ]; then
+  log "installing Superset into $VENV (PyPI)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r deploy/superset/requirements.txt -r deploy/superset/requirements-pypi.txt
+fi
+if ! command -v chromium > /dev/null; then
+  log "installing chromium (Debian)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core > /dev/null
+fi
+
+# ---------------------------------------------------------------- 2. stack, services, data
+. "$ROOT/scripts/services.sh"
+superset_pid=""
+cleanup() {
+  [ -n "$superset_pid" ] && kill "$superset_pid" 2>/dev/null || true
+  [ -n "$superset_pid" ] && pkill -f "superset run -h 127.0.0.1 -p $SUPERSET_PORT" 2>/dev/null || true
+  for service in bridge categorizer loader; do service_stop "$service" "$OUT/stack" 10; done
+  bash "$ROOT/scripts/stack.sh" stop "$OUT/stack"
+}
+bash "$ROOT/scripts/stack.sh" stop "$OUT/stack" 2>/dev/null || true
+rm -rf "$OUT"; mkdir -p "$OUT"
+trap cleanup EXIT
+bash scripts/stack.sh start "$OUT/stack" "$BASE"
+set -a; . "$OUT/stack/env"; set +a
+port=$((BASE + 101))
+for service in bridge categorizer loader; do
+  service_start "$service" "$port" "$OUT/stack" INSTANCE_ID=dashboard
+  port=$((port + 1))
+done
+for port in $((BASE + 101)) $((BASE + 102)) $((BASE + 103)); do
+  service_wait_ready "$port" || { echo "dashboard-test: service on :$port not ready; see $OUT/stack/*.log" >&2; exit 1; }
+done
+"$BIN/chirp-sender" generate --count 3000 --seed 11 --span-seconds 3000 --output "$OUT/recent.jsonl"
+"$BIN/chirp-sender" generate --count 3000 --seed 12 --span-seconds 72000 \
+  --start "$(date -u -d '-21 hours' +%Y-%m-%dT%H:%M:%SZ)" --output "$OUT/earlier.jsonl"
+expected=$(cat "$OUT/recent.jsonl" "$OUT/earlier.jsonl" | python3 -c '
+import json, sys
+print(len({json.loads(line)["data"]["id"] for line in sys.stdin if line.strip()}))')
+for file in recent earlier; do
+  HTTP_PORT=$((BASE + 100)) LOG_LEVEL=warning "$BIN/chirp-sender" --file "$OUT/$file.jsonl"
+done
+loaded=0
+for _ in $(seq 1 600); do
+  loaded=$(psql -X -tA "$POSTGRES_URL" -c "SELECT count(*) FROM tweets")
+  [ "$loaded" -ge "$expected" ] && break
+  sleep 0.2
+done
+[ "$loaded" -eq "$expected" ] || { echo "dashboard-test: $loaded of $expected tweets loaded" >&2; exit 1; }
+log "$loaded tweets loaded"
+
+# ---------------------------------------------------------------- 3. Superset as its container provisions it
+export PATH="$VENV/bin:$PATH" PYTHON="$VENV/bin/python"
+export SUPERSET_CONFIG_PATH="$ROOT/deploy/superset/superset_config.py" SUPERSET_HOME="$OUT/superset-home"
+export SUPERSET_SECRET_KEY="dashboard-test-$(date +%s%N)" SUPERSET_ADMIN_USER=admin SUPERSET_ADMIN_PASSWORD="test-$RANDOM$RANDOM"
+export CHIRP_DATABASE_URI="postgresql+psycopg2://chirp_reader@127.0.0.1:$((BASE + 2))/chirp"
+log "provisioning Superset (deploy/superset/bootstrap.sh)"
+bash deploy/superset/bootstrap.sh > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log" >&2; exit 1; }
+grep '^bootstrap:\|^grant_public:\|^bundle:' "$OUT/bootstrap.log"
+superset run -h 127.0.0.1 -p "$SUPERSET_PORT" --with-threads > "$OUT/superset.log" 2>&1 &
+superset_pid=$!
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$SUPERSET_PORT/health" > /dev/null && break; sleep 1; done
+curl -sf "http://127.0.0.1:$SUPERSET_PORT/health" > /dev/null || { tail -30 "$OUT/superset.log" >&2; exit 1; }
+log "Superset serves http://127.0.0.1:$SUPERSET_PORT"
+
+# ---------------------------------------------------------------- 4. numbers through the chart-data API
+"$PYTHON" Tests/dashboard/check_dashboard.py api "http://127.0.0.1:$SUPERSET_PORT" "$POSTGRES_ADMIN_URL" \
+  admin "$SUPERSET_ADMIN_PASSWORD"
+
+# ---------------------------------------------------------------- 5. what a person sees
+render() {  # output-prefix
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1600,1750 \
+    --virtual-time-budget=30000 --screenshot="$1.png" \
+    "http://127.0.0.1:$SUPERSET_PORT/superset/dashboard/chirpstream/?standalone=1" > "$1.chromium.log" 2>&1
+  chromium --headless --no-sandbox --disable-gpu --window-size=1600,1750 \
+    --virtual-time-budget=30000 --dump-dom \
+    "http://127.0.0.1:$SUPERSET_PORT/superset/dashboard/chirpstream/?standalone=1" > "$1.html" 2>> "$1.chromium.log"
+}
+render "$OUT/dashboard"
+"$PYTHON" Tests/dashboard/check_dashboard.py dom "$OUT/dashboard.html"
+if [ "${DASHBOARD_SCREENSHOT:-}" = docs ]; then cp "$OUT/dashboard.png" "$ROOT/docs/dashboard.png"; fi
+log "screenshot: $OUT/dashboard.png"
+
+log "the page check must fail when charts cannot read their data"
+psql -X -q "$POSTGRES_ADMIN_URL" -c "REVOKE SELECT ON tweets FROM chirp_reader"
+render "$OUT/broken"
+psql -X -q "$POSTGRES_ADMIN_URL" -c "GRANT SELECT ON tweets TO chirp_reader"
+if "$PYTHON" Tests/dashboard/check_dashboard.py dom "$OUT/broken.html" > "$OUT/broken.check" 2>&1; then
+  echo "dashboard-test: the page check passed a dashboard whose charts failed" >&2; exit 1
+fi
+grep -c '^FAIL' "$OUT/broken.check" | xargs -I{} echo "ok   the page check rejects the broken dashboard ({} failed checks)"
+log "passed"
