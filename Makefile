@@ -17,6 +17,7 @@ release: setup
 # Unit tests plus the integration test, which starts mosquitto, Kafka (Tansu) and PostgreSQL on
 # private loopback ports and runs the four services as processes.
 test: setup
+	@bash scripts/setup-checks.sh
 	$(SWIFT) build
 	CHIRP_BIN_DIR="$$($(SWIFT) build --show-bin-path)" $(SWIFT) test
 

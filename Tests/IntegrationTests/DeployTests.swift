@@ -1,0 +1,282 @@
+import Foundation
+import Testing
+
+/// The deployment files checked by real tools that run offline (installed by
+/// scripts/setup-checks.sh): Docker Compose v2 and the compose-spec schema for docker-compose.yml,
+/// hadolint for the Dockerfiles, mosquitto itself for its configuration, PostgreSQL for the init
+/// script, the bundle builder for the Superset sources; plus what no tool checks (paths exist, the
+/// services' environment names are their options). Each check also rejects a broken copy.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct DeployTests {
+    static let root = Paths.repository
+
+    static func tool(_ name: String) throws -> String {
+        let path = root.appendingPathComponent(".tools/bin/\(name)").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw HarnessError("\(path) missing: run scripts/setup-checks.sh (make test does)")
+        }
+        return path
+    }
+
+    static func file(_ relative: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(relative), encoding: .utf8)
+    }
+
+    /// A scratch folder removed by the caller.
+    static func scratch() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chirp-deploy-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// `docker compose config` on a compose text, resolved against the repository (build contexts,
+    /// bind mounts and env files are relative to it), every profile, .env.example as the .env.
+    static func composeConfig(_ text: String, json: Bool = false) throws -> (status: Int32, output: String) {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("compose.yml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var arguments = ["-f", path, "--project-directory", root.path, "--env-file", root.appendingPathComponent(".env.example").path,
+                         "--profile", "*", "config"]
+        arguments += json ? ["--format", "json"] : ["-q"]
+        return try run(try tool("docker-compose"), arguments)
+    }
+
+    // MARK: docker-compose.yml
+
+    @Test func composeFileIsValidWithEveryProfile() throws {
+        let result = try Self.composeConfig(try Self.file("docker-compose.yml"))
+        #expect(result.status == 0, "\(result.output)")
+        let schema = try run(try Self.tool("check-jsonschema"), ["--builtin-schema", "vendor.compose-spec", Self.root.appendingPathComponent("docker-compose.yml").path])
+        #expect(schema.status == 0, "\(schema.output)")
+    }
+
+    /// Each mutation breaks the file the way an edit could; Compose must refuse it, naming the problem.
+    @Test(arguments: [
+        ("condition: service_healthy", "condition: service_happy", "condition value must be one of"),
+        ("      kafka-init:\n        condition: service_completed_successfully\n\n  categorizer:", "      kafka-initt:\n        condition: service_completed_successfully\n\n  categorizer:", "kafka-initt"),
+        ("  interval: 5s", "  interval: 5 seconds", "interval"),
+        ("  kafka-init:\n    image:", "  kafka-init:\n    imag: kafka\n    image:", "additional properties 'imag' not allowed"),
+        ("  postgres-data:\n", "", "postgres-data"),
+    ])
+    func brokenComposeIsRejected(original: String, replacement: String, mentioned: String) throws {
+        let text = try Self.file("docker-compose.yml")
+        #expect(text.contains(original), "mutation no longer applies: \(original)")
+        let result = try Self.composeConfig(text.replacingOccurrences(of: original, with: replacement))
+        #expect(result.status != 0, "compose accepted a file with \(mentioned)")
+        #expect(result.output.contains(mentioned), "\(result.output)")
+    }
+
+    @Test func brokenComposeFailsTheSchema() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("docker-compose.yml").path
+        try Self.file("docker-compose.yml").replacingOccurrences(of: "    restart: \"no\"\n    entrypoint:", with: "    restart: \"no\"\n    entrypoint: 7\n    entrypoints:")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let schema = try run(try Self.tool("check-jsonschema"), ["--builtin-schema", "vendor.compose-spec", path])
+        #expect(schema.status != 0)
+        #expect(schema.output.contains("entrypoints"), "\(schema.output)")
+    }
+
+    /// What no tool checks: files the compose file points at exist, every Chirpstream service gets
+    /// only environment variables its `--help` documents, its healthcheck is its own `healthcheck`
+    /// subcommand on its HTTP_PORT, and it starts only after what it needs is healthy.
+    @Test func composeWiresTheServicesAsTheyAreConfigured() throws {
+        let result = try Self.composeConfig(try Self.file("docker-compose.yml"), json: true)
+        #expect(result.status == 0, "\(result.output)")
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let services = try #require(config["services"] as? [String: [String: Any]])
+
+        for (name, service) in services {
+            if let build = service["build"] as? [String: Any] {
+                let context = try #require(build["context"] as? String)
+                let dockerfile = (build["dockerfile"] as? String) ?? "Dockerfile"
+                let path = dockerfile.hasPrefix("/") ? dockerfile : URL(fileURLWithPath: context).appendingPathComponent(dockerfile).path
+                #expect(FileManager.default.fileExists(atPath: path), "\(name): \(path) missing")
+            }
+            for volume in service["volumes"] as? [[String: Any]] ?? [] where volume["type"] as? String == "bind" {
+                let source = try #require(volume["source"] as? String)
+                #expect(FileManager.default.fileExists(atPath: source), "\(name): bind mount \(source) missing")
+            }
+            if let ports = service["ports"] as? [[String: Any]] {
+                for port in ports { #expect(port["host_ip"] as? String == "127.0.0.1", "\(name) publishes beyond loopback by default") }
+            }
+        }
+
+        let expectations: [(service: String, binary: String, needs: [String: String])] = [
+            ("bridge", "chirp-bridge", ["mosquitto": "service_healthy", "kafka-init": "service_completed_successfully"]),
+            ("categorizer", "chirp-categorizer", ["kafka-init": "service_completed_successfully"]),
+            ("loader", "chirp-loader", ["postgres": "service_healthy", "kafka-init": "service_completed_successfully"]),
+            ("sender", "chirp-sender", ["bridge": "service_healthy", "categorizer": "service_healthy", "loader": "service_healthy"]),
+        ]
+        for (name, binary, needs) in expectations {
+            let service = try #require(services[name], "service \(name) missing")
+            #expect(service["entrypoint"] as? [String] == [binary], "\(name) runs \(binary) (arguments of `compose run` go to it)")
+            let help = try run(try Paths.binary(binary), ["--help"])
+            let environment = service["environment"] as? [String: Any] ?? [:]
+            for key in environment.keys.sorted() {
+                #expect(help.output.contains("$\(key)"), "\(name): \(key) is not an option of \(binary)")
+            }
+            let dependsOn = service["depends_on"] as? [String: [String: Any]] ?? [:]
+            for (dependency, condition) in needs {
+                #expect(dependsOn[dependency]?["condition"] as? String == condition, "\(name) should wait for \(dependency) (\(condition))")
+            }
+            guard name != "sender" else {
+                #expect(service["restart"] as? String == "no", "the sender is a job")
+                continue
+            }
+            let port = try #require(environment["HTTP_PORT"] as? String, "\(name): HTTP_PORT")
+            let test = try #require((service["healthcheck"] as? [String: Any])?["test"] as? [String])
+            #expect(test == ["CMD", binary, "healthcheck", "--http-port", port], "\(name) healthcheck: \(test)")
+            #expect(environment["HTTP_HOST"] as? String == "0.0.0.0")
+        }
+        let superset = try #require(services["superset"])
+        let uri = try #require((superset["environment"] as? [String: Any])?["CHIRP_DATABASE_URI"] as? String)
+        #expect(uri.contains("//chirp_reader:"), "Superset must read through the read-only role: \(uri)")
+        #expect(Set(services.keys).isSuperset(of: ["mosquitto", "kafka", "kafka-init", "postgres", "superset", "druid-router", "druid-ingest", "kafka-connect", "kafka-connect-init"]))
+    }
+
+    // MARK: Dockerfiles
+
+    @Test(arguments: ["deploy/Dockerfile", "deploy/superset/Dockerfile"])
+    func dockerfilePassesHadolint(path: String) throws {
+        let result = try run(try Self.tool("hadolint"), ["--no-color", "--config", Self.root.appendingPathComponent(".hadolint.yaml").path,
+                                                          Self.root.appendingPathComponent(path).path])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    @Test(arguments: [
+        ("COPY --from=build /out/bin/ /usr/local/bin/", "COPY --from=builder /out/bin/ /usr/local/bin/", "DL3022"),
+        ("USER 10001", "USER chirp", "DL3066"),
+        ("EXPOSE 9101 9102 9103 9104", "EXPOSE 91019", "DL3011"),
+    ])
+    func brokenDockerfileIsRejected(original: String, replacement: String, rule: String) throws {
+        let text = try Self.file("deploy/Dockerfile")
+        #expect(text.contains(original), "mutation no longer applies: \(original)")
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("Dockerfile").path
+        try text.replacingOccurrences(of: original, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try run(try Self.tool("hadolint"), ["--no-color", "--failure-threshold", "info", path])
+        #expect(result.status != 0)
+        #expect(result.output.contains(rule), "\(result.output)")
+    }
+
+    // MARK: mosquitto.conf
+
+    /// Starts Debian's mosquitto on the project's config (port and data folder mapped to scratch
+    /// ones) and reports whether it was still running after `seconds`, with its output.
+    static func startMosquitto(config text: String, seconds: Double = 2) throws -> (running: Bool, output: String) {
+        let folder = try scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = try LocalStack.freePortBlock(count: 1)
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
+        let mapped = text.replacingOccurrences(of: "listener 1883 0.0.0.0", with: "listener \(port) 127.0.0.1")
+            .replacingOccurrences(of: "/mosquitto/data/", with: data.path + "/")
+        let config = folder.appendingPathComponent("mosquitto.conf").path
+        try mapped.write(toFile: config, atomically: true, encoding: .utf8)
+        let log = folder.appendingPathComponent("out").path
+        let child = try ChildProcess("/usr/sbin/mosquitto", ["-c", config], environment: [:], output: log)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        var exited = false
+        while ContinuousClock.now < deadline {
+            if !child.isRunning { exited = true; break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let listening = !LocalStack.isFree(port)
+        if !exited { child.signal(SIGTERM) }
+        _ = child.wait()
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return (!exited && listening, output)
+    }
+
+    @Test func mosquittoAcceptsItsConfig() throws {
+        let result = try Self.startMosquitto(config: try Self.file("deploy/mosquitto/mosquitto.conf"))
+        #expect(result.running, "mosquitto did not keep running on deploy/mosquitto/mosquitto.conf:\n\(result.output)")
+    }
+
+    @Test func mosquittoRejectsABrokenConfig() throws {
+        let text = try Self.file("deploy/mosquitto/mosquitto.conf").replacingOccurrences(of: "max_queued_messages 0", with: "max_queued_mesages 0")
+        let result = try Self.startMosquitto(config: text)
+        #expect(!result.running)
+        #expect(result.output.contains("max_queued_mesages"), "\(result.output)")
+    }
+
+    // MARK: PostgreSQL init script
+
+    /// Runs deploy/postgres/10-chirp-roles.sh the way the official image does (psql as the
+    /// superuser, passwords from the environment) on a fresh cluster with password authentication
+    /// over TCP, then logs in as each role with its password.
+    @Test func postgresInitScriptCreatesTheRoles() throws {
+        let folder = try Self.scratch()
+        defer {
+            _ = try? run("/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", folder.appendingPathComponent("data").path, "-m", "immediate", "stop"])
+            try? FileManager.default.removeItem(at: folder)
+        }
+        _ = try run("/bin/chown", ["postgres", folder.path])
+        let port = try LocalStack.freePortBlock(count: 1)
+        let asPostgres = ["-u", "postgres", "--"]
+        let initdb = try run("/usr/sbin/runuser", asPostgres + ["/usr/lib/postgresql/15/bin/initdb", "-D", folder.appendingPathComponent("data").path,
+                                                               "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+        #expect(initdb.status == 0, "\(initdb.output)")
+        let start = try run("/usr/sbin/runuser", asPostgres + ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", folder.appendingPathComponent("data").path, "-w",
+                                                              "-l", folder.appendingPathComponent("log").path,
+                                                              "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1", "start"])
+        try #require(start.status == 0, "\(start.output)")
+        let environment = ["POSTGRES_USER": "postgres", "PGHOST": folder.path, "PGPORT": String(port),
+                           "CHIRP_WRITER_PASSWORD": "w-secret", "CHIRP_READER_PASSWORD": "r-secret"]
+        let script = Self.root.appendingPathComponent("deploy/postgres/10-chirp-roles.sh").path
+        let initialized = try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/env"] + environment.map { "\($0)=\($1)" } + ["/bin/bash", script])
+        #expect(initialized.status == 0, "\(initialized.output)")
+
+        func login(_ user: String, _ password: String, _ sql: String) throws -> (status: Int32, output: String) {
+            try run("/usr/bin/psql", ["-X", "-tA", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "chirp", "-c", sql],
+                    environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"])
+        }
+        let writer = try login("chirp", "w-secret", "CREATE TABLE t (x int); SELECT current_user")
+        #expect(writer.status == 0 && writer.output.contains("chirp"), "\(writer.output)")
+        let reader = try login("chirp_reader", "r-secret", "SELECT current_user")
+        #expect(reader.status == 0 && reader.output.contains("chirp_reader"), "\(reader.output)")
+        let readerWrites = try login("chirp_reader", "r-secret", "CREATE TABLE u (x int)")
+        #expect(readerWrites.status != 0 && readerWrites.output.contains("permission denied"), "\(readerWrites.output)")
+        let wrongPassword = try login("chirp_reader", "nope", "SELECT 1")
+        #expect(wrongPassword.status != 0 && wrongPassword.output.contains("password authentication failed"), "\(wrongPassword.output)")
+        let missing = try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/env", "POSTGRES_USER=postgres", "PGHOST=\(folder.path)", "PGPORT=\(port)", "/bin/bash", script])
+        #expect(missing.status != 0 && missing.output.contains("CHIRP_WRITER_PASSWORD"), "\(missing.output)")
+    }
+
+    // MARK: Superset dashboard sources
+
+    static func bundleCheck(_ source: URL) throws -> (status: Int32, output: String) {
+        let python = Self.root.appendingPathComponent(".tools/checks-venv/bin/python").path
+        return try run(python, [Self.root.appendingPathComponent("deploy/superset/bundle.py").path, "--check", "--source", source.path])
+    }
+
+    @Test func dashboardSourcesAreConsistent() throws {
+        let result = try Self.bundleCheck(Self.root.appendingPathComponent("deploy/superset/dashboard"))
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("sources ok (8 charts)"), "\(result.output)")
+    }
+
+    @Test(arguments: [
+        ("charts/top_hashtags_last_hour.yaml", "dataset: chirp_top_hashtags_last_hour", "dataset: chirp_top_hashtag", "unknown dataset chirp_top_hashtag"),
+        ("charts/tweets_by_language.yaml", "groupby: [lang]", "groupby: [language]", "groupby language is not a column"),
+        ("dashboards/Chirpstream.yaml", "    - {chart: tweets_by_language, width: 4, height: 60}\n", "", "charts not in the layout: tweets_by_language"),
+        ("datasets/Chirpstream/chirp_totals.yaml", "metric_name: tweets_stored,", "metric_name: stored,", "metric tweets_stored is not a metric"),
+    ])
+    func brokenDashboardSourcesAreRejected(file: String, original: String, replacement: String, message: String) throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let copy = folder.appendingPathComponent("dashboard")
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("deploy/superset/dashboard"), to: copy)
+        let path = copy.appendingPathComponent(file).path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains(original), "mutation no longer applies: \(original)")
+        try text.replacingOccurrences(of: original, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try Self.bundleCheck(copy)
+        #expect(result.status != 0)
+        #expect(result.output.contains(message), "\(result.output)")
+    }
+}
