@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: setup build release test demo up down bench fuzz clean dashboard-test
+.PHONY: setup build release test demo up down bench fuzz clean dashboard-test compose-test
 
 setup:
 	@bash scripts/setup.sh
@@ -46,3 +46,8 @@ fuzz:
 # checked through its chart-data API, the page rendered by headless chromium (slow: ~3–5 min).
 dashboard-test: build
 	@bash scripts/dashboard-test.sh
+
+# docker-compose.yml for real under podman with the real Compose v2 (slow: images are built
+# locally; ~5–10 min the first time).
+compose-test: setup
+	@bash scripts/compose-test.sh

@@ -1,0 +1,17 @@
+# Stand-in for the image deploy/Dockerfile builds, in the compose test: the same runtime (slim
+# Debian, libmosquitto1, libpq5, tzdata, uid 10001, the generated sample) with the executables
+# built on the host (swift build -c release --static-swift-stdlib), since no Swift image can be
+# pulled here; and librdkafka 2.16 instead of Debian's 2.0.2, which cannot talk to Tansu.
+FROM localhost/chirp-test/debian:bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmosquitto1 libpq5 tzdata ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin chirp
+COPY librdkafka.so.1 /usr/local/lib/librdkafka.so.1
+RUN ldconfig
+COPY bin/ /usr/local/bin/
+COPY sample.jsonl /usr/share/chirpstream/sample.jsonl
+ENV HTTP_HOST=0.0.0.0 \
+    TWEETS_FILE=/usr/share/chirpstream/sample.jsonl
+USER 10001
+CMD ["chirp-loader", "--help"]
