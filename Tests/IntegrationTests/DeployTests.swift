@@ -219,7 +219,7 @@ struct DeployTests {
         let port = try LocalStack.freePortBlock(count: 1)
         let asPostgres = ["-u", "postgres", "--"]
         let initdb = try run("/usr/sbin/runuser", asPostgres + ["/usr/lib/postgresql/15/bin/initdb", "-D", folder.appendingPathComponent("data").path,
-                                                               "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+                                                               "-U", "postgres", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256"])
         #expect(initdb.status == 0, "\(initdb.output)")
         let start = try run("/usr/sbin/runuser", asPostgres + ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", folder.appendingPathComponent("data").path, "-w",
                                                               "-l", folder.appendingPathComponent("log").path,
@@ -237,6 +237,9 @@ struct DeployTests {
         }
         let writer = try login("chirp", "w-secret", "CREATE TABLE t (x int); SELECT current_user")
         #expect(writer.status == 0 && writer.output.contains("chirp"), "\(writer.output)")
+        // The cluster here is initialized in the C locale (SQL_ASCII); tweets need UTF-8 whatever it is.
+        let encoding = try login("chirp", "w-secret", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'chirp'")
+        #expect(encoding.output.trimmingCharacters(in: .whitespacesAndNewlines) == "UTF8", "\(encoding.output)")
         let reader = try login("chirp_reader", "r-secret", "SELECT current_user")
         #expect(reader.status == 0 && reader.output.contains("chirp_reader"), "\(reader.output)")
         let readerWrites = try login("chirp_reader", "r-secret", "CREATE TABLE u (x int)")

@@ -139,7 +139,7 @@ def main(superset_url, postgres_url, user, password):
     if chirp_db:
         detail = session.get(f"{superset_url}/api/v1/database/{chirp_db[0]['id']}/connection", timeout=30).json()["result"]
         check("dashboards read through the read-only role",
-              "chirp_reader@" in detail.get("sqlalchemy_uri", ""), detail.get("sqlalchemy_uri", ""))
+              "//chirp_reader" in detail.get("sqlalchemy_uri", ""), detail.get("sqlalchemy_uri", ""))
 
     # The moment of the comparison: the data is static once the replay is loaded, and the test's
     # tweets lie well inside the windows, so "now" moving by a second changes nothing.

@@ -11,7 +11,7 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
   -v writer_pw="$CHIRP_WRITER_PASSWORD" -v reader_pw="$CHIRP_READER_PASSWORD" <<'SQL'
 CREATE ROLE chirp LOGIN PASSWORD :'writer_pw';
 CREATE ROLE chirp_reader LOGIN PASSWORD :'reader_pw';
-CREATE DATABASE chirp OWNER chirp;
+CREATE DATABASE chirp OWNER chirp ENCODING 'UTF8' TEMPLATE template0;
 -- Metadata store of Druid in the compose `druid` profile; empty otherwise.
 CREATE DATABASE druid;
 \connect chirp
