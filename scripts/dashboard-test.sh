@@ -46,7 +46,7 @@ superset_pid=""
 cleanup() {
   [ -n "$superset_pid" ] && kill "$superset_pid" 2>/dev/null || true
   [ -n "$superset_pid" ] && pkill -f "superset run -h 127.0.0.1 -p $SUPERSET_PORT" 2>/dev/null || true
-  for service in bridge categorizer loader; do service_stop "$service" "$OUT/stack" 10; done
+  pipeline_stop "$OUT/stack"
   bash "$ROOT/scripts/stack.sh" stop "$OUT/stack"
 }
 bash "$ROOT/scripts/stack.sh" stop "$OUT/stack" 2>/dev/null || true
@@ -54,14 +54,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 trap cleanup EXIT
 bash scripts/stack.sh start "$OUT/stack" "$BASE"
 set -a; . "$OUT/stack/env"; set +a
-port=$((BASE + 101))
-for service in bridge categorizer loader; do
-  service_start "$service" "$port" "$OUT/stack" INSTANCE_ID=dashboard
-  port=$((port + 1))
-done
-for port in $((BASE + 101)) $((BASE + 102)) $((BASE + 103)); do
-  service_wait_ready "$port" || { echo "dashboard-test: service on :$port not ready; see $OUT/stack/*.log" >&2; exit 1; }
-done
+pipeline_start "$OUT/stack" $((BASE + 101)) dashboard
 "$BIN/chirp-sender" generate --count 3000 --seed 11 --span-seconds 3000 --output "$OUT/recent.jsonl"
 "$BIN/chirp-sender" generate --count 3000 --seed 12 --span-seconds 72000 \
   --start "$(date -u -d '-21 hours' +%Y-%m-%dT%H:%M:%SZ)" --output "$OUT/earlier.jsonl"

@@ -17,19 +17,12 @@ export LD_LIBRARY_PATH="$ROOT/.tools/lib"
 . "$ROOT/scripts/services.sh"
 
 start_services() {  # state dir
-  local state="$1" port=$((BASE + 101))
-  set -a; . "$state/env"; set +a
-  for service in bridge categorizer loader; do
-    service_start "$service" "$port" "$state" INSTANCE_ID=demo
-    port=$((port + 1))
-  done
-  for port in $((BASE + 101)) $((BASE + 102)) $((BASE + 103)); do
-    service_wait_ready "$port" || { echo "demo: service on :$port not ready; see $state/*.log" >&2; return 1; }
-  done
+  set -a; . "$1/env"; set +a
+  pipeline_start "$1" $((BASE + 101)) demo
 }
 
 stop_all() {  # state dir
-  for service in bridge categorizer loader; do service_stop "$service" "$1" 10; done
+  pipeline_stop "$1"
   bash "$ROOT/scripts/stack.sh" stop "$1"
 }
 

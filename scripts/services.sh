@@ -3,6 +3,9 @@
 #   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE
 #   service_wait_ready PORT                        until /readyz answers 200 (30 s at most)
 #   service_stop NAME STATE [SECONDS]              SIGTERM, up to SECONDS (30) to exit, then SIGKILL
+#   pipeline_start STATE PORT INSTANCE             bridge, categorizer, loader on PORT, PORT+1, PORT+2
+#                                                  (INSTANCE_ID=INSTANCE), until all are ready
+#   pipeline_stop STATE                            stops those three
 
 service_start() {
   local name=$1 port=$2 state=$3
@@ -27,4 +30,20 @@ service_stop() {
   for _ in $(seq 1 $(( ${3:-30} * 10 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$2/$1.pid"
+}
+
+pipeline_start() {
+  local state=$1 first=$2 instance=$3 port=$2 service
+  for service in bridge categorizer loader; do
+    service_start "$service" "$port" "$state" INSTANCE_ID="$instance"
+    port=$((port + 1))
+  done
+  for port in "$first" $((first + 1)) $((first + 2)); do
+    service_wait_ready "$port" || { echo "service on :$port not ready; see $state/*.log" >&2; return 1; }
+  done
+}
+
+pipeline_stop() {
+  local service
+  for service in bridge categorizer loader; do service_stop "$service" "$1" 10; done
 }
