@@ -26,6 +26,9 @@ PROJECT=chirptest
 started=$SECONDS
 log() { echo "compose-test [$((SECONDS - started)) s]: $*"; }
 failures=0
+distinct_ids() {  # generated JSON-lines file → number of distinct tweet ids in it
+  python3 -c 'import json, sys; print(len({json.loads(l)["data"]["id"] for l in open(sys.argv[1]) if l.strip()}))' "$1"
+}
 check() {  # name, then a command; prints ok/FAIL
   local name=$1; shift
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
@@ -108,9 +111,7 @@ done
 cp .tools/lib/librdkafka.so.1 "$CONTEXT/librdkafka.so.1"
 "$STATIC_BIN/chirp-sender" generate --count 10000 --seed 2024 --output "$CONTEXT/sample.jsonl"
 build localhost/chirp-test/chirpstream:latest "$CONTEXT/chirpstream.Dockerfile"
-expected_first=$(python3 -c '
-import json, sys
-print(len({json.loads(l)["data"]["id"] for l in open(sys.argv[1]) if l.strip()}))' "$CONTEXT/sample.jsonl")
+expected_first=$(distinct_ids "$CONTEXT/sample.jsonl")
 
 # ---------------------------------------------------------------- 3. up
 POSTGRES_PASSWORD="pg-$RANDOM$RANDOM"; ADMIN_PASSWORD="admin-$RANDOM$RANDOM"
@@ -200,9 +201,7 @@ check "the dashboard's charts return the loaded numbers" env CHIRP_DASHBOARD_MIN
 log "a second replay while the loader is killed (SIGKILL) and started again"
 "$STATIC_BIN/chirp-sender" generate --count 20000 --seed 77 --output "$STATE/second.jsonl"
 chmod 644 "$STATE/second.jsonl"
-expected_second=$(python3 -c '
-import json, sys
-print(len({json.loads(l)["data"]["id"] for l in open(sys.argv[1]) if l.strip()}))' "$STATE/second.jsonl")
+expected_second=$(distinct_ids "$STATE/second.jsonl")
 compose run -d --rm --no-deps -v "$STATE/second.jsonl:/data/second.jsonl:ro" sender \
   --file /data/second.jsonl --rate 2000 --restamp > "$STATE/second-run.log" 2>&1
 sleep 4
