@@ -26,9 +26,7 @@ PROJECT=chirptest
 started=$SECONDS
 log() { echo "compose-test [$((SECONDS - started)) s]: $*"; }
 failures=0
-distinct_ids() {  # generated JSON-lines file → number of distinct tweet ids in it
-  python3 -c 'import json, sys; print(len({json.loads(l)["data"]["id"] for l in open(sys.argv[1]) if l.strip()}))' "$1"
-}
+. "$ROOT/scripts/services.sh"
 check() {  # name, then a command; prints ok/FAIL
   local name=$1; shift
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
@@ -163,17 +161,8 @@ compose ps -a --format 'table {{.Service}}\t{{.State}}\t{{.Status}}' | sed 's/^/
 # ---------------------------------------------------------------- 4. checks
 PG_ADMIN="postgresql://postgres:$POSTGRES_PASSWORD@127.0.0.1:$((BASE + 2))/chirp"
 sql() { psql -X -tA "$PG_ADMIN" -c "$1"; }
-wait_rows() {  # expected seconds
-  local rows=0
-  for _ in $(seq 1 $(( $2 * 5 ))); do
-    rows=$(sql "SELECT count(*) FROM tweets" 2>/dev/null || echo 0)
-    [ "$rows" -ge "$1" ] && break
-    sleep 0.2
-  done
-  echo "$rows"
-}
 
-rows=$(wait_rows "$expected_first" 120)
+rows=$(wait_for_tweets "$PG_ADMIN" "$expected_first" 120)
 sender_state=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "${PROJECT}-sender-1" 2>/dev/null || echo missing)
 check "the sender job replayed the bundled sample and exited 0 ($sender_state)" test "$sender_state" = "exited 0"
 distinct=$(sql "SELECT count(DISTINCT id) FROM tweets")
@@ -210,7 +199,7 @@ compose kill -s SIGKILL loader > "$STATE/kill.log" 2>&1 || { cat "$STATE/kill.lo
 sleep 2
 compose start loader > "$STATE/start.log" 2>&1 || { cat "$STATE/start.log"; check "start the loader again" false; }
 total=$((expected_first + expected_second))
-rows=$(wait_rows "$total" 180)
+rows=$(wait_for_tweets "$PG_ADMIN" "$total" 180)
 distinct=$(sql "SELECT count(DISTINCT id) FROM tweets")
 check "killed at $mid rows, the loader resumed: $rows rows, $distinct ids, expected $total" \
   test "$rows" -eq "$total" -a "$distinct" -eq "$total"
@@ -230,7 +219,7 @@ else
   tail -20 "$STATE/scale.log"; check "up with --scale" false
 fi
 compose run --rm --no-deps sender > "$STATE/scaled-run.log" 2>&1 || { tail -5 "$STATE/scaled-run.log"; check "replay to the scaled suite" false; }
-rows=$(wait_rows "$expected_first" 180)
+rows=$(wait_for_tweets "$PG_ADMIN" "$expected_first" 180)
 distinct=$(sql "SELECT count(DISTINCT id) FROM tweets")
 groups=$(sql "SELECT count(*) FROM kafka_offsets WHERE next_offset > 0")
 check "the scaled consumers loaded the sample: $rows rows, $distinct ids, expected $expected_first; $groups partitions committed" \

@@ -58,18 +58,11 @@ pipeline_start "$OUT/stack" $((BASE + 101)) dashboard
 "$BIN/chirp-sender" generate --count 3000 --seed 11 --span-seconds 3000 --output "$OUT/recent.jsonl"
 "$BIN/chirp-sender" generate --count 3000 --seed 12 --span-seconds 72000 \
   --start "$(date -u -d '-21 hours' +%Y-%m-%dT%H:%M:%SZ)" --output "$OUT/earlier.jsonl"
-expected=$(cat "$OUT/recent.jsonl" "$OUT/earlier.jsonl" | python3 -c '
-import json, sys
-print(len({json.loads(line)["data"]["id"] for line in sys.stdin if line.strip()}))')
+expected=$(distinct_ids "$OUT/recent.jsonl" "$OUT/earlier.jsonl")
 for file in recent earlier; do
   HTTP_PORT=$((BASE + 100)) LOG_LEVEL=warning "$BIN/chirp-sender" --file "$OUT/$file.jsonl"
 done
-loaded=0
-for _ in $(seq 1 600); do
-  loaded=$(psql -X -tA "$POSTGRES_URL" -c "SELECT count(*) FROM tweets")
-  [ "$loaded" -ge "$expected" ] && break
-  sleep 0.2
-done
+loaded=$(wait_for_tweets "$POSTGRES_URL" "$expected" 120)
 [ "$loaded" -eq "$expected" ] || { echo "dashboard-test: $loaded of $expected tweets loaded" >&2; exit 1; }
 log "$loaded tweets loaded"
 

@@ -40,11 +40,7 @@ run)
   "$BIN/chirp-sender" generate --count "$COUNT" --seed "$SEED" --span-seconds 3600 --output "$STATE/sample.jsonl"
   echo "demo: replaying through MQTT → bridge → Kafka → categorizer → Kafka → loader → PostgreSQL"
   HTTP_PORT=$((BASE + 100)) LOG_LEVEL=warning "$BIN/chirp-sender" --file "$STATE/sample.jsonl" --progress-seconds 2
-  for _ in $(seq 1 600); do
-    loaded=$(sql -tA -c "SELECT count(*) FROM tweets")
-    [ "$loaded" -ge "$COUNT" ] && break
-    sleep 0.2
-  done
+  loaded=$(wait_for_tweets "$POSTGRES_URL" "$COUNT" 120)
   echo
   echo "== Chirpstream demo: $loaded of $COUNT tweets in PostgreSQL"
   sql -c "SELECT count(*) AS tweets, count(DISTINCT id) AS distinct_ids,

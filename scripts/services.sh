@@ -1,4 +1,5 @@
-# Sourced by demo.sh and bench.sh: the services as background processes of a script.
+# Sourced by demo.sh, bench.sh and the dashboard and compose tests: the services as background
+# processes of a script, and waiting for the tweets they load.
 # Needs BIN (the folder of the built executables).
 #   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE
 #   service_wait_ready PORT                        until /readyz answers 200 (30 s at most)
@@ -6,6 +7,10 @@
 #   pipeline_start STATE PORT INSTANCE             bridge, categorizer, loader on PORT, PORT+1, PORT+2
 #                                                  (INSTANCE_ID=INSTANCE), until all are ready
 #   pipeline_stop STATE                            stops those three
+#   wait_for_tweets URL COUNT SECONDS              until table `tweets` holds COUNT rows (at most
+#                                                  SECONDS); prints the last count seen
+#   distinct_ids FILE…                             how many distinct tweet ids generated JSON-lines
+#                                                  files (chirp-sender generate) hold
 
 service_start() {
   local name=$1 port=$2 state=$3
@@ -46,4 +51,18 @@ pipeline_start() {
 pipeline_stop() {
   local service
   for service in bridge categorizer loader; do service_stop "$service" "$1" 10; done
+}
+
+wait_for_tweets() {
+  local rows=0
+  for _ in $(seq 1 $(( $3 * 5 ))); do
+    rows=$(psql -X -tA "$1" -c "SELECT count(*) FROM tweets" 2>/dev/null || echo 0)
+    [ "$rows" -ge "$2" ] && break
+    sleep 0.2
+  done
+  echo "$rows"
+}
+
+distinct_ids() {
+  cat "$@" | python3 -c 'import json, sys; print(len({json.loads(l)["data"]["id"] for l in sys.stdin if l.strip()}))'
 }
