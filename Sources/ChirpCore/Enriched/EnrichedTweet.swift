@@ -78,14 +78,14 @@ public struct EnrichedTweet: Sendable, Equatable {
     }
 
     /// Decodes a record written by `encoded()` (or by a newer minor version).
-    public static func decode(_ bytes: some Collection<UInt8>) throws(TweetRejection) -> EnrichedTweet {
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw TweetRejection(error) }
-        guard let object = value.objectValue else {
-            throw TweetRejection(.unknownFormat, "enriched record must be an object, got \(value.typeName)")
+    public static func decode(_ bytes: [UInt8]) throws(TweetRejection) -> EnrichedTweet {
+        let object: JSONTapeNode
+        do { object = try JSONTape.parse(bytes).root } catch { throw TweetRejection(error) }
+        guard object.isObject else {
+            throw TweetRejection(.unknownFormat, "enriched record must be an object, got \(object.typeName)")
         }
-        guard let version = object["v"], case .number(let digits) = version, digits == String(schemaVersion) else {
-            throw TweetRejection(.unknownFormat, "unsupported enriched schema version \(object["v"].map { "\($0)" } ?? "none")")
+        guard let version = object["v"], version.numberText == String(schemaVersion) else {
+            throw TweetRejection(.unknownFormat, "unsupported enriched schema version \(object["v"].map { "\($0.value)" } ?? "none")")
         }
         let id = try TweetDecoder.requiredId(object, "id")
         guard let createdAt = try TweetDecoder.timestamp(object) else {
@@ -96,7 +96,7 @@ public struct EnrichedTweet: Sendable, Equatable {
         }
         let rules = try TweetDecoder.optionalObject(object, "rules")
         var hashtags: [Hashtag] = []
-        for element in object["hashtags"]?.arrayValue ?? [] {
+        for element in object["hashtags"]?.elements.map(Array.init) ?? [] {
             guard let display = element["tag"]?.stringValue, let key = element["key"]?.stringValue else {
                 throw TweetRejection(.wrongType, "enriched record \(id) has a malformed hashtag")
             }
@@ -110,8 +110,8 @@ public struct EnrichedTweet: Sendable, Equatable {
             retweetOf: try TweetDecoder.optionalString(object, "retweet_of"),
             format: SourceFormat(rawValue: try TweetDecoder.optionalString(object, "format") ?? "") ?? .minimal,
             hashtags: hashtags,
-            mentions: (object["mentions"]?.arrayValue ?? []).compactMap(\.stringValue),
-            categories: (object["categories"]?.arrayValue ?? []).compactMap(\.stringValue),
+            mentions: object["mentions"]?.elements?.compactMap(\.stringValue) ?? [],
+            categories: object["categories"]?.elements?.compactMap(\.stringValue) ?? [],
             hashtagRules: try TweetDecoder.optionalString(rules, "hashtags") ?? "",
             categoryRules: try TweetDecoder.optionalString(rules, "categories") ?? ""
         )

@@ -21,15 +21,6 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// A string, or a number's digits: ids arrive either way (`"id": 1` and `"id": "1"`).
-    public var idValue: String? {
-        switch self {
-        case .string(let s): return s
-        case .number(let n): return n
-        default: return nil
-        }
-    }
-
     public var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil

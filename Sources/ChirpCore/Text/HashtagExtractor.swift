@@ -27,51 +27,61 @@ public enum HashtagExtractor {
     public static let version = "twitter-text-3.1"
 
     public static func extract(_ text: String) -> [Hashtag] {
-        extractDisplay(text).map(Hashtag.init(display:))
+        var hashtags: [Hashtag] = []
+        forEachHashtag(text) { display, utf8 in hashtags.append(Hashtag(display: display, key: key(for: display, utf8: utf8))) }
+        return hashtags
     }
 
     public static func extractDisplay(_ text: String) -> [String] {
-        // Fast reject: no '#' (0x23) and no '＃' (EF BC 83).
-        guard UTF8Scan.containsAny(text, 0x23, 0xEF) else { return [] }
+        var tags: [String] = []
+        forEachHashtag(text) { display, _ in tags.append(display) }
+        return tags
+    }
 
-        let scalars = Array(text.unicodeScalars)
-        var result: [String] = []
-        var i = 0
-        while i < scalars.count {
-            let c = scalars[i]
-            guard c == "#" || c == "\u{FF03}" else { i += 1; continue }
-            // Boundary before the hash sign.
-            if i > 0 {
-                let previous = scalars[i - 1]
-                let boundary = previous == "\u{FE0E}" || previous == "\u{FE0F}"
-                    || !(isHashtagCharacter(previous) || previous == "&")
-                guard boundary else { i += 1; continue }
+    /// Works on the UTF-8 bytes: jumps from one hash sign to the next (`#` is 0x23, `＃` is
+    /// EF BC 83) and decodes only the scalars around it, so text without hash signs costs one scan.
+    static func forEachHashtag(_ text: String, _ body: (String, UnsafeBufferPointer<UInt8>) -> Void) {
+        var text = text
+        text.withUTF8 { bytes in
+            let text = UTF8Text(bytes)
+            var i = 0
+            while let hash = text.nextHashSign(from: i) {
+                i = hash + text.length(at: hash)
+                // Boundary before the hash sign.
+                if hash > 0 {
+                    let previous = text.scalar(before: hash)
+                    let boundary = previous == "\u{FE0E}" || previous == "\u{FE0F}"
+                        || !(isHashtagCharacter(previous) || previous == "&")
+                    guard boundary else { continue }
+                }
+                let start = i
+                if start < bytes.count {
+                    let first = text.scalar(at: start)
+                    if first == "\u{FE0F}" || first == "\u{20E3}" { continue }
+                }
+                var end = start
+                var hasLetter = false
+                while end < bytes.count {
+                    let c = text.scalar(at: end)
+                    guard isHashtagCharacter(c) else { break }
+                    if isLetterOrMark(c) { hasLetter = true }
+                    end += text.length(at: end)
+                }
+                guard end > start else { continue }
+                i = end
+                guard hasLetter else { continue }
+                if end < bytes.count {
+                    let next = text.scalar(at: end)
+                    if next == "#" || next == "\u{FF03}" { continue }
+                    if next == ":", end + 2 < bytes.count, bytes[end + 1] == UInt8(ascii: "/"), bytes[end + 2] == UInt8(ascii: "/") {
+                        continue
+                    }
+                }
+                if isInsideURL(text, hashAt: hash) { continue }
+                let tag = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                body(String(decoding: tag, as: UTF8.self), tag)
             }
-            let start = i + 1
-            if start < scalars.count, scalars[start] == "\u{FE0F}" || scalars[start] == "\u{20E3}" {
-                i = start
-                continue
-            }
-            var end = start
-            var hasLetter = false
-            while end < scalars.count, isHashtagCharacter(scalars[end]) {
-                if isLetterOrMark(scalars[end]) { hasLetter = true }
-                end += 1
-            }
-            guard end > start else { i = start; continue }
-            defer { i = end }
-            guard hasLetter else { continue }
-            if end < scalars.count {
-                let next = scalars[end]
-                if next == "#" || next == "\u{FF03}" { continue }
-                if next == ":", end + 2 < scalars.count, scalars[end + 1] == "/", scalars[end + 2] == "/" { continue }
-            }
-            if isInsideURL(scalars, hashIndex: i) { continue }
-            var tag = String.UnicodeScalarView()
-            tag.append(contentsOf: scalars[start..<end])
-            result.append(String(tag))
         }
-        return result
     }
 
     // MARK: Character classes
@@ -106,22 +116,33 @@ public enum HashtagExtractor {
 
     // MARK: URLs
 
-    /// True when the `#` at `hashIndex` belongs to a URL: the whitespace-delimited token before it
-    /// contains `://`, or starts with a host name (`name.tld`) followed by `/`.
-    static func isInsideURL(_ scalars: [Unicode.Scalar], hashIndex: Int) -> Bool {
-        var tokenStart = hashIndex
-        while tokenStart > 0, !scalars[tokenStart - 1].properties.isWhitespace { tokenStart -= 1 }
-        guard tokenStart < hashIndex else { return false }
-        let token = scalars[tokenStart..<hashIndex]
-        guard let slash = token.firstIndex(of: "/") else { return false }
-        if slash > tokenStart + 1, scalars[slash - 1] == ":", slash + 1 < hashIndex + 1, scalars[slash + 1] == "/" {
+    /// True when the hash sign at byte `hashAt` belongs to a URL: the whitespace-delimited token
+    /// before it contains `://`, or starts with a host name (`name.tld`) followed by `/`.
+    static func isInsideURL(_ text: UTF8Text, hashAt: Int) -> Bool {
+        // The token's scalars, walking back to the previous whitespace; most hash signs follow a
+        // space, so this is usually empty.
+        var token: [Unicode.Scalar] = []
+        var position = hashAt
+        while position > 0 {
+            let before = text.start(before: position)
+            let scalar = text.scalar(at: before)
+            if scalar.value < 0x80 ? (scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D)) : scalar.properties.isWhitespace {
+                break
+            }
+            token.append(scalar)
+            position = before
+        }
+        guard !token.isEmpty, token.contains("/") else { return false }
+        token.reverse()
+        let slash = token.firstIndex(of: "/")!
+        if slash > 1, token[slash - 1] == ":", slash + 1 < token.count, token[slash + 1] == "/" {
             return true
         }
         // host.tld/ …
-        let host = scalars[tokenStart..<slash]
+        let host = token[0..<slash]
         guard let lastDot = host.lastIndex(of: ".") else { return false }
-        let tld = scalars[(lastDot + 1)..<slash]
-        let label = scalars[tokenStart..<lastDot]
+        let tld = token[(lastDot + 1)..<slash]
+        let label = token[0..<lastDot]
         return tld.count >= 2 && tld.allSatisfy { $0.properties.isAlphabetic }
             && !label.isEmpty
             && label.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "-" || $0 == "." }
@@ -131,14 +152,25 @@ public enum HashtagExtractor {
 
     /// The aggregation key: NFKC-normalized and lower-cased (ASCII fast path).
     public static func key(for display: String) -> String {
-        var ascii = true
-        for byte in display.utf8 where byte >= 0x80 {
-            ascii = false
-            break
+        var storage = display
+        return storage.withUTF8 { key(for: display, utf8: $0) }
+    }
+
+    /// `key(for:)` given the display form's bytes: ASCII tags are lower-cased byte by byte, and one
+    /// without capitals is its own key (no copy).
+    static func key(for display: String, utf8 bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var upper = false
+        for byte in bytes {
+            if byte >= 0x80 { return UnicodeNormalization.nfkc(display).lowercased() }
+            if byte >= 0x41 && byte <= 0x5A { upper = true }
         }
-        if ascii {
-            return String(decoding: display.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
+        guard upper else { return display }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            for i in 0..<bytes.count {
+                let byte = bytes[i]
+                buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+            }
+            return bytes.count
         }
-        return UnicodeNormalization.nfkc(display).lowercased()
     }
 }

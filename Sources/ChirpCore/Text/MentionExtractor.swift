@@ -3,36 +3,44 @@
 /// not followed by `@` or `://`.
 public enum MentionExtractor {
     public static func extract(_ text: String) -> [String] {
-        // Fast reject on bytes: '@' (0x40) or the first byte of '＠' (EF BC A0).
-        guard UTF8Scan.containsAny(text, 0x40, 0xEF) else { return [] }
-        let scalars = Array(text.unicodeScalars)
-        var result: [String] = []
-        var i = 0
-        while i < scalars.count {
-            defer { i += 1 }
-            guard scalars[i] == "@" || scalars[i] == "\u{FF20}" else { continue }
-            if i > 0 {
-                let p = scalars[i - 1]
-                if isHandleCharacter(p) || "!@#$%&*".unicodeScalars.contains(p) || p.properties.isAlphabetic { continue }
+        var text = text
+        return text.withUTF8 { bytes in
+            let text = UTF8Text(bytes)
+            var result: [String] = []
+            var i = 0
+            while let at = text.nextAtSign(from: i) {
+                let handleStart = at + text.length(at: at)
+                i = handleStart
+                if at > 0 {
+                    let p = text.scalar(before: at)
+                    if p.value < 0x80 {
+                        if isHandleByte(UInt8(p.value)) || "!@#$%&*".utf8.contains(UInt8(p.value)) { continue }
+                    } else if p.properties.isAlphabetic {
+                        continue
+                    }
+                }
+                var end = handleStart
+                while end < bytes.count, isHandleByte(bytes[end]), end - handleStart < 21 { end += 1 }
+                let length = end - handleStart
+                guard length >= 1, length <= 20 else { continue }
+                if end < bytes.count {
+                    let next = bytes[end]
+                    if next == 0x40 || isHandleByte(next) { continue }  // `@`, or longer than 20
+                    if next == 0xEF, end + 2 < bytes.count, bytes[end + 1] == 0xBC, bytes[end + 2] == 0xA0 { continue }
+                    if next == UInt8(ascii: ":"), end + 2 < bytes.count, bytes[end + 1] == UInt8(ascii: "/"),
+                       bytes[end + 2] == UInt8(ascii: "/") {
+                        continue
+                    }
+                }
+                result.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[handleStart..<end]), as: UTF8.self))
+                i = end
             }
-            var end = i + 1
-            while end < scalars.count, isHandleCharacter(scalars[end]), end - i <= 20 { end += 1 }
-            guard end > i + 1, end - i - 1 <= 20 else { continue }
-            if end < scalars.count {
-                if scalars[end] == "@" || scalars[end] == "\u{FF20}" { continue }
-                if isHandleCharacter(scalars[end]) { continue }  // longer than 20
-                if scalars[end] == ":", end + 2 < scalars.count, scalars[end + 1] == "/", scalars[end + 2] == "/" { continue }
-            }
-            var handle = String.UnicodeScalarView()
-            handle.append(contentsOf: scalars[(i + 1)..<end])
-            result.append(String(handle))
-            i = end - 1
+            return result
         }
-        return result
     }
 
-    static func isHandleCharacter(_ c: Unicode.Scalar) -> Bool {
-        let v = c.value
-        return (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x5F
+    @inline(__always)
+    static func isHandleByte(_ v: UInt8) -> Bool {
+        (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x5F
     }
 }

@@ -14,29 +14,33 @@
 /// extracted from that text, never taken from `entities`, because a retweet's `entities` describe a
 /// cut-off copy of the text (`RT @user: … #NiU…`) and disagree with it.
 public enum TweetDecoder {
-    /// Parses and decodes one payload.
-    public static func decode(bytes: some Collection<UInt8>, maximumBytes: Int? = nil) throws(TweetRejection) -> [Tweet] {
+    /// Parses and decodes one payload. Only the fields a tweet needs become Swift values.
+    public static func decode(bytes: [UInt8], maximumBytes: Int? = nil) throws(TweetRejection) -> [Tweet] {
         if let maximumBytes, bytes.count > maximumBytes {
             throw TweetRejection(.tooLarge, "payload is \(bytes.count) bytes, the limit is \(maximumBytes)")
         }
-        let value: JSONValue
+        let tape: JSONTape
         do {
-            value = try JSONParser.parse(bytes)
+            tape = try JSONTape.parse(bytes)
         } catch {
             throw TweetRejection(error)
         }
-        return try decode(value)
+        return try decode(node: tape.root)
     }
 
     public static func decode(_ value: JSONValue) throws(TweetRejection) -> [Tweet] {
-        guard case .object(let object) = value else {
-            throw TweetRejection(.unknownFormat, "expected a JSON object, got \(value.typeName)")
+        try decode(node: value)
+    }
+
+    static func decode<N: JSONReadable>(node object: N) throws(TweetRejection) -> [Tweet] {
+        guard object.isObject else {
+            throw TweetRejection(.unknownFormat, "expected a JSON object, got \(object.typeName)")
         }
         switch TweetShape.detect(object) {
         case .v2Response: return try decodeV2Response(object)
         case .record: return try decodeRecord(object)
         case .v1: return [try decodeV1(object)]
-        case .v2Tweet: return [try decodeV2Tweet(object, includes: V2Includes(nil))]
+        case .v2Tweet: return [try decodeV2Tweet(object, includes: V2Includes<N>(nil))]
         case .minimal: return [try decodeMinimal(object)]
         case .unknown:
             let keys = object.keys.prefix(8).joined(separator: ", ")
@@ -46,7 +50,7 @@ public enum TweetDecoder {
 
     // MARK: Field helpers
 
-    static func requiredId(_ object: JSONObject, _ keys: String...) throws(TweetRejection) -> String {
+    static func requiredId<N: JSONReadable>(_ object: N, _ keys: StaticString...) throws(TweetRejection) -> String {
         for key in keys {
             guard let value = object[key], !value.isNull else { continue }
             guard let id = value.idValue else {
@@ -55,10 +59,10 @@ public enum TweetDecoder {
             guard !id.isEmpty else { throw TweetRejection(.missingId, "'\(key)' is empty") }
             return id
         }
-        throw TweetRejection(.missingId, "no '\(keys.joined(separator: "' or '"))' field")
+        throw TweetRejection(.missingId, "no '\(keys.map { "\($0)" }.joined(separator: "' or '"))' field")
     }
 
-    static func optionalString(_ object: JSONObject?, _ key: String) throws(TweetRejection) -> String? {
+    static func optionalString<N: JSONReadable>(_ object: N?, _ key: StaticString) throws(TweetRejection) -> String? {
         guard let value = object?[key], !value.isNull else { return nil }
         guard let string = value.stringValue else {
             throw TweetRejection(.wrongType, "'\(key)' must be a string, got \(value.typeName)")
@@ -66,7 +70,7 @@ public enum TweetDecoder {
         return string
     }
 
-    static func optionalId(_ object: JSONObject?, _ key: String) throws(TweetRejection) -> String? {
+    static func optionalId<N: JSONReadable>(_ object: N?, _ key: StaticString) throws(TweetRejection) -> String? {
         guard let value = object?[key], !value.isNull else { return nil }
         guard let id = value.idValue else {
             throw TweetRejection(.wrongType, "'\(key)' must be a string or number, got \(value.typeName)")
@@ -74,23 +78,23 @@ public enum TweetDecoder {
         return id
     }
 
-    static func optionalObject(_ object: JSONObject?, _ key: String) throws(TweetRejection) -> JSONObject? {
+    static func optionalObject<N: JSONReadable>(_ object: N?, _ key: StaticString) throws(TweetRejection) -> N? {
         guard let value = object?[key], !value.isNull else { return nil }
-        guard let nested = value.objectValue else {
+        guard value.isObject else {
             throw TweetRejection(.wrongType, "'\(key)' must be an object, got \(value.typeName)")
         }
-        return nested
+        return value
     }
 
-    static func timestamp(_ object: JSONObject, _ key: String = "created_at") throws(TweetRejection) -> Timestamp? {
+    static func timestamp<N: JSONReadable>(_ object: N, _ key: StaticString = "created_at") throws(TweetRejection) -> Timestamp? {
         guard let value = object[key], !value.isNull else { return nil }
-        switch value {
-        case .string(let text):
+        if let text = value.stringValue {
             guard let time = Timestamp(parsing: text) else {
                 throw TweetRejection(.wrongType, "'\(key)' is not a recognized time: \"\(text.prefix(40))\"")
             }
             return time
-        case .number(let digits):
+        }
+        if let digits = value.numberText {
             // Epoch seconds or milliseconds (v1.1 `timestamp_ms` is milliseconds).
             guard let number = Int64(digits), abs(number) < Int64.max / 1000 else {
                 throw TweetRejection(.wrongType, "'\(key)' must be an integer epoch time, got \(digits)")
@@ -100,14 +104,13 @@ public enum TweetDecoder {
                 throw TweetRejection(.wrongType, "'\(key)' is outside the years 1 to 9999: \(digits)")
             }
             return time
-        default:
-            throw TweetRejection(.wrongType, "'\(key)' must be a string, got \(value.typeName)")
         }
+        throw TweetRejection(.wrongType, "'\(key)' must be a string, got \(value.typeName)")
     }
 
     // MARK: v1.1
 
-    static func v1Text(_ object: JSONObject) throws(TweetRejection) -> String? {
+    static func v1Text<N: JSONReadable>(_ object: N) throws(TweetRejection) -> String? {
         if let extended = try optionalObject(object, "extended_tweet"),
            let full = try optionalString(extended, "full_text") {
             return full
@@ -116,7 +119,7 @@ public enum TweetDecoder {
         return try optionalString(object, "text")
     }
 
-    static func decodeV1(_ object: JSONObject) throws(TweetRejection) -> Tweet {
+    static func decodeV1<N: JSONReadable>(_ object: N) throws(TweetRejection) -> Tweet {
         let id = try requiredId(object, "id_str", "id")
         let user = try optionalObject(object, "user")
         var text = try v1Text(object)
@@ -142,59 +145,73 @@ public enum TweetDecoder {
 
     // MARK: v2
 
-    /// `includes` of a v2 response, indexed by id.
-    struct V2Includes {
-        var users: [String: JSONObject] = [:]
-        var tweets: [String: JSONObject] = [:]
+    /// `includes` of a v2 response, looked up by id (the last of duplicate ids wins).
+    struct V2Includes<N: JSONReadable> {
+        var users: IdIndex<N>
+        var tweets: IdIndex<N>
 
-        init(_ includes: JSONObject?) {
-            for user in includes?["users"]?.arrayValue ?? [] {
-                if let object = user.objectValue, let id = object["id"]?.idValue { users[id] = object }
-            }
-            for tweet in includes?["tweets"]?.arrayValue ?? [] {
-                if let object = tweet.objectValue, let id = object["id"]?.idValue { tweets[id] = object }
-            }
+        init(_ includes: N?) {
+            users = IdIndex(includes?["users"]?.elements)
+            tweets = IdIndex(includes?["tweets"]?.elements)
         }
     }
 
-    static func decodeV2Response(_ object: JSONObject) throws(TweetRejection) -> [Tweet] {
-        let includes = V2Includes(try optionalObject(object, "includes"))
-        switch object["data"] {
-        case .object(let tweet)?:
-            return [try decodeV2Tweet(tweet, includes: includes)]
-        case .array(let tweets)?:
-            guard !tweets.isEmpty else { throw TweetRejection(.empty, "v2 response with an empty 'data' array") }
-            var result: [Tweet] = []
-            result.reserveCapacity(tweets.count)
-            for (index, element) in tweets.enumerated() {
-                guard let tweet = element.objectValue else {
-                    throw TweetRejection(.wrongType, "data[\(index)] must be an object, got \(element.typeName)")
-                }
-                result.append(try decodeV2Tweet(tweet, includes: includes))
+    /// Objects of an array by their `id`: a linear scan for the few a single tweet carries, a
+    /// dictionary for a page's worth.
+    struct IdIndex<N: JSONReadable> {
+        private var pairs: [(id: String, node: N)] = []
+        private var map: [String: N] = [:]
+
+        init(_ elements: N.Elements?) {
+            guard let elements else { return }
+            for element in elements where element.isObject {
+                if let id = element["id"]?.idValue { pairs.append((id, element)) }
             }
-            return result
-        case let other?:
-            throw TweetRejection(.wrongType, "'data' must be an object or array, got \(other.typeName)")
-        case nil:
-            throw TweetRejection(.unknownFormat, "no 'data'")
+            if pairs.count > 8 {
+                for pair in pairs { map[pair.id] = pair.node }
+                pairs = []
+            }
+        }
+
+        subscript(id: String) -> N? {
+            if !map.isEmpty { return map[id] }
+            return pairs.last { $0.id == id }?.node
         }
     }
 
-    static func v2Text(_ tweet: JSONObject) throws(TweetRejection) -> String? {
+    static func decodeV2Response<N: JSONReadable>(_ object: N) throws(TweetRejection) -> [Tweet] {
+        let includes = V2Includes<N>(try optionalObject(object, "includes"))
+        guard let data = object["data"] else { throw TweetRejection(.unknownFormat, "no 'data'") }
+        if data.isObject { return [try decodeV2Tweet(data, includes: includes)] }
+        guard let tweets = data.elements else {
+            throw TweetRejection(.wrongType, "'data' must be an object or array, got \(data.typeName)")
+        }
+        var result: [Tweet] = []
+        for (index, element) in tweets.enumerated() {
+            guard element.isObject else {
+                throw TweetRejection(.wrongType, "data[\(index)] must be an object, got \(element.typeName)")
+            }
+            result.append(try decodeV2Tweet(element, includes: includes))
+        }
+        guard !result.isEmpty else { throw TweetRejection(.empty, "v2 response with an empty 'data' array") }
+        return result
+    }
+
+    static func v2Text<N: JSONReadable>(_ tweet: N) throws(TweetRejection) -> String? {
         if let note = try optionalObject(tweet, "note_tweet"), let text = try optionalString(note, "text") {
             return text
         }
         return try optionalString(tweet, "text")
     }
 
-    static func decodeV2Tweet(_ tweet: JSONObject, includes: V2Includes) throws(TweetRejection) -> Tweet {
+    static func decodeV2Tweet<N: JSONReadable>(_ tweet: N, includes: V2Includes<N>) throws(TweetRejection) -> Tweet {
         let id = try requiredId(tweet, "id")
         var text = try v2Text(tweet)
         var retweetOf: String?
-        if let references = tweet["referenced_tweets"]?.arrayValue {
+        if let references = tweet["referenced_tweets"]?.elements {
             for reference in references {
-                guard let ref = reference.objectValue, ref["type"]?.stringValue == "retweeted",
-                      let originalId = ref["id"]?.idValue
+                guard reference.isObject, reference["type"]?.stringValue == "retweeted",
+                      let originalId = reference["id"]?.idValue
                 else { continue }
                 retweetOf = originalId
                 if let original = includes.tweets[originalId], let full = try v2Text(original) {
@@ -218,25 +235,25 @@ public enum TweetDecoder {
 
     // MARK: Records and minimal
 
-    static func decodeRecord(_ object: JSONObject) throws(TweetRejection) -> [Tweet] {
+    static func decodeRecord<N: JSONReadable>(_ object: N) throws(TweetRejection) -> [Tweet] {
         let id = try requiredId(object, "id")
-        guard let texts = object["tweets"]?.arrayValue else {
+        guard let texts = object["tweets"]?.elements else {
             throw TweetRejection(.wrongType, "'tweets' must be an array")
         }
-        guard !texts.isEmpty else { throw TweetRejection(.empty, "record \(id) has no tweets") }
+        guard texts.first(where: { _ in true }) != nil else { throw TweetRejection(.empty, "record \(id) has no tweets") }
         let createdAt = try timestamp(object)
+        let lang = try optionalString(object, "lang")
         var result: [Tweet] = []
         for (index, element) in texts.enumerated() {
             guard let text = element.stringValue else {
                 throw TweetRejection(.wrongType, "tweets[\(index)] of record \(id) must be a string, got \(element.typeName)")
             }
-            result.append(Tweet(id: "\(id)-\(index)", createdAt: createdAt, text: text,
-                                lang: try optionalString(object, "lang"), authorId: id, format: .record))
+            result.append(Tweet(id: "\(id)-\(index)", createdAt: createdAt, text: text, lang: lang, authorId: id, format: .record))
         }
         return result
     }
 
-    static func decodeMinimal(_ object: JSONObject) throws(TweetRejection) -> Tweet {
+    static func decodeMinimal<N: JSONReadable>(_ object: N) throws(TweetRejection) -> Tweet {
         let id = try requiredId(object, "id")
         guard let text = try optionalString(object, "text") else {
             throw TweetRejection(.missingText, "tweet \(id) has no 'text'")
@@ -253,7 +270,7 @@ public enum TweetDecoder {
 enum TweetShape {
     case v2Response, record, v1, v2Tweet, minimal, unknown
 
-    static func detect(_ object: JSONObject) -> TweetShape {
+    static func detect<N: JSONReadable>(_ object: N) -> TweetShape {
         if object["data"] != nil { return .v2Response }
         if object["tweets"] != nil, object["id"] != nil { return .record }
         if object["id_str"] != nil || object["user"] != nil || object["full_text"] != nil

@@ -68,7 +68,7 @@ public enum TweetFile {
     public static func split(_ value: JSONValue) throws(TweetRejection) -> [OutgoingTweet] {
         let decoded = try TweetDecoder.decode(value)
         guard case .object(let object) = value else { return [] }
-        switch TweetShape.detect(object) {
+        switch TweetShape.detect(value) {
         case .v2Response:
             guard case .array(let page)? = object["data"] else {
                 return [OutgoingTweet(id: decoded[0].id, createdAt: decoded[0].createdAt, payload: value)]
