@@ -68,6 +68,54 @@ import Testing
         writer.string("a\u{01}\"\\\r")
         #expect(writer.string == #""a\u0001\"\\\r""#)
     }
+
+    /// Random bytes inside a JSON string: the scanner accepts exactly what the standard library's
+    /// UTF-8 validation accepts (overlong forms, surrogates, values past U+10FFFF and truncated
+    /// sequences are all rejected as invalid_utf8), and the string reads back byte for byte.
+    @Test func utf8ValidationAgreesWithTheStandardLibrary() {
+        var rng = SplitMix64(seed: 7)
+        let interesting: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xA0, 0xED, 0x9F, 0xEF,
+                                    0xF0, 0x90, 0xF4, 0x8F, 0xF5, 0xFF, 0x20]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let length = Int(rng.next() % 12)
+            let content = (0..<length).map { _ in interesting[Int(rng.next() % UInt64(interesting.count))] }
+            let document = [0x22] + content + [0x22]
+            let valid = String(validating: content, as: UTF8.self) != nil
+            do {
+                let value = try JSONParser.parse(document)
+                #expect(valid, "accepted \(content)")
+                #expect(value.stringValue.map { Array($0.utf8) } == content)
+                accepted += 1
+            } catch {
+                #expect(!valid, "rejected \(content): \(error)")
+                #expect(error.kind == .invalidUTF8)
+            }
+        }
+        #expect(accepted > 1000)
+    }
+
+    /// The eight-bytes-at-a-time scans find a special byte at every position of a word, in the
+    /// parser and in the writer.
+    @Test func specialBytesAtEveryOffset() throws {
+        for offset in 0..<20 {
+            let padding = String(repeating: "x", count: offset)
+            for special in ["\"", "\\", "\n", "\u{1}", "é", "東", "😀"] {
+                let text = padding + special + padding
+                var writer = JSONWriter()
+                writer.string(text)
+                #expect(try JSONParser.parse(writer.bytes) == .string(text), "\(offset) \(special.debugDescription)")
+            }
+            let raw = Array(("\"" + padding).utf8) + [0x0A] + Array("\"".utf8)
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(raw) }
+        }
+    }
+
+    @Test func escapedKeysAreFoundByTheDecoder() throws {
+        let tweets = try TweetDecoder.decode(bytes: Array(#"{"\u0069d": "1", "t\u0065xt": "caf\u00e9 #x"}"#.utf8))
+        #expect(tweets.map(\.id) == ["1"])
+        #expect(tweets.map(\.text) == ["café #x"])
+    }
 }
 
 @Suite struct JSONDocumentSplitterTests {

@@ -8,6 +8,7 @@
 ///      "hashtags":[{"tag":"Brexit","key":"brexit"}],"mentions":["…"],
 ///      "categories":["food"],"rules":{"hashtags":"twitter-text-3.1","categories":"ct-…"}}
 public struct EnrichedTweet: Sendable, Equatable {
+    /// Written as a literal by `encoded()`; change both together.
     public static let schemaVersion = 1
 
     public var id: String
@@ -48,39 +49,38 @@ public struct EnrichedTweet: Sendable, Equatable {
     public var isRetweet: Bool { retweetOf != nil }
 
     public func encoded() -> [UInt8] {
-        var w = JSONWriter(capacity: 256 + text.utf8.count)
-        w.raw("{")
-        w.key("v", first: true); w.int(Self.schemaVersion)
-        w.key("id"); w.string(id)
-        w.key("created_at"); w.timestamp(createdAt)
-        w.key("text"); w.string(text)
-        w.key("lang"); w.optionalString(lang)
-        w.key("author_id"); w.optionalString(authorId)
-        w.key("author"); w.optionalString(authorName)
-        w.key("retweet_of"); w.optionalString(retweetOf)
-        w.key("format"); w.string(format.rawValue)
-        w.key("hashtags"); w.raw("[")
+        // Keys and punctuation go out as whole literal runs; schema version 1 is part of the first.
+        var w = JSONWriter(capacity: 320 + text.utf8.count + hashtags.count * 48)
+        w.raw(#"{"v":1,"id":"#); w.string(id)
+        w.raw(#","created_at":"#); w.timestamp(createdAt)
+        w.raw(#","text":"#); w.string(text)
+        w.raw(#","lang":"#); w.optionalString(lang)
+        w.raw(#","author_id":"#); w.optionalString(authorId)
+        w.raw(#","author":"#); w.optionalString(authorName)
+        w.raw(#","retweet_of":"#); w.optionalString(retweetOf)
+        w.raw(#","format":"#); w.string(format.rawValue)
+        w.raw(#","hashtags":["#)
         for (i, tag) in hashtags.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{")
-            w.key("tag", first: true); w.string(tag.display)
-            w.key("key"); w.string(tag.key)
+            w.raw(i == 0 ? #"{"tag":"# : #",{"tag":"#); w.string(tag.display)
+            w.raw(#","key":"#); w.string(tag.key)
             w.raw("}")
         }
-        w.raw("]")
-        w.key("mentions"); w.stringArray(mentions)
-        w.key("categories"); w.stringArray(categories)
-        w.key("rules"); w.raw("{")
-        w.key("hashtags", first: true); w.string(hashtagRules)
-        w.key("categories"); w.string(categoryRules)
+        w.raw(#"],"mentions":"#); w.stringArray(mentions)
+        w.raw(#","categories":"#); w.stringArray(categories)
+        w.raw(#","rules":{"hashtags":"#); w.string(hashtagRules)
+        w.raw(#","categories":"#); w.string(categoryRules)
         w.raw("}}")
         return w.bytes
     }
 
     /// Decodes a record written by `encoded()` (or by a newer minor version).
     public static func decode(_ bytes: [UInt8]) throws(TweetRejection) -> EnrichedTweet {
-        let object: JSONTapeNode
-        do { object = try JSONTape.parse(bytes).root } catch { throw TweetRejection(error) }
+        let tape: JSONTape
+        do { tape = try JSONTape.parse(bytes) } catch { throw TweetRejection(error) }
+        return try tape.withRoot { object throws(TweetRejection) in try decode(object) }
+    }
+
+    private static func decode(_ object: JSONTapeNode) throws(TweetRejection) -> EnrichedTweet {
         guard object.isObject else {
             throw TweetRejection(.unknownFormat, "enriched record must be an object, got \(object.typeName)")
         }

@@ -24,7 +24,7 @@ public enum JSONParser {
 
     /// Parses exactly one document; trailing non-whitespace is an error.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        try JSONTape.parse(bytes).root.value
+        try JSONTape.parse(bytes).withRoot { $0.value }
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {

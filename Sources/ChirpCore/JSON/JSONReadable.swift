@@ -42,7 +42,7 @@ extension JSONValue: JSONReadable {
 }
 
 extension JSONTapeNode: JSONReadable {
-    public var isObject: Bool { kind == .object }
+    var isObject: Bool { kind == .object }
 
     public var stringValue: String? {
         kind == .string || kind == .escapedString ? tape.text(index) : nil

@@ -8,8 +8,8 @@
 ///
 /// Layout: a container's entry is followed by its contents; an object's contents alternate key
 /// entries and value subtrees. `next` of every entry is the index just past its subtree.
-public final class JSONTape: @unchecked Sendable {
-    public enum Kind: UInt8, Sendable {
+final class JSONTape: @unchecked Sendable {
+    enum Kind: UInt8, Sendable {
         case object, array, string, escapedString, number, `true`, `false`, null
     }
 
@@ -26,11 +26,10 @@ public final class JSONTape: @unchecked Sendable {
     let bytes: UnsafeMutableBufferPointer<UInt8>
     let entries: UnsafeMutableBufferPointer<Entry>
 
-    private init(bytes: [UInt8], entries: [Entry]) {
+    private init(bytes: [UInt8], entries: UnsafeMutableBufferPointer<Entry>) {
         self.bytes = .allocate(capacity: bytes.count)
         _ = self.bytes.initialize(from: bytes)
-        self.entries = .allocate(capacity: entries.count)
-        _ = self.entries.initialize(from: entries)
+        self.entries = entries
     }
 
     deinit {
@@ -39,18 +38,37 @@ public final class JSONTape: @unchecked Sendable {
     }
 
     /// Scans exactly one document; trailing non-whitespace is an error.
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONTape {
+    static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONTape {
         let entries = try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
             var scanner = JSONScanner(buffer)
-            try scanner.scanDocument()
-            return scanner.entries
+            do throws(JSONParseError) {
+                try scanner.scanDocument()
+            } catch {
+                scanner.discard()
+                throw error
+            }
+            return scanner.finish()
         }
         return JSONTape(bytes: bytes, entries: entries)
     }
 
-    public var root: JSONTapeNode { JSONTapeNode(tape: self, index: 0) }
+    /// Reads the document through its root; nodes must not outlive `body` (they do not retain
+    /// the tape, which keeps the decoder free of reference counting).
+    func withRoot<R, E: Error>(_ body: (JSONTapeNode) throws(E) -> R) throws(E) -> R {
+        defer { withExtendedLifetime(self) {} }
+        return try body(JSONTapeNode(tape: view, index: 0))
+    }
 
-    // MARK: Reading entries
+    var view: TapeView { TapeView(entries: UnsafePointer(entries.baseAddress!), bytes: UnsafePointer(bytes.baseAddress!)) }
+}
+
+/// Read access to a tape's memory, without reference counting; valid while the tape lives.
+struct TapeView: @unchecked Sendable {
+    let entries: UnsafePointer<JSONTape.Entry>
+    let bytes: UnsafePointer<UInt8>
+
+    typealias Kind = JSONTape.Kind
+
 
     @inline(__always)
     func kind(_ index: Int) -> Kind { entries[index].kind }
@@ -61,7 +79,7 @@ public final class JSONTape: @unchecked Sendable {
     /// The decoded text of a string entry (or a number's digits).
     func text(_ index: Int) -> String {
         let entry = entries[index]
-        let slice = UnsafeBufferPointer(start: bytes.baseAddress! + Int(entry.start), count: Int(entry.end - entry.start))
+        let slice = UnsafeBufferPointer(start: bytes + Int(entry.start), count: Int(entry.end - entry.start))
         guard entry.kind == .escapedString else { return String(decoding: slice, as: UTF8.self) }
         return String(decoding: JSONScanner.unescape(slice), as: UTF8.self)
     }
@@ -73,22 +91,22 @@ public final class JSONTape: @unchecked Sendable {
         let count = key.utf8CodeUnitCount
         if entry.kind == .escapedString { return text(index).utf8.elementsEqual(UnsafeBufferPointer(start: key.utf8Start, count: count)) }
         guard Int(entry.end - entry.start) == count else { return false }
-        let base = bytes.baseAddress! + Int(entry.start)
+        let base = bytes + Int(entry.start)
         let keyBytes = key.utf8Start
         for i in 0..<count where base[i] != keyBytes[i] { return false }
         return true
     }
 }
 
-/// One value inside a `JSONTape`.
-public struct JSONTapeNode: Sendable {
-    let tape: JSONTape
+/// One value inside a `JSONTape`, valid inside the tape's `withRoot`.
+struct JSONTapeNode: Sendable {
+    let tape: TapeView
     let index: Int
 
-    public var kind: JSONTape.Kind { tape.kind(index) }
+    var kind: JSONTape.Kind { tape.kind(index) }
 
     /// The value of `key` when this is an object that has it (the first occurrence).
-    public subscript(key: StaticString) -> JSONTapeNode? {
+    subscript(key: StaticString) -> JSONTapeNode? {
         guard kind == .object else { return nil }
         let end = tape.next(index)
         var i = index + 1
@@ -100,7 +118,7 @@ public struct JSONTapeNode: Sendable {
     }
 
     /// Member keys in document order (for messages).
-    public var keys: [String] {
+    var keys: [String] {
         guard kind == .object else { return [] }
         var keys: [String] = []
         let end = Int(tape.entries[index].next)
@@ -113,23 +131,23 @@ public struct JSONTapeNode: Sendable {
     }
 
     /// Elements when this is an array.
-    public var elements: Elements? { kind == .array ? Elements(node: self) : nil }
+    var elements: Elements? { kind == .array ? Elements(node: self) : nil }
 
-    public struct Elements: Sequence, Sendable {
+    struct Elements: Sequence, Sendable {
         let node: JSONTapeNode
 
-        public var isEmpty: Bool { node.index + 1 == Int(node.tape.entries[node.index].next) }
+        var isEmpty: Bool { node.index + 1 == Int(node.tape.entries[node.index].next) }
 
-        public func makeIterator() -> Iterator {
+        func makeIterator() -> Iterator {
             Iterator(tape: node.tape, position: node.index + 1, end: Int(node.tape.entries[node.index].next))
         }
 
-        public struct Iterator: IteratorProtocol {
-            let tape: JSONTape
+        struct Iterator: IteratorProtocol {
+            let tape: TapeView
             var position: Int
             let end: Int
 
-            public mutating func next() -> JSONTapeNode? {
+            mutating func next() -> JSONTapeNode? {
                 guard position < end else { return nil }
                 defer { position = Int(tape.entries[position].next) }
                 return JSONTapeNode(tape: tape, index: position)
@@ -138,7 +156,7 @@ public struct JSONTapeNode: Sendable {
     }
 
     /// Builds the equivalent `JSONValue` tree.
-    public var value: JSONValue {
+    var value: JSONValue {
         switch kind {
         case .null: return .null
         case .true: return .bool(true)
@@ -167,12 +185,37 @@ public struct JSONTapeNode: Sendable {
 struct JSONScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
-    private(set) var entries: [JSONTape.Entry] = []
+    /// Entries written so far, in memory the tape takes over (`finish`) or freed (`discard`).
+    private var entries: UnsafeMutablePointer<JSONTape.Entry>
+    private var capacity: Int
+    private var count = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
         // Roughly one entry per 12 bytes of typical tweet JSON; grows if needed.
-        entries.reserveCapacity(min(16 + bytes.count / 12, 1 << 16))
+        capacity = min(16 + bytes.count / 12, 1 << 16)
+        entries = .allocate(capacity: capacity)
+    }
+
+    func finish() -> UnsafeMutableBufferPointer<JSONTape.Entry> {
+        UnsafeMutableBufferPointer(start: entries, count: count)
+    }
+
+    func discard() {
+        entries.deallocate()
+    }
+
+    @inline(__always)
+    private mutating func append(_ entry: JSONTape.Entry) {
+        if count == capacity {
+            let larger = UnsafeMutablePointer<JSONTape.Entry>.allocate(capacity: capacity * 2)
+            larger.moveInitialize(from: entries, count: count)
+            entries.deallocate()
+            entries = larger
+            capacity *= 2
+        }
+        (entries + count).initialize(to: entry)
+        count += 1
     }
 
     mutating func scanDocument() throws(JSONParseError) {
@@ -201,7 +244,7 @@ struct JSONScanner {
 
     @inline(__always)
     private mutating func leaf(_ kind: JSONTape.Kind, _ start: Int, _ end: Int) {
-        entries.append(JSONTape.Entry(kind: kind, start: UInt32(start), end: UInt32(end), next: UInt32(entries.count + 1)))
+        append(JSONTape.Entry(kind: kind, start: UInt32(start), end: UInt32(end), next: UInt32(count + 1)))
     }
 
     private mutating func scanValue(depth: Int) throws(JSONParseError) {
@@ -236,15 +279,15 @@ struct JSONScanner {
 
     /// Opens a container entry; `close` fills in its end and the index past its contents.
     private mutating func open(_ kind: JSONTape.Kind) -> Int {
-        entries.append(JSONTape.Entry(kind: kind, start: UInt32(index), end: 0, next: 0))
+        append(JSONTape.Entry(kind: kind, start: UInt32(index), end: 0, next: 0))
         index += 1
-        return entries.count - 1
+        return count - 1
     }
 
     private mutating func close(_ container: Int) {
         index += 1
         entries[container].end = UInt32(index)
-        entries[container].next = UInt32(entries.count)
+        entries[container].next = UInt32(count)
     }
 
     private mutating func scanObject(depth: Int) throws(JSONParseError) {
@@ -323,6 +366,8 @@ struct JSONScanner {
         let start = index
         var escaped = false
         while index < bytes.count {
+            skipPlainASCII()
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
                 index += 1
@@ -346,6 +391,13 @@ struct JSONScanner {
             index += length
         }
         throw error(.invalidJSON, "unterminated string")
+    }
+
+    /// Moves `index` to the first byte that is not plain string ASCII (a quote, a backslash, a
+    /// control character or a non-ASCII byte).
+    @inline(__always)
+    private mutating func skipPlainASCII() {
+        index = JSONBytes.firstSpecial(bytes.baseAddress!, from: index, count: bytes.count, stopAtNonASCII: true)
     }
 
     /// Checks the escape at `index` (a backslash) and moves past it.

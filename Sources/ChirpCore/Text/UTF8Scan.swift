@@ -77,3 +77,34 @@ struct UTF8Text {
         return nil
     }
 }
+
+/// Eight-bytes-at-a-time search for the bytes JSON strings treat specially.
+enum JSONBytes {
+    /// The first index at or after `from` (up to `count`) holding a quote, a backslash or a control
+    /// character — or any non-ASCII byte when `stopAtNonASCII`. In each mask the lowest set bit
+    /// marks a real hit: borrows only carry upward from one.
+    @inline(__always)
+    static func firstSpecial(_ base: UnsafePointer<UInt8>, from: Int, count: Int, stopAtNonASCII: Bool) -> Int {
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = from
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            var special = ((word &- ones &* 0x20) & ~word & highs)
+                | ((quote &- ones) & ~quote & highs)
+                | ((backslash &- ones) & ~backslash & highs)
+            if stopAtNonASCII { special |= word & highs }
+            if special != 0 { return index + special.trailingZeroBitCount >> 3 }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || (stopAtNonASCII && byte >= 0x80) { return index }
+            index += 1
+        }
+        return count
+    }
+}

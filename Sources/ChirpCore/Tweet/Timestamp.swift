@@ -79,41 +79,46 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public var iso8601: String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24)
-        appendISO8601(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: Self.maximumISO8601Length) { writeISO8601(to: $0.baseAddress!) }
     }
 
-    /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ` without building intermediate strings.
-    public func appendISO8601(to bytes: inout [UInt8]) {
+    /// Room `writeISO8601` may need: 24 bytes up to the year 9999, a few more for later years.
+    static let maximumISO8601Length = 40
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` to `out` (room for `maximumISO8601Length` bytes) and
+    /// returns the length; no intermediate strings.
+    func writeISO8601(to out: UnsafeMutablePointer<UInt8>) -> Int {
         let ms = millisecondsSinceEpoch
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let millis = Int(ms - seconds * 1000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = Self.civilFromDays(Int(days))
+        var n = 0
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
             var v = max(0, value)
-            if v >= divisor * 10 {  // wider than the field (years past 9999): write all digits
-                bytes.append(contentsOf: String(v).utf8)
-                return
-            }
+            while v >= divisor * 10 { divisor *= 10 }  // wider than the field (years past 9999)
             while divisor > 0 {
-                bytes.append(UInt8(0x30 + v / divisor))
+                out[n] = UInt8(0x30 + v / divisor)
+                n += 1
                 v %= divisor
                 divisor /= 10
             }
         }
-        digits(y, 4); bytes.append(UInt8(ascii: "-"))
-        digits(m, 2); bytes.append(UInt8(ascii: "-"))
-        digits(d, 2); bytes.append(UInt8(ascii: "T"))
-        digits(secondOfDay / 3600, 2); bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay / 60 % 60, 2); bytes.append(UInt8(ascii: ":"))
-        digits(secondOfDay % 60, 2); bytes.append(UInt8(ascii: "."))
-        digits(millis, 3); bytes.append(UInt8(ascii: "Z"))
+        func put(_ byte: UInt8) {
+            out[n] = byte
+            n += 1
+        }
+        digits(y, 4); put(UInt8(ascii: "-"))
+        digits(m, 2); put(UInt8(ascii: "-"))
+        digits(d, 2); put(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2); put(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2); put(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2); put(UInt8(ascii: "."))
+        digits(millis, 3); put(UInt8(ascii: "Z"))
+        return n
     }
 
     // MARK: Parsers

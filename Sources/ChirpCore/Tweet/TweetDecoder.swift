@@ -25,7 +25,7 @@ public enum TweetDecoder {
         } catch {
             throw TweetRejection(error)
         }
-        return try decode(node: tape.root)
+        return try tape.withRoot { root throws(TweetRejection) in try decode(node: root) }
     }
 
     public static func decode(_ value: JSONValue) throws(TweetRejection) -> [Tweet] {

@@ -3,7 +3,14 @@ public enum TweetKey {
     /// `data.id` (v2; the first tweet of a page), `id_str` (v1.1), or `id`; nil when the payload is
     /// not a JSON object or has no id (the message is still forwarded, unkeyed).
     public static func extract(_ payload: [UInt8]) -> String? {
-        guard let object = try? JSONTape.parse(payload).root, object.isObject else { return nil }
+        guard let tape = try? JSONTape.parse(payload) else { return nil }
+        return tape.withRoot { object in
+            guard object.isObject else { return nil }
+            return tweetId(object)
+        }
+    }
+
+    private static func tweetId(_ object: JSONTapeNode) -> String? {
         if let data = object["data"] {
             if data.isObject { return data["id"]?.idValue }
             if let tweets = data.elements { return tweets.first { _ in true }?["id"]?.idValue }
