@@ -44,8 +44,8 @@ fi
 bash scripts/setup-checks.sh > /dev/null
 COMPOSE="$ROOT/.tools/bin/docker-compose"
 log "building the executables (release, static Swift runtime)"
-swift build -c release --static-swift-stdlib --scratch-path "$ROOT/.build-static" 2>&1 | tail -1
-STATIC_BIN="$ROOT/.build-static/release"
+swift build -c release --static-swift-stdlib 2>&1 | tail -1   # the build `make release` makes
+STATIC_BIN="$ROOT/.build/release"
 
 # ---------------------------------------------------------------- podman, in folders of our own
 mkdir -p "$PODMAN_HOME/storage" "$PODMAN_HOME/run" "$STATE"

@@ -48,7 +48,13 @@ public struct KafkaConfiguration: Sendable {
     }
 
     /// Consumer-group member with static membership and manual offset storing.
-    public static func consumer(brokers: String, groupId: String, instanceId: String, clientId: String) -> KafkaConfiguration {
+    ///
+    /// Memory: librdkafka prefetches up to `queuedKilobytes` of record values (headers and
+    /// per-record overhead come on top, about 3–4× for the loader's records) into one queue, in
+    /// fetches of up to 2 MB; a smaller queue starves the consumer while the next fetch travels.
+    public static func consumer(
+        brokers: String, groupId: String, instanceId: String, clientId: String, queuedKilobytes: Int = 8192
+    ) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
             ("client.id", clientId),
             ("group.id", groupId),
@@ -62,8 +68,8 @@ public struct KafkaConfiguration: Sendable {
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", "50"),
             ("fetch.min.bytes", "65536"),
-            ("queued.max.messages.kbytes", "8192"),
-            ("fetch.max.bytes", "8388608"),
+            ("queued.max.messages.kbytes", String(queuedKilobytes)),
+            ("fetch.max.bytes", "2097152"),
         ])
     }
 

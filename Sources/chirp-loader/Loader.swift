@@ -54,7 +54,10 @@ final class Loader: Sendable {
         let instance = ServiceMain.instanceId(options)
         var consumerConfiguration = KafkaConfiguration.consumer(
             brokers: try options.required("kafka-brokers"), groupId: groupId,
-            instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)")
+            instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)",
+            // Enriched records carry the raw payload in a header, outside what the queue limit
+            // counts: a smaller queue keeps the loader's memory near the categorizer's.
+            queuedKilobytes: 4096)
         try consumerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
         consumer = try KafkaConsumer(
             configuration: consumerConfiguration,
