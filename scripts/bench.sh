@@ -9,7 +9,8 @@
 #   4. the analytics store alone: BENCH_STORE_TWEETS generated tweets loaded through the loader's
 #      statements, 30 days of rollups, the chirp CLI's queries, a recompute of every tweet
 #      (chirp-bench store), and the wall time of `chirp trends --last 1h` as a user runs it.
-# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STORE_TWEETS (1000000);
+# Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STORE_TWEETS (1000000),
+# BENCH_LOADERS (loader instances end to end, one consumer group: 1);
 # BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,7 +64,7 @@ stop() { service_stop "$1" "$2"; }  # name state
 
 cleanup() {
   for state in "$WORK/stages" "$WORK/e2e" "$WORK/store"; do
-    for s in bridge categorizer loader; do service_stop "$s" "$state" 0; done
+    for s in bridge categorizer loader loader2 loader3 loader4; do service_stop "$s" "$state" 0; done
     bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
   done
 }
@@ -112,10 +113,17 @@ E="$WORK/e2e"
 bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
+LOADERS="${BENCH_LOADERS:-1}"
+for k in $(seq 2 "$LOADERS"); do  # more members of the loader group, each its own process
+  env HTTP_PORT=$((BASE + 70 + k)) INSTANCE_ID="bench$k" LOG_LEVEL=warning "$BIN/chirp-loader" > "$E/loader$k.log" 2>&1 &
+  echo $! > "$E/loader$k.pid"
+  service_wait_ready $((BASE + 70 + k)) || { echo "bench: loader $k not ready" >&2; cat "$E/loader$k.log" >&2; exit 1; }
+done
 HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/warmup.jsonl" --progress-seconds 0 > "$E/warmup.log" 2>&1
-wait_metric $((BASE + 63)) chirp_loader_inserted_total 2000 120   # groups joined, caches warm
+[ "$(wait_for_tweets "$POSTGRES_URL" 2000 120)" -ge 2000 ]   # groups joined, caches warm
 
 PIDS="bridge:$(cat "$E/bridge.pid") categorizer:$(cat "$E/categorizer.pid") loader:$(cat "$E/loader.pid") $(pids_of_stack "$E")"
+for k in $(seq 2 "$LOADERS"); do PIDS="$PIDS loader$k:$(cat "$E/loader$k.pid")"; done
 CPU0=$(cpu_snapshot "$PIDS")
 t0=$(now)
 HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --progress-seconds 0 > "$E/sender.log" 2>&1 &
@@ -124,10 +132,10 @@ while kill -0 $SPID 2>/dev/null; do
   r=$(peak_rss_mb $SPID); [ "$r" != "?" ] && SENDER_RSS=$r; c=$(cpu_seconds $SPID); [ "$c" != 0 ] && SENDER_CPU=$c; sleep 0.2
 done
 wait $SPID
-wait_metric $((BASE + 63)) chirp_loader_inserted_total $((N + 2000)) 900
+[ "$(wait_for_tweets "$POSTGRES_URL" $((N + 2000)) 900)" -ge $((N + 2000)) ] || echo "bench: not every tweet arrived" >&2
 t1=$(now)
 echo
-echo "end to end ($N tweets, all four services, $(nproc) cores):"
+echo "end to end ($N tweets, all four services, $LOADERS loader instance(s), $(nproc) cores):"
 echo "  wall time first publish → last row: $(elapsed "$t0" "$t1") s, $(rate "$N" "$t0" "$t1") tweets/s"
 psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
   WITH m AS (SELECT published_at, loaded_at FROM tweets WHERE id NOT IN (SELECT id FROM tweets ORDER BY published_at LIMIT 2000))
@@ -136,7 +144,9 @@ psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
          'p99', round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM loaded_at - published_at))::numeric), 'ms,',
          'max', round(1000 * extract(epoch FROM max(loaded_at - published_at))::numeric), 'ms'
   FROM m" | sed 's/^/  /'
-echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $(peak_rss_mb "$(cat "$E/loader.pid")") MB"
+LOADER_RSS=$(peak_rss_mb "$(cat "$E/loader.pid")")
+for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader$k.pid")")"; done
+echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $LOADER_RSS MB"
 CPU1=$(cpu_snapshot "$PIDS")
 python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
 import sys
@@ -145,6 +155,7 @@ parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k
 print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {1e6 * sum(v for _, v in parts) / n:.0f} µs")
 PY
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
+for k in $(seq 2 "$LOADERS"); do stop "loader$k" "$E"; done
 for s in loader categorizer bridge; do stop $s "$E"; done
 bash scripts/stack.sh stop "$E"
 fi

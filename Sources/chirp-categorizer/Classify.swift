@@ -55,7 +55,7 @@ enum Classify {
         while true {
             let chunk = input.readData(ofLength: 1 << 20)
             if chunk.isEmpty { break }
-            handle(try reader.feed(chunk))
+            handle(try reader.feed([UInt8](chunk)))
         }
         handle(try reader.finish())
         FileHandle.standardOutput.write(Data(output))

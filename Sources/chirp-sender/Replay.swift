@@ -91,7 +91,7 @@ final class Replay: Sendable {
                         items = try reader.finish()
                         finished = true
                     } else {
-                        items = try chunk.withUnsafeBytes { bytes throws(CSVTweetReader.HeaderError) in try reader.feed(bytes) }
+                        items = try reader.feed([UInt8](chunk))
                     }
                 } catch {
                     throw UsageError("\(path): \(error)")

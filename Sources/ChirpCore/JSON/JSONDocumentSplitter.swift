@@ -30,9 +30,20 @@ public struct JSONDocumentSplitter: Sendable {
 
     /// Feeds the next chunk; returns the documents it completed.
     public mutating func feed(_ chunk: some Sequence<UInt8>) -> [Document] {
+        feed(Array(chunk))
+    }
+
+    public mutating func feed(_ chunk: [UInt8]) -> [Document] {
+        chunk.withUnsafeBufferPointer { feed(buffer: $0) }
+    }
+
+    private mutating func feed(buffer: UnsafeBufferPointer<UInt8>) -> [Document] {
         var out: [Document] = []
-        for byte in chunk {
+        var i = 0
+        while i < buffer.count {
+            let byte = buffer[i]
             if !sawBOMCheck {
+                i += 1
                 // Skip a UTF-8 byte-order mark (EF BB BF) at the very start.
                 if byte == 0xEF || (current.first == 0xEF && current.count < 3) {
                     current.append(byte)
@@ -43,8 +54,21 @@ public struct JSONDocumentSplitter: Sendable {
                     continue
                 }
                 sawBOMCheck = true
+                process(byte, into: &out)
+                continue
+            }
+            if inString && !escaped && (mode == .documents || mode == .array) {
+                // Inside a string only a quote, a backslash or a newline (JSON lines) matters:
+                // copy the run before the next one at once.
+                let special = JSONBytes.firstSpecial(buffer.baseAddress!, from: i, count: buffer.count, stopAtNonASCII: false)
+                if special > i {
+                    current.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i..<special]))
+                    i = special
+                    continue
+                }
             }
             process(byte, into: &out)
+            i += 1
         }
         return out
     }
@@ -125,10 +149,12 @@ public struct JSONDocumentSplitter: Sendable {
 
     private mutating func emit(into out: inout [Document]) {
         if mode == .documents && linesMode == nil { linesMode = !current.contains(0x0A) }
+        let size = current.count
         if !current.allSatisfy(Self.isWhitespace) {
             out.append(Document(bytes: current, line: startLine))
         }
         current = []
+        current.reserveCapacity(min(size + size / 2, 1 << 16))  // the next document is likely alike
         depth = 0
         inString = false
         escaped = false

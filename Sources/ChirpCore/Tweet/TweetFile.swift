@@ -3,7 +3,13 @@
 public struct OutgoingTweet: Sendable, Equatable {
     public var id: String
     public var createdAt: Timestamp?
-    public var payload: JSONValue
+    /// The payload as a JSON tree (parsed from `originalBytes` on first use when the tweet was read
+    /// straight from a document: publishing as is never needs the tree).
+    public var payload: JSONValue {
+        get { tree ?? originalBytes.flatMap { try? JSONParser.parse($0) } ?? .null }
+        set { tree = newValue; originalBytes = nil }
+    }
+    private var tree: JSONValue?
     /// The document's own bytes when the payload is the whole document (not cut from a page or
     /// record): published as read, without re-serializing.
     public var originalBytes: [UInt8]?
@@ -11,11 +17,22 @@ public struct OutgoingTweet: Sendable, Equatable {
     public init(id: String, createdAt: Timestamp?, payload: JSONValue, originalBytes: [UInt8]? = nil) {
         self.id = id
         self.createdAt = createdAt
-        self.payload = payload
+        self.tree = payload
         self.originalBytes = originalBytes
     }
 
+    /// A tweet whose payload is a whole, valid document.
+    init(id: String, createdAt: Timestamp?, document: [UInt8]) {
+        self.id = id
+        self.createdAt = createdAt
+        self.originalBytes = document
+    }
+
     public var payloadBytes: [UInt8] { originalBytes ?? payload.serialized }
+
+    public static func == (lhs: OutgoingTweet, rhs: OutgoingTweet) -> Bool {
+        lhs.id == rhs.id && lhs.createdAt == rhs.createdAt && lhs.payload == rhs.payload
+    }
 }
 
 /// A problem with one document of a tweets file; the rest of the file is still read.
@@ -49,8 +66,21 @@ public enum TweetFile {
     /// Parses one document cut out by `JSONDocumentSplitter` and splits it into tweets.
     public static func decode(_ document: JSONDocumentSplitter.Document) -> Result<[OutgoingTweet], TweetFileProblem> {
         do throws(TweetRejection) {
-            let value: JSONValue
-            do { value = try JSONParser.parse(document.bytes) } catch { throw TweetRejection(error) }
+            let tape: JSONTape
+            do { tape = try JSONTape.parse(document.bytes) } catch { throw TweetRejection(error) }
+            // Most documents are one tweet, published as read: decode them from the tape, no tree.
+            let whole = try tape.withRoot { root throws(TweetRejection) -> OutgoingTweet? in
+                guard root.isObject else { return nil }
+                switch TweetShape.detect(root) {
+                case .record: return nil
+                case .v2Response where root["data"]?.isObject != true: return nil
+                default:
+                    let tweet = try TweetDecoder.decode(node: root)[0]
+                    return OutgoingTweet(id: tweet.id, createdAt: tweet.createdAt, document: document.bytes)
+                }
+            }
+            if let whole { return .success([whole]) }
+            let value = tape.withRoot { $0.value }
             guard case .array(let elements) = value else {
                 var tweets = try split(value)
                 if tweets.count == 1, tweets[0].payload == value { tweets[0].originalBytes = document.bytes }

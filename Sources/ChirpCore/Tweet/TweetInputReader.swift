@@ -29,6 +29,10 @@ public struct TweetInputReader: Sendable {
     }
 
     public mutating func feed(_ chunk: some Sequence<UInt8>) throws(CSVTweetReader.HeaderError) -> [Item] {
+        try feed(Array(chunk))
+    }
+
+    public mutating func feed(_ chunk: [UInt8]) throws(CSVTweetReader.HeaderError) -> [Item] {
         switch format {
         case .json: return json.feed(chunk).map(decode)
         case .csv: return try csvItems(rows.feed(chunk))
