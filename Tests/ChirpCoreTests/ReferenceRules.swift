@@ -50,35 +50,9 @@ enum ReferenceRules {
             return result
         }
     
-        // MARK: Character classes
-    
-        static func isLetterOrMark(_ c: Unicode.Scalar) -> Bool {
-            if c.value < 0x80 {
-                return (c.value >= 0x41 && c.value <= 0x5A) || (c.value >= 0x61 && c.value <= 0x7A)
-            }
-            switch c.properties.generalCategory {
-            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                 .nonspacingMark, .spacingMark, .enclosingMark:
-                return true
-            default:
-                return false
-            }
-        }
-    
-        /// Script punctuation twitter-text allows inside a tag.
-        static let specialCharacters: Set<UInt32> = [
-            0x200C, 0x200D, 0xA67E, 0x05BE, 0x05F3, 0x05F4, 0xFF5E, 0x301C, 0x309B, 0x309C, 0x30A0, 0x30FB,
-            0x3003, 0x0F0B, 0x0F0C, 0x00B7,
-        ]
-    
-        static func isHashtagCharacter(_ c: Unicode.Scalar) -> Bool {
-            if c.value < 0x80 {
-                let v = c.value
-                return (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || v == 0x5F
-            }
-            if isLetterOrMark(c) || specialCharacters.contains(c.value) { return true }
-            return c.properties.generalCategory == .decimalNumber
-        }
+        // Character classes are the production ones: what the reference pins is the scanning.
+        static func isLetterOrMark(_ c: Unicode.Scalar) -> Bool { HashtagExtractor.isLetterOrMark(c) }
+        static func isHashtagCharacter(_ c: Unicode.Scalar) -> Bool { HashtagExtractor.isHashtagCharacter(c) }
     
         // MARK: URLs
     
@@ -202,17 +176,8 @@ enum ReferenceRules {
             flush()
         }
     
-        static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
-            switch scalar.properties.generalCategory {
-            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                 .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
-                return true
-            default:
-                return false
-            }
-        }
-    
-        }
+        static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool { WordTokenizer.isWordScalar(scalar) }
+    }
 
     /// Categories by the first matcher's rules: a `String`-keyed map from first words.
     static func categories(_ table: CategoryTable, _ text: String, lang: String?) -> [String] {

@@ -54,24 +54,18 @@ struct UTF8Text {
     func scalar(before index: Int) -> Unicode.Scalar { scalar(at: start(before: index)) }
 
     /// The next `#` or `＃` (EF BC 83) at or after `index`.
-    func nextHashSign(from index: Int) -> Int? {
-        var i = index
-        while i < bytes.count {
-            let byte = bytes[i]
-            if byte == 0x23 { return i }
-            if byte == 0xEF, i + 2 < bytes.count, bytes[i + 1] == 0xBC, bytes[i + 2] == 0x83 { return i }
-            i += 1
-        }
-        return nil
-    }
+    func nextHashSign(from index: Int) -> Int? { next(0x23, orFullWidthEndingIn: 0x83, from: index) }
 
     /// The next `@` or `＠` (EF BC A0) at or after `index`.
-    func nextAtSign(from index: Int) -> Int? {
+    func nextAtSign(from index: Int) -> Int? { next(0x40, orFullWidthEndingIn: 0xA0, from: index) }
+
+    /// The next ASCII `sign`, or its full-width form (EF BC `last`), at or after `index`.
+    private func next(_ sign: UInt8, orFullWidthEndingIn last: UInt8, from index: Int) -> Int? {
         var i = index
         while i < bytes.count {
             let byte = bytes[i]
-            if byte == 0x40 { return i }
-            if byte == 0xEF, i + 2 < bytes.count, bytes[i + 1] == 0xBC, bytes[i + 2] == 0xA0 { return i }
+            if byte == sign { return i }
+            if byte == 0xEF, i + 2 < bytes.count, bytes[i + 1] == 0xBC, bytes[i + 2] == last { return i }
             i += 1
         }
         return nil
