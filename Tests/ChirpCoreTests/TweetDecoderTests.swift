@@ -140,6 +140,27 @@ import Testing
 }
 
 @Suite struct TweetFileTests {
+    /// A document that is one tweet goes out as read, to the byte (spacing, escapes, key order and
+    /// fields the decoder ignores included); a page or a record is cut into new payloads.
+    @Test func singleTweetDocumentsArePublishedAsRead() throws {
+        let lines = [
+            #"{ "id_str" : "7", "text":"caf\u00e9 #X", "extra": [1, 2.50, null] , "user": {"id_str": "3"} }"#,
+            #"{"data": {"id": "8", "text": "hi"}, "includes": {"users": []}, "meta": {"k": true}}"#,
+            #"{"id": 9, "text": "minimal", "created_at": "2024-02-29T12:00:00Z"}"#,
+        ]
+        let (tweets, problems) = TweetFile.read(Array((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(problems.isEmpty)
+        #expect(tweets.map(\.id) == ["7", "8", "9"])
+        #expect(tweets.map { String(decoding: $0.payloadBytes, as: UTF8.self) } == lines)
+        #expect(tweets[0].payload == (try JSONParser.parse(lines[0])))
+
+        let (cut, _) = TweetFile.read(Array(#"{"id": "r", "tweets": ["x"]}"#.utf8)
+            + Array("\n".utf8) + Array(#"{"data": [{"id": "p1", "text": "a"}]}"#.utf8))
+        #expect(cut.map(\.id) == ["r-0", "p1"])
+        #expect(cut.allSatisfy { $0.originalBytes == nil })
+        #expect(try cut.map { try TweetDecoder.decode(bytes: $0.payloadBytes)[0].text } == ["x", "a"])
+    }
+
     @Test func splitsPagesIntoSelfContainedSingleResponses() throws {
         let (tweets, problems) = TweetFile.read(try SharedData.bytes("sample-v2-kpop.jsonl"))
         #expect(problems.isEmpty)

@@ -81,11 +81,7 @@ public enum TweetFile {
             }
             if let whole { return .success([whole]) }
             let value = tape.withRoot { $0.value }
-            guard case .array(let elements) = value else {
-                var tweets = try split(value)
-                if tweets.count == 1, tweets[0].payload == value { tweets[0].originalBytes = document.bytes }
-                return .success(tweets)
-            }
+            guard case .array(let elements) = value else { return .success(try split(value)) }
             var tweets: [OutgoingTweet] = []
             for element in elements { tweets += try split(element) }
             return .success(tweets)
