@@ -55,8 +55,10 @@ wait_metric() {  # port metric target timeout
 
 . "$ROOT/scripts/services.sh"
 
-start() {  # name port state
-  service_start "$1" "$2" "$3" INSTANCE_ID=bench LOG_LEVEL=warning
+start() {  # name[@k] port state
+  local instance=bench
+  [[ $1 == *@* ]] && instance="bench${1#*@}"
+  service_start "$1" "$2" "$3" INSTANCE_ID="$instance" LOG_LEVEL=warning
   service_wait_ready "$2" || { echo "bench: chirp-$1 not ready" >&2; cat "$3/$1.log" >&2; return 1; }
 }
 
@@ -64,7 +66,8 @@ stop() { service_stop "$1" "$2"; }  # name state
 
 cleanup() {
   for state in "$WORK/stages" "$WORK/e2e" "$WORK/store"; do
-    for s in bridge categorizer loader loader2 loader3 loader4; do service_stop "$s" "$state" 0; done
+    for s in bridge categorizer loader; do service_stop "$s" "$state" 0; done
+    for f in "$state"/loader@*.pid; do [ -e "$f" ] && service_stop "$(basename "$f" .pid)" "$state" 0; done
     bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
   done
 }
@@ -114,16 +117,12 @@ bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
 LOADERS="${BENCH_LOADERS:-1}"
-for k in $(seq 2 "$LOADERS"); do  # more members of the loader group, each its own process
-  env HTTP_PORT=$((BASE + 70 + k)) INSTANCE_ID="bench$k" LOG_LEVEL=warning "$BIN/chirp-loader" > "$E/loader$k.log" 2>&1 &
-  echo $! > "$E/loader$k.pid"
-  service_wait_ready $((BASE + 70 + k)) || { echo "bench: loader $k not ready" >&2; cat "$E/loader$k.log" >&2; exit 1; }
-done
+for k in $(seq 2 "$LOADERS"); do start "loader@$k" $((BASE + 70 + k)) "$E"; done  # more members of the group
 HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/warmup.jsonl" --progress-seconds 0 > "$E/warmup.log" 2>&1
 [ "$(wait_for_tweets "$POSTGRES_URL" 2000 120)" -ge 2000 ]   # groups joined, caches warm
 
 PIDS="bridge:$(cat "$E/bridge.pid") categorizer:$(cat "$E/categorizer.pid") loader:$(cat "$E/loader.pid") $(pids_of_stack "$E")"
-for k in $(seq 2 "$LOADERS"); do PIDS="$PIDS loader$k:$(cat "$E/loader$k.pid")"; done
+for k in $(seq 2 "$LOADERS"); do PIDS="$PIDS loader@$k:$(cat "$E/loader@$k.pid")"; done
 CPU0=$(cpu_snapshot "$PIDS")
 t0=$(now)
 HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --progress-seconds 0 > "$E/sender.log" 2>&1 &
@@ -145,7 +144,7 @@ psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
          'max', round(1000 * extract(epoch FROM max(loaded_at - published_at))::numeric), 'ms'
   FROM m" | sed 's/^/  /'
 LOADER_RSS=$(peak_rss_mb "$(cat "$E/loader.pid")")
-for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader$k.pid")")"; done
+for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader@$k.pid")")"; done
 echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $LOADER_RSS MB"
 CPU1=$(cpu_snapshot "$PIDS")
 python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
@@ -155,7 +154,7 @@ parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k
 print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {1e6 * sum(v for _, v in parts) / n:.0f} µs")
 PY
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
-for k in $(seq 2 "$LOADERS"); do stop "loader$k" "$E"; done
+for k in $(seq 2 "$LOADERS"); do stop "loader@$k" "$E"; done
 for s in loader categorizer bridge; do stop $s "$E"; done
 bash scripts/stack.sh stop "$E"
 fi

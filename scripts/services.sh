@@ -1,7 +1,8 @@
 # Sourced by demo.sh, bench.sh and the dashboard and compose tests: the services as background
 # processes of a script, and waiting for the tweets they load.
 # Needs BIN (the folder of the built executables).
-#   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE
+#   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE;
+#                                                  NAME@K runs chirp-NAME as a further instance
 #   service_wait_ready PORT                        until /readyz answers 200 (30 s at most)
 #   service_stop NAME STATE [SECONDS]              SIGTERM, up to SECONDS (30) to exit, then SIGKILL
 #   pipeline_start STATE PORT INSTANCE             bridge, categorizer, loader on PORT, PORT+1, PORT+2
@@ -15,7 +16,7 @@
 service_start() {
   local name=$1 port=$2 state=$3
   shift 3
-  env HTTP_PORT="$port" "$@" "$BIN/chirp-$name" > "$state/$name.log" 2>&1 &
+  env HTTP_PORT="$port" "$@" "$BIN/chirp-${name%@*}" > "$state/$name.log" 2>&1 &
   echo $! > "$state/$name.pid"
 }
 

@@ -22,6 +22,13 @@ struct DeployTests {
         try String(contentsOf: root.appendingPathComponent(relative), encoding: .utf8)
     }
 
+    /// `text` with `original` replaced; records an issue when the mutation no longer applies (the
+    /// file changed under the test), so a broken-copy test never checks an unbroken copy.
+    static func mutated(_ text: String, _ original: String, _ replacement: String) -> String {
+        #expect(text.contains(original), "mutation no longer applies: \(original)")
+        return text.replacingOccurrences(of: original, with: replacement)
+    }
+
     /// A scratch folder removed by the caller.
     static func scratch() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("chirp-deploy-\(UUID().uuidString.prefix(8))")
@@ -60,9 +67,7 @@ struct DeployTests {
         ("  postgres-data:\n", "", "postgres-data"),
     ])
     func brokenComposeIsRejected(original: String, replacement: String, mentioned: String) throws {
-        let text = try Self.file("docker-compose.yml")
-        #expect(text.contains(original), "mutation no longer applies: \(original)")
-        let result = try Self.composeConfig(text.replacingOccurrences(of: original, with: replacement))
+        let result = try Self.composeConfig(Self.mutated(try Self.file("docker-compose.yml"), original, replacement))
         #expect(result.status != 0, "compose accepted a file with \(mentioned)")
         #expect(result.output.contains(mentioned), "\(result.output)")
     }
@@ -151,12 +156,10 @@ struct DeployTests {
         ("EXPOSE 9101 9102 9103 9104", "EXPOSE 91019", "DL3011"),
     ])
     func brokenDockerfileIsRejected(original: String, replacement: String, rule: String) throws {
-        let text = try Self.file("deploy/Dockerfile")
-        #expect(text.contains(original), "mutation no longer applies: \(original)")
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("Dockerfile").path
-        try text.replacingOccurrences(of: original, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.mutated(try Self.file("deploy/Dockerfile"), original, replacement).write(toFile: path, atomically: true, encoding: .utf8)
         let result = try run(try Self.tool("hadolint"), ["--no-color", "--failure-threshold", "info", path])
         #expect(result.status != 0)
         #expect(result.output.contains(rule), "\(result.output)")
@@ -275,9 +278,8 @@ struct DeployTests {
         let copy = folder.appendingPathComponent("dashboard")
         try FileManager.default.copyItem(at: Self.root.appendingPathComponent("deploy/superset/dashboard"), to: copy)
         let path = copy.appendingPathComponent(file).path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.contains(original), "mutation no longer applies: \(original)")
-        try text.replacingOccurrences(of: original, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.mutated(try String(contentsOfFile: path, encoding: .utf8), original, replacement)
+            .write(toFile: path, atomically: true, encoding: .utf8)
         let result = try Self.bundleCheck(copy)
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")

@@ -44,15 +44,15 @@ extension JSONValue: JSONReadable {
 extension JSONTapeNode: JSONReadable {
     var isObject: Bool { kind == .object }
 
-    public var stringValue: String? {
+    var stringValue: String? {
         kind == .string || kind == .escapedString ? tape.text(index) : nil
     }
 
-    public var numberText: String? { kind == .number ? tape.text(index) : nil }
+    var numberText: String? { kind == .number ? tape.text(index) : nil }
 
-    public var isNull: Bool { kind == .null }
+    var isNull: Bool { kind == .null }
 
-    public var typeName: String {
+    var typeName: String {
         switch kind {
         case .null: return "null"
         case .true, .false: return "boolean"
