@@ -9,7 +9,7 @@ import ChirpCore
 /// contribute now, as one net delta per rollup row. So it runs beside a live loader without double
 /// counting, and can be interrupted and run again at any time.
 public struct RecomputeBatch: Sendable {
-    public private(set) var copy = CopyTextEncoder()
+    public private(set) var copy = CopyBinaryEncoder()
     public init() {}
     public var count: Int { copy.rowCount }
 
@@ -33,7 +33,7 @@ public struct RecomputeBatch: Sendable {
         """,
     ]
 
-    public static let copyStaging = "COPY staging_recompute (id, created_at, text, lang, author_id, author, retweet_of, is_retweet, format, categories, hashtag_keys, hashtag_tags, mentions, hashtag_rules, category_rules) FROM STDIN"
+    public static let copyStaging = "COPY staging_recompute (id, created_at, text, lang, author_id, author, retweet_of, is_retweet, format, categories, hashtag_keys, hashtag_tags, mentions, hashtag_rules, category_rules) FROM STDIN (FORMAT binary)"
 
     /// The statements of one batch, in order, inside one transaction.
     public static let apply: [String] = [

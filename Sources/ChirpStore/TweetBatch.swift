@@ -79,10 +79,10 @@ public struct RawPayload: Sendable {
     }
 }
 
-/// One loader batch, encoded for `COPY` into the session's staging table, plus the SQL that moves
+/// One loader batch, encoded for binary `COPY` into the session's staging table, plus the SQL that moves
 /// it into the facts and rollups in a single statement.
 public struct TweetBatch: Sendable {
-    public private(set) var copy = CopyTextEncoder()
+    public private(set) var copy = CopyBinaryEncoder()
     /// Each row's tweet and provenance, for loading rows one by one when a batch is refused.
     public private(set) var rows: [(tweet: EnrichedTweet, provenance: LoadProvenance)] = []
     /// Highest offset + 1 per topic/partition in the batch.
@@ -96,17 +96,17 @@ public struct TweetBatch: Sendable {
 
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
         copy.tweetColumns(tweet)
-        copy.text(provenance.publishedAt?.iso8601)
+        copy.timestamp(provenance.publishedAt)
         copy.text(provenance.topic)
-        copy.int(provenance.partition)
-        copy.int(provenance.offset)
+        copy.int32(provenance.partition)
+        copy.int64(provenance.offset)
         if let raw = provenance.raw {
             copy.utf8(raw.bytes)
             copy.bool(raw.fitsJSONB)
-            copy.text(raw.receivedAt.iso8601)
+            copy.timestamp(raw.receivedAt)
             copy.text(raw.topic)
-            copy.int(raw.partition)
-            copy.int(raw.offset)
+            copy.int32(raw.partition)
+            copy.int64(raw.offset)
             rawDays.insert(raw.partitionDay)
         } else {
             for _ in 0..<6 { copy.null() }
@@ -135,7 +135,7 @@ public struct TweetBatch: Sendable {
         ) ON COMMIT DELETE ROWS
         """
 
-    public static let copyStaging = "COPY staging_tweets FROM STDIN"
+    public static let copyStaging = "COPY staging_tweets FROM STDIN (FORMAT binary)"
 
     /// Inserts new tweets (first occurrence wins, existing ids are skipped), their raw payloads and
     /// hashtags, and adds only the inserted rows to the rollups. Rollup rows are written in key order so that
@@ -201,13 +201,13 @@ public struct TweetBatch: Sendable {
     public static let loadOffsets = "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1"
 }
 
-extension CopyTextEncoder {
+extension CopyBinaryEncoder {
     /// The derived columns of a tweet, in the order both staging tables start with: id, created_at,
     /// text, lang, author_id, author, retweet_of, is_retweet, format, categories, hashtag keys,
     /// hashtag display tags, mentions, hashtag rules, category rules.
     public mutating func tweetColumns(_ tweet: EnrichedTweet) {
         text(tweet.id)
-        text(tweet.createdAt.iso8601)
+        timestamp(tweet.createdAt)
         text(tweet.text)
         text(tweet.lang)
         text(tweet.authorId)

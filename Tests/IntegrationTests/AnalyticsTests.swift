@@ -46,9 +46,11 @@ struct AnalyticsTests {
         #expect(try run(sender, ["generate", "--count", "4000", "--seed", "21", "--start", "2024-05-01T10:00:00Z",
                                  "--span-seconds", "10800", "--output", first]).status == 0)
         #expect(try run(sender, ["--file", first, "--http-port", "0", "--log-format", "text"], environment: stack.environment).status == 0)
-        // A payload jsonb cannot hold (\u0000) is kept as text, and loads like any other.
+        // A payload jsonb cannot hold (\u0000) is kept as text, and loads like any other; its text
+        // has every byte COPY framing could trip on.
         let nulPath = stack.state.appendingPathComponent("nul.json").path
-        try #"{"id": "nul-1", "text": "nul \u0000 inside #zero", "created_at": "2024-05-01T08:00:00Z"}"#.write(toFile: nulPath, atomically: true, encoding: .utf8)
+        try #"{"id": "nul-1", "text": "nul \u0000 inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "created_at": "2024-05-01T08:00:00Z"}"#
+            .write(toFile: nulPath, atomically: true, encoding: .utf8)
         #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", stack.environment["MQTT_PORT"]!, "-q", "1", "-t", "tweets", "-f", nulPath]).status == 0)
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(90), "4001 tweets loaded") { try database.tweetCount() >= 4001 }
@@ -133,6 +135,10 @@ struct AnalyticsTests {
         let raw = try database.execute("SELECT payload IS NULL AS as_text, payload_text FROM raw_tweets WHERE tweet_id = 'nul-1'")
         #expect(raw[0, "as_text"] == "t")
         #expect(raw[0, "payload_text"]?.contains(#"nul \u0000 inside"#) == true)
+        let nul = try database.execute("SELECT text, hashtags, created_at = '2024-05-01T08:00:00Z' AS at FROM tweets WHERE id = 'nul-1'")
+        #expect(nul[0, "text"] == "nul  inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "NUL dropped, the rest as sent")
+        #expect(nul[0, "hashtags"] == "{zero,über}")
+        #expect(nul[0, "at"] == "t")
 
         // Twenty tweets as an older hashtag extractor might have left them: no hashtags (facts and
         // rollups changed together, so the store is consistent, just different from the rules).
