@@ -61,7 +61,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -38,9 +38,22 @@ public struct PostgresRows: Sendable {
 
 /// One libpq connection; the only owner of its `PGconn`. Not thread-safe: it lives on the
 /// thread that uses it (libpq calls block).
+///
+/// Queries either block (`execute`, `copyIn`) or are sent and answered later (`send`, then
+/// `awaitResults`), so the caller can work while the server does. In between the connection is
+/// `.awaitingResults` and takes nothing else.
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     public let connectionString: String
+
+    public enum State: Sendable, Equatable {
+        /// Ready for the next query.
+        case idle
+        /// `send` went out; `awaitResults` must come next.
+        case awaitingResults
+    }
+
+    public private(set) var state = State.idle
 
     /// Connects with a libpq connection string (`postgresql://user@host:port/db` or `key=value …`).
     public init(_ connectionString: String) throws(PostgresError) {
@@ -70,8 +83,15 @@ public final class PostgresConnection: @unchecked Sendable {
 
     public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
 
-    /// Re-establishes a broken connection.
+    /// Inside a transaction block (failed or not), when idle.
+    public var isInTransaction: Bool {
+        let status = PQtransactionStatus(connection)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    /// Re-establishes a broken connection (whatever was in flight is gone).
     public func reset() throws(PostgresError) {
+        state = .idle
         PQreset(connection)
         guard isConnected else {
             throw PostgresError(sqlState: nil, message: "reconnect failed: \(Self.trimmed(PQerrorMessage(connection)))")
@@ -84,6 +104,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// parameters the text may hold several statements (migrations); the last result is returned.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        precondition(state == .idle, "query while results are awaited")
         if parameters.isEmpty { return try consume(PQexec(connection, sql)) }
         let result = withCStrings(parameters) { values in
             PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
@@ -91,13 +112,45 @@ public final class PostgresConnection: @unchecked Sendable {
         return try consume(result)
     }
 
+    /// Sends statements (no parameters; several may be separated by semicolons) without waiting
+    /// for them: collect their results with `awaitResults` before anything else. If one fails,
+    /// the server skips the rest of the text.
+    public func send(_ sql: String) throws(PostgresError) {
+        precondition(state == .idle, "send while results are awaited")
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(connection)))
+        }
+        state = .awaitingResults
+    }
+
+    /// Waits for the results of what `send` sent, one per statement; throws the first error
+    /// (after reading everything, so the connection is idle again either way).
+    public func awaitResults() throws(PostgresError) -> [PostgresRows] {
+        precondition(state == .awaitingResults, "no results awaited")
+        defer { state = .idle }
+        var results: [PostgresRows] = []
+        var failure: PostgresError?
+        while let result = PQgetResult(connection) {
+            do {
+                results.append(try consume(result))
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        if !isConnected { throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(connection))) }
+        return results
+    }
+
     /// Prepares a named statement for `executePrepared`.
     public func prepare(name: String, sql: String) throws(PostgresError) {
+        precondition(state == .idle, "prepare while results are awaited")
         try consume(PQprepare(connection, name, sql, 0, nil))
     }
 
     @discardableResult
     public func executePrepared(_ name: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
+        precondition(state == .idle, "query while results are awaited")
         let result = withCStrings(parameters) { values in
             PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
         }
@@ -120,6 +173,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// `COPY … FROM STDIN` with the given data (text format by default).
     @discardableResult
     public func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        precondition(state == .idle, "COPY while results are awaited")
         try consume(PQexec(connection, sql), expecting: PGRES_COPY_IN)
         let sent = data.withUnsafeBufferPointer { buffer -> Int32 in
             var offset = 0

@@ -46,6 +46,17 @@ public final class AnalyticsStore: @unchecked Sendable {
     /// Loads one batch in one transaction: facts, hashtags, rollups for new rows only, and the
     /// consumed offsets. Returns how many tweets were new.
     public func load(_ batch: TweetBatch, consumerGroup: String) throws(PostgresError) -> Int {
+        try beginLoad(batch, consumerGroup: consumerGroup)
+        return try finishLoad()
+    }
+
+    /// Whether a load was begun and not yet finished.
+    public var isLoading: Bool { connection.state == .awaitingResults }
+
+    /// The first half of `load`: opens the transaction, copies the batch in, stores the offsets,
+    /// and sends the statement that moves the rows into the tables, with COMMIT, without waiting
+    /// for them. Until `finishLoad`, the caller may do anything but use this store.
+    public func beginLoad(_ batch: TweetBatch, consumerGroup: String) throws(PostgresError) {
         if !stagingReady {
             try connection.execute(TweetBatch.createStaging)
             stagingReady = true
@@ -54,17 +65,33 @@ public final class AnalyticsStore: @unchecked Sendable {
             try connection.execute("SELECT chirp_raw_partition(date '1970-01-01' + $1::integer)", [String(day)])
             rawDaysReady.insert(day)
         }
-        return try connection.transaction { () throws(PostgresError) -> Int in
+        try connection.execute("BEGIN")
+        do {
             if batch.count > 0 {
                 try connection.copyIn(TweetBatch.copyStaging, data: batch.copy.bytes)
             }
-            let inserted = batch.count > 0 ? Int(try connection.execute(TweetBatch.insertFromStaging)[0, "inserted"] ?? "0") ?? 0 : 0
             for (topic, partitions) in batch.nextOffsets {
                 for (partition, next) in partitions.sorted(by: { $0.key < $1.key }) {
                     try connection.execute(TweetBatch.storeOffset, [consumerGroup, topic, String(partition), String(next)])
                 }
             }
-            return inserted
+            try connection.send(batch.count > 0 ? TweetBatch.insertFromStaging + ";\nCOMMIT" : "COMMIT")
+        } catch {
+            if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// The second half of `load`: waits for the statement and COMMIT `beginLoad` sent and returns
+    /// how many tweets were new. On an error the transaction is rolled back (nothing of the batch
+    /// is kept) and the error thrown.
+    public func finishLoad() throws(PostgresError) -> Int {
+        do {
+            let results = try connection.awaitResults()
+            return results.count > 1 ? Int(results[0][0, "inserted"] ?? "0") ?? 0 : 0
+        } catch {
+            if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+            throw error
         }
     }
 

@@ -87,6 +87,21 @@ final class Loader: Sendable {
         }
     }
 
+    /// A batch whose statement PostgreSQL is running while the loader reads the next one.
+    struct InFlight {
+        var batch: TweetBatch
+        /// Stored in Kafka once the batch is committed.
+        var offsets: [TopicPartitionOffset]
+        var started: ContinuousClock.Instant
+    }
+
+    /// The in-flight batch and a failure met while settling it inside a rebalance callback.
+    /// Touched only on the polling thread (the callbacks run inside `poll`).
+    final class Pipeline: @unchecked Sendable {
+        var inFlight: InFlight?
+        var failure: (any Error)?
+    }
+
     func run(stop: StopSignal) throws {
         let store = try connect(stop: stop)
         applyRetention(store)
@@ -95,9 +110,20 @@ final class Loader: Sendable {
         try consumer.subscribe([topic])
         logger.info("consuming", metadata: ["from": "\(topic)", "group": "\(groupId)"])
         var lastLagUpdate = ContinuousClock.now
+        let pipeline = Pipeline()
+        // Before partitions are given up or new ones start, the batch in flight is settled, so
+        // its offsets reach Kafka and the database's offsets are current.
+        consumer.onRebalance = { [self] assigned, _ in
+            guard !assigned else { return }
+            do { try settle(pipeline, store: store, stop: stop) } catch { pipeline.failure = error }
+        }
         // PostgreSQL holds the truth about what is loaded (offsets are written in the same
         // transaction as the rows); Kafka's committed offsets are only a hint.
         consumer.startOffsets = { [self] assigned in
+            do { try settle(pipeline, store: store, stop: stop) } catch {
+                pipeline.failure = error
+                return []
+            }
             do {
                 let stored = try store.storedOffsets(consumerGroup: groupId)
                 return assigned.compactMap { partition in
@@ -110,27 +136,52 @@ final class Loader: Sendable {
             }
         }
         while !stop.isStopping {
-            // Fill a batch: up to batchSize records or batchWait, whichever comes first.
+            // Fill a batch: up to batchSize records or batchWait, whichever comes first. Meanwhile
+            // PostgreSQL works on the previous batch.
             var messages: [KafkaMessage] = []
             let deadline = ContinuousClock.now + batchWait
             while messages.count < batchSize, !stop.isStopping {
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else { break }
                 messages += consumer.poll(maxMessages: batchSize - messages.count, timeout: min(left, .milliseconds(100)))
+                if let failure = pipeline.failure { throw failure }
             }
-            if !messages.isEmpty {
-                try consumer.storeOffsets(try load(messages, into: store, stop: stop))
+            let next = messages.isEmpty ? nil : prepare(messages)
+            try settle(pipeline, store: store, stop: stop)
+            if let next {
+                do throws(PostgresError) {
+                    try store.beginLoad(next.batch, consumerGroup: groupId)
+                    pipeline.inFlight = next
+                } catch {
+                    try load(next.batch, into: store, stop: stop, failed: error)
+                    try consumer.storeOffsets(next.offsets)
+                }
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(1) {
                 lastLagUpdate = ContinuousClock.now
                 lag.set(Double(consumer.lag()))
             }
-            if ContinuousClock.now - lastRetention > .seconds(3600) {
+            if ContinuousClock.now - lastRetention > .seconds(3600), pipeline.inFlight == nil {
                 lastRetention = ContinuousClock.now
                 applyRetention(store)
             }
         }
+        try settle(pipeline, store: store, stop: stop)
         consumer.close()
+    }
+
+    /// Waits for the batch in flight, if any (loading it again on a failure), and stores its
+    /// offsets in Kafka.
+    private func settle(_ pipeline: Pipeline, store: AnalyticsStore, stop: StopSignal) throws {
+        guard let inFlight = pipeline.inFlight else { return }
+        pipeline.inFlight = nil
+        do throws(PostgresError) {
+            let new = try store.finishLoad()
+            observe(inFlight.batch, new: new, since: inFlight.started)
+        } catch {
+            try load(inFlight.batch, into: store, stop: stop, failed: error)
+        }
+        try consumer.storeOffsets(inFlight.offsets)
     }
 
     /// The payload as received, from the headers the categorizer adds (nil for records without them).
@@ -153,9 +204,9 @@ final class Loader: Sendable {
         }
     }
 
-    /// Loads the records and returns the offsets to store in Kafka (after COMMIT): the batch's next
-    /// offset per partition.
-    private func load(_ messages: [KafkaMessage], into store: AnalyticsStore, stop: StopSignal) throws -> [TopicPartitionOffset] {
+    /// Decodes the records into a batch, with the offsets to store in Kafka once it is committed:
+    /// the batch's next offset per partition.
+    private func prepare(_ messages: [KafkaMessage]) -> InFlight {
         var batch = TweetBatch()
         for message in messages {
             consumed.increment()
@@ -173,46 +224,58 @@ final class Loader: Sendable {
                 batch.noteOffset(topic: message.topic, partition: message.partition, offset: message.offset)
             }
         }
-        let committed = batch.nextOffsets.flatMap { topic, partitions in
+        let offsets = batch.nextOffsets.flatMap { topic, partitions in
             partitions.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
         }
+        return InFlight(batch: batch, offsets: offsets, started: ContinuousClock.now)
+    }
+
+    private func observe(_ batch: TweetBatch, new: Int, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        batchSeconds.observe(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+        batchRows.observe(Double(batch.count))
+        inserted.increment(by: Int64(new))
+        duplicates.increment(by: Int64(batch.count - new))
+        databaseReady.set(true)
+    }
+
+    /// Loads a batch whose first attempt failed with `failed`, synchronously: reconnecting,
+    /// retrying conflicts, or row by row when PostgreSQL refuses some row.
+    private func load(_ batch: TweetBatch, into store: AnalyticsStore, stop: StopSignal, failed: PostgresError) throws {
+        var error = failed
         var attempt = 0
         while true {
             attempt += 1
-            let started = ContinuousClock.now
-            do {
-                let new = try store.load(batch, consumerGroup: groupId)
-                let elapsed = ContinuousClock.now - started
-                batchSeconds.observe(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
-                batchRows.observe(Double(batch.count))
-                inserted.increment(by: Int64(new))
-                duplicates.increment(by: Int64(batch.count - new))
-                databaseReady.set(true)
-                return committed
-            } catch {
-                databaseErrors.increment(label: error.sqlState ?? "connection")
-                if error.isConnectionFailure {
-                    databaseReady.set(false)
-                    logger.error("database connection lost; reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                    Thread.sleep(forTimeInterval: min(5, 0.2 * Double(attempt)))
-                    try? store.reconnect()
-                } else if error.isRetryable {
-                    logger.warning("transaction conflict; retrying", metadata: ["error": "\(error)"])
-                } else if error.isDataError {
-                    // Some row is refused: load row by row, skip (and count) only the refused ones.
-                    logger.warning("batch refused; loading it row by row", metadata: ["error": "\(error)"])
-                    let result = try store.loadRowByRow(batch, consumerGroup: groupId)
-                    for (id, rowError) in result.refused {
-                        rejected.increment(label: "database")
-                        logger.error("tweet refused by the database; skipped", metadata: ["id": "\(id)", "error": "\(rowError)"])
-                    }
-                    inserted.increment(by: Int64(result.inserted))
-                    duplicates.increment(by: Int64(batch.count - result.inserted - result.refused.count))
-                    return committed
-                } else {
-                    throw error
+            databaseErrors.increment(label: error.sqlState ?? "connection")
+            if error.isConnectionFailure {
+                databaseReady.set(false)
+                logger.error("database connection lost; reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                Thread.sleep(forTimeInterval: min(5, 0.2 * Double(attempt)))
+                try? store.reconnect()
+            } else if error.isRetryable {
+                logger.warning("transaction conflict; retrying", metadata: ["error": "\(error)"])
+            } else if error.isDataError {
+                // Some row is refused: load row by row, skip (and count) only the refused ones.
+                logger.warning("batch refused; loading it row by row", metadata: ["error": "\(error)"])
+                let result = try store.loadRowByRow(batch, consumerGroup: groupId)
+                for (id, rowError) in result.refused {
+                    rejected.increment(label: "database")
+                    logger.error("tweet refused by the database; skipped", metadata: ["id": "\(id)", "error": "\(rowError)"])
                 }
-                if stop.isStopping && attempt > 3 { throw error }
+                inserted.increment(by: Int64(result.inserted))
+                duplicates.increment(by: Int64(batch.count - result.inserted - result.refused.count))
+                return
+            } else {
+                throw error
+            }
+            if stop.isStopping && attempt > 3 { throw error }
+            let started = ContinuousClock.now
+            do throws(PostgresError) {
+                let new = try store.load(batch, consumerGroup: groupId)
+                observe(batch, new: new, since: started)
+                return
+            } catch let next {
+                error = next
             }
         }
     }

@@ -1,5 +1,6 @@
 import ChirpCore
 import ChirpPostgres
+import ChirpStore
 import Foundation
 import Testing
 
@@ -208,5 +209,51 @@ struct AnalyticsTests {
         let left = try writer.execute("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass")
         #expect(left[0, "n"] == "1")
         #expect(try Self.chirp(stack, ["migrate"]).output.contains("up to date"))
+    }
+
+    /// The loader's half-way loads: a batch in flight while the connection takes nothing else, an
+    /// error in what was sent rolls it back and leaves the connection usable, a batch loaded again
+    /// adds nothing.
+    @Test func loadsInFlightCommitOrRollBackWhole() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let connection = try PostgresConnection(stack.postgresURL)
+        try connection.send("SELECT 1 AS x; SELECT 1 / 0; SELECT 2 AS y")
+        #expect(connection.state == .awaitingResults)
+        #expect { try connection.awaitResults() } throws: { ($0 as? PostgresError)?.sqlState == "22012" }
+        #expect(connection.state == .idle)
+        #expect(try connection.execute("SELECT 3 AS z")[0, "z"] == "3")
+
+        let store = try AnalyticsStore(url: stack.postgresURL)
+        try store.migrate()
+        let enricher = Enricher()
+        var batch = TweetBatch()
+        for (offset, text) in ["first #one", "second #one #two"].enumerated() {
+            let tweet = Tweet(id: "t\(offset)", createdAt: Timestamp(parsing: "2024-05-01T10:00:00Z"), text: text, format: .minimal)
+            batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
+                         provenance: LoadProvenance(topic: "e", partition: 0, offset: Int64(offset), publishedAt: nil))
+        }
+        try store.beginLoad(batch, consumerGroup: "g")
+        #expect(store.isLoading)
+        let reader = try PostgresConnection(stack.postgresURL)
+        #expect(try reader.tweetCount() <= 2)
+        #expect(try store.finishLoad() == 2)
+        #expect(!store.isLoading)
+        #expect(try store.load(batch, consumerGroup: "g") == 0, "loaded again: nothing new")
+        let counts = try reader.execute("SELECT string_agg(tag_key || '=' || count, ',' ORDER BY tag_key) AS c FROM hashtag_counts_hourly")
+        #expect(counts[0, "c"] == "one=2,two=1")
+        #expect(try store.storedOffsets(consumerGroup: "g").map(\.offset) == [2])
+
+        // A statement that fails after the COPY: nothing of the batch stays, offsets included.
+        try connection.execute("ALTER TABLE tweet_hashtags ADD CONSTRAINT no_three CHECK (tag_key <> 'three')")
+        var refused = TweetBatch()
+        let tweet = Tweet(id: "t9", createdAt: Timestamp(parsing: "2024-05-01T10:00:00Z"), text: "bad #three", format: .minimal)
+        refused.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
+                       provenance: LoadProvenance(topic: "e", partition: 0, offset: 9, publishedAt: nil))
+        try store.beginLoad(refused, consumerGroup: "g")
+        #expect { try store.finishLoad() } throws: { ($0 as? PostgresError)?.sqlState == "23514" }
+        #expect(try reader.tweetCount() == 2)
+        #expect(try store.storedOffsets(consumerGroup: "g").map(\.offset) == [2])
+        #expect(try store.load(batch, consumerGroup: "g") == 0, "the store's connection is usable again")
     }
 }
