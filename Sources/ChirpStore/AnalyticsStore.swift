@@ -68,7 +68,7 @@ public final class AnalyticsStore: @unchecked Sendable {
         try connection.execute("BEGIN")
         do {
             if batch.count > 0 {
-                try connection.copyIn(TweetBatch.copyStaging, data: batch.copy.bytes)
+                try connection.copyIn(TweetBatch.copyStaging, data: batch.copyBytes)
             }
             for (topic, partitions) in batch.nextOffsets {
                 for (partition, next) in partitions.sorted(by: { $0.key < $1.key }) {

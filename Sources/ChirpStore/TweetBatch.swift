@@ -82,7 +82,9 @@ public struct RawPayload: Sendable {
 /// One loader batch, encoded for binary `COPY` into the session's staging table, plus the SQL that moves
 /// it into the facts and rollups in a single statement.
 public struct TweetBatch: Sendable {
-    public private(set) var copy = CopyBinaryEncoder()
+    private var copy = CopyBinaryEncoder()
+    /// Whether `copy` was dropped after use (`releaseEncoding`).
+    private var encodingReleased = false
     /// Each row's tweet and provenance, for loading rows one by one when a batch is refused.
     public private(set) var rows: [(tweet: EnrichedTweet, provenance: LoadProvenance)] = []
     /// Highest offset + 1 per topic/partition in the batch.
@@ -92,9 +94,32 @@ public struct TweetBatch: Sendable {
 
     public init() {}
 
-    public var count: Int { copy.rowCount }
+    public var count: Int { rows.count }
+
+    /// The rows in `COPY`'s binary format (encoded again when `releaseEncoding` dropped them).
+    public var copyBytes: [UInt8] {
+        guard encodingReleased else { return copy.bytes }
+        var encoder = CopyBinaryEncoder()
+        for row in rows { Self.encode(row.tweet, row.provenance, into: &encoder) }
+        return encoder.bytes
+    }
+
+    /// Drops the encoded rows once they were sent: a batch the database is still working on is
+    /// kept only in case it has to be loaded again, and then is encoded again.
+    public mutating func releaseEncoding() {
+        copy = CopyBinaryEncoder(capacity: 0)
+        encodingReleased = true
+    }
 
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
+        precondition(!encodingReleased, "append after releaseEncoding")
+        Self.encode(tweet, provenance, into: &copy)
+        rows.append((tweet, provenance))
+        if let raw = provenance.raw { rawDays.insert(raw.partitionDay) }
+        noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
+    }
+
+    private static func encode(_ tweet: EnrichedTweet, _ provenance: LoadProvenance, into copy: inout CopyBinaryEncoder) {
         copy.tweetColumns(tweet)
         copy.timestamp(provenance.publishedAt)
         copy.text(provenance.topic)
@@ -107,13 +132,10 @@ public struct TweetBatch: Sendable {
             copy.text(raw.topic)
             copy.int32(raw.partition)
             copy.int64(raw.offset)
-            rawDays.insert(raw.partitionDay)
         } else {
             for _ in 0..<6 { copy.null() }
         }
         copy.endRow()
-        rows.append((tweet, provenance))
-        noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
     }
 
     /// Records a consumed offset that produced no row (a record that could not be decoded).

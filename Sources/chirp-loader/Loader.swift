@@ -151,7 +151,9 @@ final class Loader: Sendable {
             if let next {
                 do throws(PostgresError) {
                     try store.beginLoad(next.batch, consumerGroup: groupId)
-                    pipeline.inFlight = next
+                    var inFlight = next
+                    inFlight.batch.releaseEncoding()
+                    pipeline.inFlight = inFlight
                 } catch {
                     try load(next.batch, into: store, stop: stop, failed: error)
                     try consumer.storeOffsets(next.offsets)
