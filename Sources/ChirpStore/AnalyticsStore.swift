@@ -68,7 +68,7 @@ public final class AnalyticsStore: @unchecked Sendable {
         try connection.execute("BEGIN")
         do {
             if batch.count > 0 {
-                try connection.copyIn(TweetBatch.copyStaging, data: batch.copyBytes)
+                try connection.copyIn(TweetBatch.copyStaging, data: batch.copy.bytes)
             }
             for (topic, partitions) in batch.nextOffsets {
                 for (partition, next) in partitions.sorted(by: { $0.key < $1.key }) {
@@ -117,14 +117,12 @@ public final class AnalyticsStore: @unchecked Sendable {
         -> (inserted: Int, refused: [(id: String, error: PostgresError)]) {
         var inserted = 0
         var refused: [(String, PostgresError)] = []
-        for row in batch.rows {
-            var single = TweetBatch()
-            single.append(row.tweet, provenance: row.provenance)
+        for index in 0..<batch.count {
             do {
-                inserted += try load(single, consumerGroup: consumerGroup)
+                inserted += try load(batch.row(index), consumerGroup: consumerGroup)
             } catch {
                 guard error.isDataError else { throw error }
-                refused.append((row.tweet.id, error))
+                refused.append((batch.ids[index], error))
             }
         }
         var offsetsOnly = TweetBatch()

@@ -119,6 +119,19 @@ public struct CopyBinaryEncoder: Sendable {
         bytes += body
     }
 
+    /// Where the row being written starts (its field count), once a field was written.
+    public var currentRowStart: Int? { fieldCountAt >= 0 ? fieldCountAt : nil }
+
+    /// A stream of one row taken from `bytes[range]` (a row's field count through its last field).
+    public static func single(row: ArraySlice<UInt8>) -> CopyBinaryEncoder {
+        var encoder = CopyBinaryEncoder(capacity: signature.count + 8 + row.count + trailer.count)
+        encoder.bytes.removeLast(trailer.count)
+        encoder.bytes += row
+        encoder.bytes += trailer
+        encoder.rowCount = 1
+        return encoder
+    }
+
     public mutating func endRow() {
         precondition(fieldCountAt >= 0, "a row needs at least one field")
         withUnsafeBytes(of: fields.bigEndian) { count in

@@ -82,11 +82,11 @@ public struct RawPayload: Sendable {
 /// One loader batch, encoded for binary `COPY` into the session's staging table, plus the SQL that moves
 /// it into the facts and rollups in a single statement.
 public struct TweetBatch: Sendable {
-    private var copy = CopyBinaryEncoder()
-    /// Whether `copy` was dropped after use (`releaseEncoding`).
-    private var encodingReleased = false
-    /// Each row's tweet and provenance, for loading rows one by one when a batch is refused.
-    public private(set) var rows: [(tweet: EnrichedTweet, provenance: LoadProvenance)] = []
+    public private(set) var copy = CopyBinaryEncoder()
+    /// Where each row starts in `copy.bytes`, and its tweet id: enough to load rows one by one
+    /// when a batch is refused, without keeping the decoded tweets.
+    private var rowStarts: [Int] = []
+    public private(set) var ids: [String] = []
     /// Highest offset + 1 per topic/partition in the batch.
     public private(set) var nextOffsets: [String: [Int32: Int64]] = [:]
     /// The UTC days (since 1970-01-01) of the raw payloads in the batch: their partitions must exist.
@@ -94,29 +94,25 @@ public struct TweetBatch: Sendable {
 
     public init() {}
 
-    public var count: Int { rows.count }
-
-    /// The rows in `COPY`'s binary format (encoded again when `releaseEncoding` dropped them).
-    public var copyBytes: [UInt8] {
-        guard encodingReleased else { return copy.bytes }
-        var encoder = CopyBinaryEncoder()
-        for row in rows { Self.encode(row.tweet, row.provenance, into: &encoder) }
-        return encoder.bytes
-    }
-
-    /// Drops the encoded rows once they were sent: a batch the database is still working on is
-    /// kept only in case it has to be loaded again, and then is encoded again.
-    public mutating func releaseEncoding() {
-        copy = CopyBinaryEncoder(capacity: 0)
-        encodingReleased = true
-    }
+    public var count: Int { ids.count }
 
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
-        precondition(!encodingReleased, "append after releaseEncoding")
+        rowStarts.append(copy.bytes.count - CopyBinaryEncoder.trailer.count)
+        ids.append(tweet.id)
         Self.encode(tweet, provenance, into: &copy)
-        rows.append((tweet, provenance))
         if let raw = provenance.raw { rawDays.insert(raw.partitionDay) }
         noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
+    }
+
+    /// Row `index` alone, as a batch without offsets.
+    public func row(_ index: Int) -> TweetBatch {
+        let end = index + 1 < rowStarts.count ? rowStarts[index + 1] : copy.bytes.count - CopyBinaryEncoder.trailer.count
+        var single = TweetBatch()
+        single.copy = .single(row: copy.bytes[rowStarts[index]..<end])
+        single.rowStarts = [single.copy.bytes.count - CopyBinaryEncoder.trailer.count - (end - rowStarts[index])]
+        single.ids = [ids[index]]
+        single.rawDays = rawDays
+        return single
     }
 
     private static func encode(_ tweet: EnrichedTweet, _ provenance: LoadProvenance, into copy: inout CopyBinaryEncoder) {

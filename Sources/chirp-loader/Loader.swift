@@ -147,13 +147,12 @@ final class Loader: Sendable {
                 if let failure = pipeline.failure { throw failure }
             }
             let next = messages.isEmpty ? nil : prepare(messages)
+            messages = []  // the batch holds what is needed, encoded
             try settle(pipeline, store: store, stop: stop)
             if let next {
                 do throws(PostgresError) {
                     try store.beginLoad(next.batch, consumerGroup: groupId)
-                    var inFlight = next
-                    inFlight.batch.releaseEncoding()
-                    pipeline.inFlight = inFlight
+                    pipeline.inFlight = next
                 } catch {
                     try load(next.batch, into: store, stop: stop, failed: error)
                     try consumer.storeOffsets(next.offsets)
