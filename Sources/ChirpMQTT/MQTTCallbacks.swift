@@ -17,6 +17,7 @@ let chirpMQTTConnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
         client.connected.store(true, ordering: .relaxed)
         let count = client.connects.add(1, ordering: .relaxed).newValue
         client.logger.info("mqtt connected", metadata: ["broker": "\(client.options.host):\(client.options.port)", "connects": "\(count)"])
+        client.acknowledgedSubscriptions.store(0, ordering: .relaxed)
         client.resubscribe()
     } else {
         client.logger.error("mqtt connection refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(rc)))"])
@@ -29,6 +30,18 @@ let chirpMQTTDisconnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRa
     client.connected.store(false, ordering: .relaxed)
     if rc != 0 {
         client.logger.warning("mqtt disconnected; reconnecting", metadata: ["reason": "\(String(cString: mosquitto_strerror(rc)))"])
+    }
+}
+
+/// SUBACK: every granted QoS below 0x80 means the broker took the subscription.
+let chirpMQTTSubscribeCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, UnsafePointer<Int32>?, OpaquePointer?) -> Void = {
+    _, userData, _, count, granted, _ in
+    guard let client = client(userData) else { return }
+    let codes = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
+    if let refused = codes.first(where: { $0 >= 0x80 }) {
+        client.logger.error("mqtt subscription refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(refused)))"])
+    } else {
+        client.acknowledgedSubscriptions.add(1, ordering: .relaxed)
     }
 }
 

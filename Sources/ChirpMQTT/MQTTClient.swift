@@ -61,6 +61,8 @@ public final class MQTTClient: @unchecked Sendable {
     let connects = Atomic<Int>(0)
     /// Subscriptions re-sent on every (re)connect.
     let subscriptions = Mutex<[(String, Int32)]>([])
+    /// SUBACKs received since the last connect.
+    let acknowledgedSubscriptions = Atomic<Int>(0)
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
@@ -87,6 +89,7 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_connect_v5_callback_set(handle, chirpMQTTConnectCallback)
         mosquitto_disconnect_v5_callback_set(handle, chirpMQTTDisconnectCallback)
         mosquitto_publish_v5_callback_set(handle, chirpMQTTPublishCallback)
+        mosquitto_subscribe_v5_callback_set(handle, chirpMQTTSubscribeCallback)
         if onMessage != nil {
             mosquitto_message_v5_callback_set(handle, chirpMQTTMessageCallback)
         }
@@ -125,6 +128,11 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// Connected, and the broker acknowledged every subscription since (SUBACK).
+    public var isSubscribed: Bool {
+        isConnected && acknowledgedSubscriptions.load(ordering: .relaxed) >= subscriptions.withLock { $0.count }
+    }
 
     /// Subscribes after every (re)connect, and now if connected.
     public func subscribe(_ topic: String, qos: Int32 = 1) throws(MQTTError) {

@@ -70,7 +70,9 @@ final class Bridge: Sendable {
         try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)
 
         let mqtt = self.mqtt
-        context.readiness.add("mqtt") { mqtt.isConnected ? nil : "not connected to the MQTT broker" }
+        context.readiness.add("mqtt") {
+            !mqtt.isConnected ? "not connected to the MQTT broker" : !mqtt.isSubscribed ? "subscription not yet acknowledged by the MQTT broker" : nil
+        }
         context.readiness.add("kafka") { producer.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
     }
 
