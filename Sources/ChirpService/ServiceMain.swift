@@ -146,6 +146,10 @@ public enum ServiceMain {
         }
 
         let context = ServiceContext(name: name, options: options, logger: logger)
+        // Health answers from the start, but the service's own readiness checks exist only once
+        // its services are made: until then /readyz says so rather than "ready" with no checks.
+        let made = AtomicFlag()
+        context.readiness.add("startup") { made.value ? nil : "starting" }
         let health = HealthServer(
             host: options.string("http-host") ?? "127.0.0.1", port: (try? options.int("http-port")) ?? httpPort,
             metrics: context.metrics, logger: logger, readiness: { context.readiness.evaluate() }
@@ -157,6 +161,7 @@ public enum ServiceMain {
                 .map { "\($0.key)=\($0.value)(\(options.sources[$0.key] ?? "?"))" }.joined(separator: " ")
             logger.info("starting", metadata: ["options": "\(settings)"])
             let services = try await makeServices(context)
+            made.set(true)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: services.map {
                     .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
