@@ -97,26 +97,34 @@ public struct CopyBinaryEncoder: Sendable {
         append((value.millisecondsSinceEpoch - Self.postgresEpochMilliseconds) * 1000)
     }
 
-    /// A `text[]` column: one dimension from 1 (none when empty), no NULL elements.
+    /// A `text[]` column: one dimension from 1 (none when empty), no NULL elements. Written in
+    /// place: the field's length is filled in at the end.
     public mutating func textArray(_ values: [String]) {
-        var body: [UInt8] = []
-        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.bigEndian) { body.append(contentsOf: $0) } }
-        put(Int32(values.isEmpty ? 0 : 1))  // dimensions
-        put(Int32(0))  // no NULLs
-        put(Self.textOID)
+        field(length: 0)
+        let lengthAt = bytes.count - 4
+        append(Int32(values.isEmpty ? 0 : 1))  // dimensions
+        append(Int32(0))  // no NULLs
+        append(Self.textOID)
         if !values.isEmpty {
-            put(Int32(values.count))
-            put(Int32(1))  // lower bound
+            append(Int32(values.count))
+            append(Int32(1))  // lower bound
         }
         for var value in values {
             value.withUTF8 { utf8 in
-                let kept = utf8.contains(0) ? utf8.filter { $0 != 0 } : Array(utf8)
-                put(Int32(kept.count))
-                body += kept
+                if utf8.contains(0) {
+                    let kept = utf8.filter { $0 != 0 }
+                    append(Int32(kept.count))
+                    bytes += kept
+                } else {
+                    append(Int32(utf8.count))
+                    bytes.append(contentsOf: utf8)
+                }
             }
         }
-        field(length: Int32(body.count))
-        bytes += body
+        let length = Int32(bytes.count - lengthAt - 4).bigEndian
+        withUnsafeBytes(of: length) { encoded in
+            for i in 0..<4 { bytes[lengthAt + i] = encoded[i] }
+        }
     }
 
     /// Where the row being written starts (its field count), once a field was written.
