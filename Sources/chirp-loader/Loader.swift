@@ -149,8 +149,9 @@ final class Loader: Sendable {
             let next = messages.isEmpty ? nil : prepare(messages)
             messages = []  // the batch holds what is needed, encoded
             try settle(pipeline, store: store, stop: stop)
-            if let next {
+            if var next {
                 do throws(PostgresError) {
+                    next.started = ContinuousClock.now
                     try store.beginLoad(next.batch, consumerGroup: groupId)
                     pipeline.inFlight = next
                 } catch {
@@ -162,8 +163,9 @@ final class Loader: Sendable {
                 lastLagUpdate = ContinuousClock.now
                 lag.set(Double(consumer.lag()))
             }
-            if ContinuousClock.now - lastRetention > .seconds(3600), pipeline.inFlight == nil {
+            if ContinuousClock.now - lastRetention > .seconds(3600) {
                 lastRetention = ContinuousClock.now
+                try settle(pipeline, store: store, stop: stop)
                 applyRetention(store)
             }
         }
