@@ -170,7 +170,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// `COPY … FROM STDIN` with the given data (text format by default).
+    /// `COPY … FROM STDIN` with the given data, in the format the statement names.
     @discardableResult
     public func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
         precondition(state == .idle, "COPY while results are awaited")
