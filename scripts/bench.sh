@@ -60,7 +60,7 @@ wait_loaded() {  # target timeout port...
   shift 2
   while true; do
     total=0
-    for port in "$@"; do value=$(metric "$port" chirp_loader_inserted_total); total=$((total + ${value%.*})); done
+    for port in "$@"; do value=$(metric "$port" chirp_loader_inserted_total); value=${value%.*}; total=$((total + ${value:-0})); done
     [ "$total" -ge "$target" ] && return 0
     [ $SECONDS -ge $deadline ] && { echo "bench: loaders inserted $total of $target within the time limit" >&2; return 1; }
     sleep 0.25

@@ -192,7 +192,7 @@ public enum ServiceMain {
     /// - The mmap threshold (M_MMAP_THRESHOLD, -3): glibc raises it to the size of every large
     ///   block freed, so after the first batches the 1–2 MB buffers (Kafka fetches, batches
     ///   encoded for COPY) come from the heap and leave it fragmented; fixed at 256 KB they are
-    ///   mapped and unmapped whole (measured: the loader draining a backlog peaked at 55 MB
+    ///   mapped and unmapped whole (measured: the loader draining a backlog peaked at 52–55 MB
     ///   instead of 59–62, the categorizer at 51 instead of 55).
     static func tuneMalloc(arenas: Int32, mmapThreshold: Int32) {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }

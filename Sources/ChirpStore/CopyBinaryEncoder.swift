@@ -127,9 +127,6 @@ public struct CopyBinaryEncoder: Sendable {
         }
     }
 
-    /// Where the row being written starts (its field count), once a field was written.
-    public var currentRowStart: Int? { fieldCountAt >= 0 ? fieldCountAt : nil }
-
     /// A stream of one row taken from `bytes[range]` (a row's field count through its last field).
     public static func single(row: ArraySlice<UInt8>) -> CopyBinaryEncoder {
         var encoder = CopyBinaryEncoder(capacity: signature.count + 8 + row.count + trailer.count)

@@ -99,23 +99,6 @@ public struct TweetBatch: Sendable {
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
         rowStarts.append(copy.bytes.count - CopyBinaryEncoder.trailer.count)
         ids.append(tweet.id)
-        Self.encode(tweet, provenance, into: &copy)
-        if let raw = provenance.raw { rawDays.insert(raw.partitionDay) }
-        noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
-    }
-
-    /// Row `index` alone, as a batch without offsets.
-    public func row(_ index: Int) -> TweetBatch {
-        let end = index + 1 < rowStarts.count ? rowStarts[index + 1] : copy.bytes.count - CopyBinaryEncoder.trailer.count
-        var single = TweetBatch()
-        single.copy = .single(row: copy.bytes[rowStarts[index]..<end])
-        single.rowStarts = [single.copy.bytes.count - CopyBinaryEncoder.trailer.count - (end - rowStarts[index])]
-        single.ids = [ids[index]]
-        single.rawDays = rawDays
-        return single
-    }
-
-    private static func encode(_ tweet: EnrichedTweet, _ provenance: LoadProvenance, into copy: inout CopyBinaryEncoder) {
         copy.tweetColumns(tweet)
         copy.timestamp(provenance.publishedAt)
         copy.text(provenance.topic)
@@ -128,10 +111,23 @@ public struct TweetBatch: Sendable {
             copy.text(raw.topic)
             copy.int32(raw.partition)
             copy.int64(raw.offset)
+            rawDays.insert(raw.partitionDay)
         } else {
             for _ in 0..<6 { copy.null() }
         }
         copy.endRow()
+        noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
+    }
+
+    /// Row `index` alone, as a batch without offsets.
+    public func row(_ index: Int) -> TweetBatch {
+        let end = index + 1 < rowStarts.count ? rowStarts[index + 1] : copy.bytes.count - CopyBinaryEncoder.trailer.count
+        var single = TweetBatch()
+        single.copy = .single(row: copy.bytes[rowStarts[index]..<end])
+        single.rowStarts = [single.copy.bytes.count - CopyBinaryEncoder.trailer.count - (end - rowStarts[index])]
+        single.ids = [ids[index]]
+        single.rawDays = rawDays
+        return single
     }
 
     /// Records a consumed offset that produced no row (a record that could not be decoded).
