@@ -33,15 +33,40 @@ public struct CopyBinaryEncoder: Sendable {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
-    /// Starts a field of `length` bytes (the row too, at its first field).
-    private mutating func field(length: Int32) {
+    /// Overwrites the big-endian `value` written earlier at `offset`.
+    private mutating func patch<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        withUnsafeBytes(of: value.bigEndian) { encoded in
+            for i in 0..<encoded.count { bytes[offset + i] = encoded[i] }
+        }
+    }
+
+    /// Counts a field in its row (starting the row at its first field); its length comes next.
+    private mutating func beginField() {
         if fieldCountAt < 0 {
             bytes.removeLast(Self.trailer.count)
             fieldCountAt = bytes.count
             append(Int16(0))
         }
         fields += 1
+    }
+
+    /// Starts a field of `length` bytes.
+    private mutating func field(length: Int32) {
+        beginField()
         append(length)
+    }
+
+    /// Text as a 32-bit length and its bytes, as fields and array elements both are. PostgreSQL
+    /// text cannot hold NUL (JSON's `\u0000`): it is dropped, as the server would refuse the row.
+    private mutating func appendText(_ source: UnsafeBufferPointer<UInt8>) {
+        if source.contains(0) {
+            let kept = source.filter { $0 != 0 }
+            append(Int32(kept.count))
+            bytes += kept
+        } else {
+            append(Int32(source.count))
+            bytes.append(contentsOf: source)
+        }
     }
 
     public mutating func null() {
@@ -50,25 +75,15 @@ public struct CopyBinaryEncoder: Sendable {
 
     public mutating func text(_ value: String?) {
         guard var text = value else { return null() }
-        text.withUTF8 { utf8($0) }
+        beginField()
+        text.withUTF8 { appendText($0) }
     }
 
     /// A text column from UTF-8 bytes.
     public mutating func utf8(_ value: [UInt8]?) {
         guard let value else { return null() }
-        value.withUnsafeBufferPointer { utf8($0) }
-    }
-
-    /// PostgreSQL text cannot hold NUL (JSON's `\u0000`): it is dropped, as the server would refuse the row.
-    private mutating func utf8(_ source: UnsafeBufferPointer<UInt8>) {
-        if source.contains(0) {
-            let kept = source.filter { $0 != 0 }
-            field(length: Int32(kept.count))
-            bytes += kept
-        } else {
-            field(length: Int32(source.count))
-            bytes.append(contentsOf: source)
-        }
+        beginField()
+        value.withUnsafeBufferPointer { appendText($0) }
     }
 
     /// An `integer` column.
@@ -110,21 +125,9 @@ public struct CopyBinaryEncoder: Sendable {
             append(Int32(1))  // lower bound
         }
         for var value in values {
-            value.withUTF8 { utf8 in
-                if utf8.contains(0) {
-                    let kept = utf8.filter { $0 != 0 }
-                    append(Int32(kept.count))
-                    bytes += kept
-                } else {
-                    append(Int32(utf8.count))
-                    bytes.append(contentsOf: utf8)
-                }
-            }
+            value.withUTF8 { appendText($0) }
         }
-        let length = Int32(bytes.count - lengthAt - 4).bigEndian
-        withUnsafeBytes(of: length) { encoded in
-            for i in 0..<4 { bytes[lengthAt + i] = encoded[i] }
-        }
+        patch(Int32(bytes.count - lengthAt - 4), at: lengthAt)
     }
 
     /// A stream of one row taken from `bytes[range]` (a row's field count through its last field).
@@ -139,10 +142,7 @@ public struct CopyBinaryEncoder: Sendable {
 
     public mutating func endRow() {
         precondition(fieldCountAt >= 0, "a row needs at least one field")
-        withUnsafeBytes(of: fields.bigEndian) { count in
-            bytes[fieldCountAt] = count[0]
-            bytes[fieldCountAt + 1] = count[1]
-        }
+        patch(fields, at: fieldCountAt)
         bytes += Self.trailer
         fieldCountAt = -1
         fields = 0

@@ -90,9 +90,14 @@ final class Loader: Sendable {
     /// A batch whose statement PostgreSQL is running while the loader reads the next one.
     struct InFlight {
         var batch: TweetBatch
-        /// Stored in Kafka once the batch is committed.
-        var offsets: [TopicPartitionOffset]
         var started: ContinuousClock.Instant
+    }
+
+    /// What to store in Kafka once a batch is committed: its next offset per partition.
+    static func offsets(of batch: TweetBatch) -> [TopicPartitionOffset] {
+        batch.nextOffsets.flatMap { topic, partitions in
+            partitions.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
+        }
     }
 
     /// The in-flight batch and a failure met while settling it inside a rebalance callback.
@@ -149,14 +154,14 @@ final class Loader: Sendable {
             let next = messages.isEmpty ? nil : prepare(messages)
             messages = []  // the batch holds what is needed, encoded
             try settle(pipeline, store: store, stop: stop)
-            if var next {
+            if let next {
                 do throws(PostgresError) {
-                    next.started = ContinuousClock.now
-                    try store.beginLoad(next.batch, consumerGroup: groupId)
-                    pipeline.inFlight = next
+                    let started = ContinuousClock.now
+                    try store.beginLoad(next, consumerGroup: groupId)
+                    pipeline.inFlight = InFlight(batch: next, started: started)
                 } catch {
-                    try load(next.batch, into: store, stop: stop, failed: error)
-                    try consumer.storeOffsets(next.offsets)
+                    try load(next, into: store, stop: stop, failed: error)
+                    try consumer.storeOffsets(Self.offsets(of: next))
                 }
             }
             if ContinuousClock.now - lastLagUpdate > .seconds(1) {
@@ -184,7 +189,7 @@ final class Loader: Sendable {
         } catch {
             try load(inFlight.batch, into: store, stop: stop, failed: error)
         }
-        try consumer.storeOffsets(inFlight.offsets)
+        try consumer.storeOffsets(Self.offsets(of: inFlight.batch))
     }
 
     /// The payload as received, from the headers the categorizer adds (nil for records without them).
@@ -207,9 +212,8 @@ final class Loader: Sendable {
         }
     }
 
-    /// Decodes the records into a batch, with the offsets to store in Kafka once it is committed:
-    /// the batch's next offset per partition.
-    private func prepare(_ messages: [KafkaMessage]) -> InFlight {
+    /// Decodes the records into a batch.
+    private func prepare(_ messages: [KafkaMessage]) -> TweetBatch {
         var batch = TweetBatch()
         for message in messages {
             consumed.increment()
@@ -227,10 +231,7 @@ final class Loader: Sendable {
                 batch.noteOffset(topic: message.topic, partition: message.partition, offset: message.offset)
             }
         }
-        let offsets = batch.nextOffsets.flatMap { topic, partitions in
-            partitions.map { TopicPartitionOffset(topic: topic, partition: $0.key, offset: $0.value) }
-        }
-        return InFlight(batch: batch, offsets: offsets, started: ContinuousClock.now)
+        return batch
     }
 
     private func observe(_ batch: TweetBatch, new: Int, since started: ContinuousClock.Instant) {
