@@ -131,6 +131,12 @@ public enum Migrations {
             END
             $fn$;
             """),
+        // Each hashtag row costs its indexes on every load; the per-tweet key only served
+        // recompute, which now finds a tweet's rows through the time index instead (from the
+        // tweet's stored time and hashtag keys).
+        Migration(version: 3, name: "hashtag facts without a per-tweet key", sql: """
+            ALTER TABLE tweet_hashtags DROP CONSTRAINT tweet_hashtags_pkey;
+            """),
     ]
 
     /// Serializes creating and dropping raw partitions.

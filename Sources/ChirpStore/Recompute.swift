@@ -54,8 +54,8 @@ public struct RecomputeBatch: Sendable {
         """
         INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
         SELECT kind, bucket, key, min(tag), sum(delta) FROM (
-            SELECT 'h'::"char" AS kind, date_trunc('hour', h.created_at) AS bucket, h.tag_key AS key, h.tag, -1 AS delta
-            FROM tweet_hashtags h WHERE h.tweet_id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)
+            SELECT 'h'::"char" AS kind, date_trunc('hour', t.created_at) AS bucket, k.key, NULL AS tag, -1 AS delta
+            FROM tweets t, unnest(t.hashtags) AS k(key) WHERE t.id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)
             UNION ALL
             SELECT 'c', date_trunc('minute', t.created_at), c.category, NULL, -1
             FROM tweets t, unnest(t.categories) AS c(category) WHERE t.id IN (SELECT id FROM staging_recompute)
@@ -63,6 +63,14 @@ public struct RecomputeBatch: Sendable {
             SELECT 'l', date_trunc('hour', t.created_at), coalesce(t.lang, 'und'), NULL, -1
             FROM tweets t WHERE t.id IN (SELECT id FROM staging_recompute)
         ) old GROUP BY 1, 2, 3
+        """,
+        // Their hashtag rows go, found by the time index from what the tweet holds now (hence
+        // before the rewrite): its time and hashtag keys, which the loader and recompute always
+        // write together with the rows.
+        """
+        DELETE FROM tweet_hashtags h USING tweets t, unnest(t.hashtags) AS k(key)
+        WHERE t.id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)
+          AND h.created_at = t.created_at AND h.tag_key = k.key AND h.tweet_id = t.id
         """,
         // Rewrite the rows that differ (running recompute again with the same rules rewrites nothing).
         """
@@ -77,7 +85,6 @@ public struct RecomputeBatch: Sendable {
               (s.created_at, s.text, s.lang, s.author_id, s.author, s.retweet_of, s.is_retweet, s.format, s.categories,
                s.hashtag_keys, s.mentions, s.hashtag_rules, s.category_rules)
         """,
-        "DELETE FROM tweet_hashtags WHERE tweet_id IN (SELECT id FROM staging_recompute WHERE NOT same_hashtags)",
         """
         INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
         SELECT s.id, t.position, t.key, t.tag, s.created_at
@@ -101,7 +108,7 @@ public struct RecomputeBatch: Sendable {
         // One net change per rollup row, in key order (the loader's lock order).
         """
         INSERT INTO hashtag_counts_hourly AS r (hour, tag_key, tag, count)
-        SELECT bucket, key, min(tag), sum(delta) FROM recompute_delta WHERE kind = 'h'
+        SELECT bucket, key, coalesce(min(tag), key), sum(delta) FROM recompute_delta WHERE kind = 'h'
         GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
         ON CONFLICT (hour, tag_key) DO UPDATE SET count = r.count + EXCLUDED.count
         """,

@@ -35,43 +35,6 @@ public struct RawPayload: Sendable {
         self.offset = offset
     }
 
-    /// Whether PostgreSQL's `jsonb` can hold the payload. It refuses the escape `\u0000` and
-    /// unpaired surrogate escapes, which are valid JSON; such payloads are kept as text instead.
-    public var fitsJSONB: Bool {
-        let b = bytes
-        let count = b.count
-        /// The code unit of the `\uXXXX` escape at `index`, if there is one.
-        func escape(at index: Int) -> UInt16? {
-            guard index + 5 < count, b[index] == UInt8(ascii: "\\"), b[index + 1] == UInt8(ascii: "u") else { return nil }
-            var unit: UInt16 = 0
-            for byte in b[(index + 2)...(index + 5)] {
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-                unit = unit << 4 | UInt16(digit)
-            }
-            return unit
-        }
-        var i = 0
-        while i < count {
-            guard b[i] == UInt8(ascii: "\\") else { i += 1; continue }
-            guard let unit = escape(at: i) else { i += 2; continue }  // another escape: skip both bytes
-            switch unit {
-            case 0: return false
-            case 0xD800...0xDBFF:
-                guard let low = escape(at: i + 6), (0xDC00...0xDFFF).contains(low) else { return false }
-                i += 12
-            case 0xDC00...0xDFFF: return false
-            default: i += 6
-            }
-        }
-        return true
-    }
-
     /// The UTC day the payload's raw partition covers (days since 1970-01-01).
     public var partitionDay: Int64 {
         let ms = receivedAt.millisecondsSinceEpoch
@@ -106,14 +69,13 @@ public struct TweetBatch: Sendable {
         copy.int64(provenance.offset)
         if let raw = provenance.raw {
             copy.utf8(raw.bytes)
-            copy.bool(raw.fitsJSONB)
             copy.timestamp(raw.receivedAt)
             copy.text(raw.topic)
             copy.int32(raw.partition)
             copy.int64(raw.offset)
             rawDays.insert(raw.partitionDay)
         } else {
-            for _ in 0..<6 { copy.null() }
+            for _ in 0..<5 { copy.null() }
         }
         copy.endRow()
         noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
@@ -144,7 +106,7 @@ public struct TweetBatch: Sendable {
             retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[],
             hashtag_tags text[], mentions text[], hashtag_rules text, category_rules text,
             published_at timestamptz, source_topic text, source_partition integer, source_offset bigint,
-            raw_payload text, raw_is_json boolean, raw_received_at timestamptz, raw_topic text, raw_partition integer,
+            raw_payload text, raw_received_at timestamptz, raw_topic text, raw_partition integer,
             raw_offset bigint
         ) ON COMMIT DELETE ROWS
         """
@@ -169,13 +131,12 @@ public struct TweetBatch: Sendable {
             RETURNING id, created_at, lang, categories
         ), new_rows AS (
             SELECT i.id, i.created_at, i.lang, i.categories, s.hashtag_keys, s.hashtag_tags, s.published_at,
-                   s.raw_payload, s.raw_is_json, s.raw_received_at, s.raw_topic, s.raw_partition, s.raw_offset
+                   s.raw_payload, s.raw_received_at, s.raw_topic, s.raw_partition, s.raw_offset
             FROM inserted i JOIN incoming s USING (id)
         ), raw_rows AS (
             INSERT INTO raw_tweets (tweet_id, created_at, received_at, published_at, source_topic, source_partition,
-                                    source_offset, payload, payload_text)
-            SELECT id, created_at, raw_received_at, published_at, raw_topic, raw_partition, raw_offset,
-                   CASE WHEN raw_is_json THEN raw_payload::jsonb END, CASE WHEN NOT raw_is_json THEN raw_payload END
+                                    source_offset, payload_text)
+            SELECT id, created_at, raw_received_at, published_at, raw_topic, raw_partition, raw_offset, raw_payload
             FROM new_rows WHERE raw_payload IS NOT NULL
         ), tags AS (
             SELECT n.id, n.created_at, t.key, t.tag, t.position

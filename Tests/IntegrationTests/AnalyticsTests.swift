@@ -47,11 +47,11 @@ struct AnalyticsTests {
         #expect(try run(sender, ["generate", "--count", "4000", "--seed", "21", "--start", "2024-05-01T10:00:00Z",
                                  "--span-seconds", "10800", "--output", first]).status == 0)
         #expect(try run(sender, ["--file", first, "--http-port", "0", "--log-format", "text"], environment: stack.environment).status == 0)
-        // A payload jsonb cannot hold (\u0000) is kept as text, and loads like any other; its text
-        // has every byte COPY framing could trip on.
+        // A payload jsonb could not hold (\u0000) loads like any other; its text has every byte
+        // COPY framing could trip on.
         let nulPath = stack.state.appendingPathComponent("nul.json").path
-        try #"{"id": "nul-1", "text": "nul \u0000 inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "created_at": "2024-05-01T08:00:00Z"}"#
-            .write(toFile: nulPath, atomically: true, encoding: .utf8)
+        let nulPayload = #"{"id": "nul-1", "text": "nul \u0000 inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "created_at": "2024-05-01T08:00:00Z"}"#
+        try nulPayload.write(toFile: nulPath, atomically: true, encoding: .utf8)
         #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", stack.environment["MQTT_PORT"]!, "-q", "1", "-t", "tweets", "-f", nulPath]).status == 0)
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(90), "4001 tweets loaded") { try database.tweetCount() >= 4001 }
@@ -132,24 +132,28 @@ struct AnalyticsTests {
         #expect(try reader.execute("SELECT count(*) AS n FROM raw_tweets")[0, "n"] == "4001")
         #expect(throws: PostgresError.self) { try reader.execute("DELETE FROM tweets") }
 
-        // Raw payloads: as received, the \u0000 one as text.
+        // Raw payloads: byte for byte as published (spacing, key order and escapes kept).
         let raw = try database.execute("SELECT payload IS NULL AS as_text, payload_text FROM raw_tweets WHERE tweet_id = 'nul-1'")
         #expect(raw[0, "as_text"] == "t")
-        #expect(raw[0, "payload_text"]?.contains(#"nul \u0000 inside"#) == true)
+        #expect(raw[0, "payload_text"] == nulPayload)
         let nul = try database.execute("SELECT text, hashtags, created_at = '2024-05-01T08:00:00Z' AS at FROM tweets WHERE id = 'nul-1'")
         #expect(nul[0, "text"] == "nul  inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "NUL dropped, the rest as sent")
         #expect(nul[0, "hashtags"] == "{zero,über}")
         #expect(nul[0, "at"] == "t")
 
-        // Twenty tweets as an older hashtag extractor might have left them: no hashtags (facts and
-        // rollups changed together, so the store is consistent, just different from the rules).
+        // Twenty tweets as an older hashtag extractor might have left them: only their first
+        // hashtag, ten more with none (facts and rollups changed together, so the store is
+        // consistent, just different from the rules). Recompute must remove the first hashtag's
+        // row before writing them all again.
         let admin = try PostgresConnection(stack.environment["POSTGRES_ADMIN_URL"]!)
         try admin.execute("""
-            WITH victims AS (SELECT id FROM tweets WHERE created_at >= '2024-05-01T11:00:00Z' AND cardinality(hashtags) > 1 ORDER BY id LIMIT 20),
-            gone AS (DELETE FROM tweet_hashtags h USING victims v WHERE h.tweet_id = v.id RETURNING h.tag_key, date_trunc('hour', h.created_at) AS hour),
+            WITH victims AS (SELECT id, row_number() OVER (ORDER BY id) <= 20 AS keep_first FROM tweets
+                             WHERE created_at >= '2024-05-01T11:00:00Z' AND cardinality(hashtags) > 1 ORDER BY id LIMIT 30),
+            gone AS (DELETE FROM tweet_hashtags h USING victims v WHERE h.tweet_id = v.id AND (h.position > 1 OR NOT v.keep_first)
+                     RETURNING h.tag_key, date_trunc('hour', h.created_at) AS hour),
             lowered AS (UPDATE hashtag_counts_hourly r SET count = r.count - g.n FROM (SELECT hour, tag_key, count(*) AS n FROM gone GROUP BY 1, 2) g
                         WHERE r.hour = g.hour AND r.tag_key = g.tag_key)
-            UPDATE tweets t SET hashtags = '{}' FROM victims v WHERE t.id = v.id
+            UPDATE tweets t SET hashtags = CASE WHEN v.keep_first THEN t.hashtags[1:1] ELSE '{}' END FROM victims v WHERE t.id = v.id
             """)
         #expect(try Self.chirp(stack, ["verify"]).status == 0)
         let stripped = try Self.json(stack, ["trends", "--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T13:00:00Z", "--top", "1000"])
@@ -196,12 +200,19 @@ struct AnalyticsTests {
         // The stripped tweets have their hashtags back: the hashtag rollup equals the input's again.
         let hashtagsNow = try Self.json(stack, ["trends", "--from", "2024-05-01T10:00:00Z", "--to", "2024-05-01T13:00:00Z", "--top", "1000"])
         #expect(Self.counts(hashtagsNow["hashtags"]) == newRules.hashtags(from: Self.t0, to: Self.t0 + 3 * 3_600_000))
+        // No key guards the hashtag rows any more: each (tweet, position) once, each tweet's rows its keys.
+        let facts = try database.execute("""
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM tweet_hashtags GROUP BY tweet_id, position HAVING count(*) > 1) d) AS repeated,
+                   (SELECT count(*) FROM tweet_hashtags) = (SELECT sum(cardinality(hashtags)) FROM tweets) AS rows_match
+            """)
+        #expect(facts[0, "repeated"] == "0")
+        #expect(facts[0, "rows_match"] == "t")
     }
 
     @Test func rawPartitionsPastTheRetentionAreDropped() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        #expect(try Self.chirp(stack, ["migrate"]).output.contains("schema version 2"))
+        #expect(try Self.chirp(stack, ["migrate"]).output.contains("schema version 3"))
         let writer = try PostgresConnection(stack.postgresURL)
         for day in ["2020-01-01", "2020-01-02"] { try writer.execute("SELECT chirp_raw_partition($1::date)", [day]) }
         try writer.execute("SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date)")

@@ -198,10 +198,11 @@ struct PipelineTests {
         let raw = try database.execute("""
             SELECT (SELECT count(*) FROM raw_tweets) AS raw,
                    (SELECT count(*) FROM tweets t JOIN raw_tweets r ON r.tweet_id = t.id AND r.created_at = t.created_at) AS matched,
-                   (SELECT count(*) FROM raw_tweets WHERE payload IS NULL OR source_topic <> 'tweets.raw') AS odd,
+                   (SELECT count(*) FROM raw_tweets WHERE payload_text IS NULL OR payload IS NOT NULL OR source_topic <> 'tweets.raw') AS odd,
                    (SELECT count(DISTINCT (source_partition, source_offset)) FROM raw_tweets) AS positions,
                    (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass) AS partitions,
-                   (SELECT payload->'extended_tweet'->>'full_text' FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_text
+                   (SELECT payload_text::jsonb->'extended_tweet'->>'full_text' FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_text,
+                   (SELECT left(payload_text, 33) FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_start
             """)
         #expect(raw[0, "raw"] == String(expectedSet.count))
         #expect(raw[0, "matched"] == String(expectedSet.count))
@@ -209,6 +210,7 @@ struct PipelineTests {
         #expect(raw[0, "positions"] == String(expectedSet.count))
         #expect(raw[0, "partitions"] == "1")
         #expect(raw[0, "v1_text"] == "Long v1.1 text about #Tennis and #tennis")
+        #expect(raw[0, "v1_start"] == #"{"id_str": "it-v1", "created_at":"#, "spacing and key order as sent")
 
         // Health and metrics on every service.
         for service in services {
