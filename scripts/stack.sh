@@ -4,16 +4,33 @@
 #                                                 PostgreSQL on BASE+2 (database chirp, writer role chirp,
 #                                                 read-only role chirp_reader)
 #   scripts/stack.sh stop STATE_DIR
+#   scripts/stack.sh restart-mqtt STATE_DIR      stops mosquitto (SIGTERM: it saves its sessions) and
+#                                                 starts it again on the same port
 #   scripts/stack.sh env STATE_DIR               prints the services' environment variables
 # Used by `make up/down/demo/bench` and by the integration tests, so every run uses one recipe.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-cmd="${1:?usage: stack.sh start|stop|env STATE_DIR [BASE_PORT]}"
+cmd="${1:?usage: stack.sh start|stop|restart-mqtt|env STATE_DIR [BASE_PORT]}"
 STATE="${2:?state folder required}"
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_mosquitto() {  # state
+  mosquitto -c "$1/mosquitto/mosquitto.conf" >> "$1/mosquitto.log" 2>&1 &
+  echo $! > "$1/mosquitto.pid"
+}
+
+stop_pid_file() {  # pid file: SIGTERM, up to 5 s, then SIGKILL
+  [ -f "$1" ] || return 0
+  local pid
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$1"
 }
 
 wait_port() {  # host port seconds what
@@ -51,8 +68,7 @@ persistence_location $STATE/mosquitto/
 autosave_interval 5
 EOF
   [ "$(id -u)" -eq 0 ] && chown -R mosquitto "$STATE/mosquitto" 2>/dev/null || true
-  mosquitto -c "$STATE/mosquitto/mosquitto.conf" > "$STATE/mosquitto.log" 2>&1 &
-  echo $! > "$STATE/mosquitto.pid"
+  start_mosquitto "$STATE"
 
   "$ROOT/.tools/bin/tansu" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
     --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
@@ -75,21 +91,19 @@ EOF
   ;;
 stop)
   [ -d "$STATE" ] || exit 0
-  for name in mosquitto kafka; do
-    [ -f "$STATE/$name.pid" ] || continue
-    pid=$(cat "$STATE/$name.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$STATE/$name.pid"
-  done
+  for name in mosquitto kafka; do stop_pid_file "$STATE/$name.pid"; done
   if [ -f "$STATE/pg/data/postmaster.pid" ]; then
     as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop > /dev/null 2>&1 || true
   fi
+  ;;
+restart-mqtt)
+  stop_pid_file "$STATE/mosquitto.pid"
+  start_mosquitto "$STATE"
+  wait_port 127.0.0.1 "$(sed -n 's/^MQTT_PORT=//p' "$STATE/env")" 10 mosquitto
   ;;
 env)
   cat "$STATE/env"
   ;;
 *)
-  echo "usage: stack.sh start|stop|env STATE_DIR [BASE_PORT]" >&2; exit 64 ;;
+  echo "usage: stack.sh start|stop|restart-mqtt|env STATE_DIR [BASE_PORT]" >&2; exit 64 ;;
 esac

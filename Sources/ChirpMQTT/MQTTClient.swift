@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import Synchronization
 
-/// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle; libmosquitto's network
-/// thread (started by `connect`) runs every callback.
+/// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle. By default
+/// libmosquitto's network thread (started by `connect`) runs the connection and every callback.
+/// With `Options.networkThread` off, the caller's thread does, inside `connect`, `publish`, `idle`,
+/// `waitForAcknowledgements` and `disconnect`; the client must then be used from that one thread.
 ///
 /// Publishing: QoS 1 messages in flight (sent, PUBACK not yet received) are bounded by
 /// `Options.maxInFlight`; `publish` blocks while the window is full. Message ids are 16-bit, so
@@ -26,6 +28,10 @@ public final class MQTTClient: @unchecked Sendable {
         public var username: String?
         public var password: String?
         public var maxInFlight: Int = 1000
+        /// Off for a publisher that keeps calling the client anyway: each message then goes out
+        /// from the publishing thread, without waking a network thread for it, and PUBACKs are
+        /// read in batches while the window is full (the sender: 2–3 µs less CPU per message).
+        public var networkThread = true
 
         public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
             self.host = host
@@ -54,6 +60,10 @@ public final class MQTTClient: @unchecked Sendable {
     let connected = Atomic<Bool>(false)
     let connectResult = Mutex<Int32?>(nil)
     private let window: DispatchSemaphore
+    /// Without a network thread: when to try reconnecting after the connection was lost, and the
+    /// current back-off (1 s doubling to 10 s, as libmosquitto's own thread does).
+    private var reconnectAt: ContinuousClock.Instant?
+    private var reconnectDelay: Duration = .seconds(1)
     let published = Atomic<Int>(0)
     let acknowledged = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
@@ -112,8 +122,10 @@ public final class MQTTClient: @unchecked Sendable {
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             throw MQTTError(code: rc, context: "connecting to mqtt://\(options.host):\(options.port)")
         }
-        let started = mosquitto_loop_start(handle)
-        guard started == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: started, context: "starting network loop") }
+        if options.networkThread {
+            let started = mosquitto_loop_start(handle)
+            guard started == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: started, context: "starting network loop") }
+        }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let result = connectResult.withLock({ $0 }) {
@@ -122,7 +134,7 @@ public final class MQTTClient: @unchecked Sendable {
                 }
                 return
             }
-            Thread.sleep(forTimeInterval: 0.005)
+            runNetwork(milliseconds: 5)
         }
         throw MQTTError(message: "no CONNACK from mqtt://\(options.host):\(options.port) within \(timeout)")
     }
@@ -158,8 +170,16 @@ public final class MQTTClient: @unchecked Sendable {
         timeout: Duration = .seconds(60)
     ) throws(MQTTError) -> Bool {
         if qos > 0 {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-            if window.wait(timeout: .now() + seconds) == .timedOut { return false }
+            if options.networkThread {
+                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+                if window.wait(timeout: .now() + seconds) == .timedOut { return false }
+            } else {
+                let deadline = ContinuousClock.now + timeout
+                while inFlight >= options.maxInFlight {
+                    guard ContinuousClock.now < deadline else { return false }
+                    runNetwork(milliseconds: 100)
+                }
+            }
         }
         var properties: OpaquePointer? = nil
         for (name, value) in userProperties {
@@ -169,8 +189,11 @@ public final class MQTTClient: @unchecked Sendable {
             mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties)
         }
         mosquitto_property_free_all(&properties)
-        guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-            if qos > 0 { window.signal() }
+        // Without a connection libmosquitto keeps a QoS>0 message queued and sends it after the
+        // reconnect (its PUBACK follows), so only other errors lose the message.
+        let queued = qos > 0 && (rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue)
+        guard rc == MOSQ_ERR_SUCCESS.rawValue || queued else {
+            if qos > 0 && options.networkThread { window.signal() }
             throw MQTTError(code: rc, context: "publishing to \(topic)")
         }
         published.add(1, ordering: .relaxed)
@@ -186,17 +209,58 @@ public final class MQTTClient: @unchecked Sendable {
         } else {
             acknowledged.add(1, ordering: .relaxed)
         }
-        window.signal()
+        if options.networkThread { window.signal() }
+    }
+
+    /// Published QoS>0 messages whose PUBACK has not arrived.
+    private var inFlight: Int {
+        published.load(ordering: .relaxed) - acknowledged.load(ordering: .relaxed) - rejected.load(ordering: .relaxed)
+    }
+
+    /// Waits for `duration`; without a network thread, runs the connection meanwhile (PUBACKs,
+    /// keep-alive, reconnecting).
+    public func idle(for duration: Duration) {
+        let deadline = ContinuousClock.now + duration
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return }
+            runNetwork(milliseconds: Int32((min(left, .seconds(1)) / .milliseconds(1)).rounded(.up)))
+        }
+    }
+
+    /// One turn of the connection for up to `milliseconds`: libmosquitto's loop when the caller's
+    /// thread runs it (reconnecting with back-off when the connection is gone), a sleep otherwise.
+    private func runNetwork(milliseconds: Int32) {
+        guard !options.networkThread else {
+            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+            return
+        }
+        if let reconnectAt {
+            let now = ContinuousClock.now
+            guard now >= reconnectAt else {
+                Thread.sleep(forTimeInterval: min(reconnectAt - now, .milliseconds(Int64(milliseconds))) / .seconds(1))
+                return
+            }
+            if mosquitto_reconnect(handle) == MOSQ_ERR_SUCCESS.rawValue {
+                self.reconnectAt = nil
+                reconnectDelay = .seconds(1)
+            } else {
+                reconnectDelay = min(reconnectDelay * 2, .seconds(10))
+                self.reconnectAt = now + reconnectDelay
+            }
+            return
+        }
+        if mosquitto_loop(handle, milliseconds, 1) != MOSQ_ERR_SUCCESS.rawValue {
+            reconnectAt = ContinuousClock.now + reconnectDelay
+        }
     }
 
     /// Waits until every published message is acknowledged (or rejected), up to `timeout`.
     public func waitForAcknowledgements(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if acknowledged.load(ordering: .relaxed) + rejected.load(ordering: .relaxed) >= published.load(ordering: .relaxed) {
-                return true
-            }
-            Thread.sleep(forTimeInterval: 0.005)
+            if inFlight <= 0 { return true }
+            runNetwork(milliseconds: 5)
         }
         return false
     }
@@ -212,7 +276,12 @@ public final class MQTTClient: @unchecked Sendable {
     /// Disconnects cleanly and stops the network thread. The client cannot be reused.
     public func disconnect() {
         mosquitto_disconnect_v5(handle, 0, nil)
-        mosquitto_loop_stop(handle, false)
+        if options.networkThread {
+            mosquitto_loop_stop(handle, false)
+        } else {
+            // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
+            for _ in 0..<50 where mosquitto_loop(handle, 10, 1) == MOSQ_ERR_SUCCESS.rawValue {}
+        }
         connected.store(false, ordering: .relaxed)
         retainedSelf?.release()
         retainedSelf = nil

@@ -49,6 +49,7 @@ final class Replay: Sendable {
         var mqtt = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: true,
                                       username: settings.username, password: settings.password)
         mqtt.maxInFlight = window
+        mqtt.networkThread = false  // this thread publishes, paces and reads PUBACKs
         logger = context.logger
         client = try MQTTClient(options: mqtt, logger: context.logger)
         let client = self.client
@@ -115,7 +116,7 @@ final class Replay: Sendable {
                         let due = pacer.dueSeconds(index: index, eventTime: tweet.createdAt)
                         index += 1
                         let wait = passStart + .milliseconds(Int64(due * 1000)) - ContinuousClock.now
-                        if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                        if wait > .zero { client.idle(for: wait) }
                         try publish(tweet, pass: pass)
                         sent += 1
                         if progressSeconds > 0, ContinuousClock.now - lastProgress >= .milliseconds(Int64(progressSeconds * 1000)) {

@@ -142,6 +142,13 @@ final class LocalStack {
 
     var postgresURL: String { environment["POSTGRES_URL"]! }
 
+    /// Stops mosquitto (SIGTERM: it saves its sessions) and starts it again on the same port.
+    func restartMQTT() throws {
+        let script = Paths.repository.appendingPathComponent("scripts/stack.sh").path
+        let (status, output) = try run("/bin/bash", [script, "restart-mqtt", state.path])
+        guard status == 0 else { throw HarnessError("mosquitto did not restart:\n\(output)") }
+    }
+
     /// A run of `count` consecutive ports that nothing listens on.
     static func freePortBlock(count: Int) throws -> Int {
         for _ in 0..<200 {

@@ -61,6 +61,46 @@ struct ScalingTests {
         #expect(try categorizerB.metric("chirp_categorizer_consumed_total") ?? 0 > 0)
     }
 
+    /// The sender runs its MQTT connection on its own thread (no libmosquitto network thread), so
+    /// reconnecting is its own code; the bridge's persistent session must survive the restart.
+    @Test func senderAndBridgeRideOutAnMQTTBrokerRestart() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let services = [
+            try ServiceProcess("chirp-bridge", stack: stack), try ServiceProcess("chirp-categorizer", stack: stack),
+            try ServiceProcess("chirp-loader", stack: stack),
+        ]
+        defer { for service in services { service.stop() } }
+        try stack.start(services)
+
+        let count = 6000
+        let file = stack.state.appendingPathComponent("tweets.jsonl").path
+        let sender = try Paths.binary("chirp-sender")
+        #expect(try run(sender, ["generate", "--count", String(count), "--seed", "66", "--start", "2024-08-01T00:00:00Z", "--output", file]).status == 0)
+        let expected = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
+        })
+
+        // 1 500 tweets/s for 4 s; the broker goes away 1.5 s in and is back a moment later.
+        let log = stack.state.appendingPathComponent("sender.log").path
+        let replay = try ChildProcess(sender, ["--file", file, "--rate", "1500", "--http-port", "0", "--log-format", "text"],
+                                      environment: ProcessInfo.processInfo.environment.merging(stack.environment) { _, new in new },
+                                      output: log)
+        Thread.sleep(forTimeInterval: 1.5)
+        try stack.restartMQTT()
+        #expect(replay.wait() == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let senderLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(senderLog.contains("mqtt disconnected; reconnecting"), "\(senderLog)")
+        #expect(senderLog.components(separatedBy: "mqtt connected").count - 1 == 2, "\(senderLog)")
+
+        let database = try PostgresConnection(stack.postgresURL)
+        try eventually(timeout: .seconds(90), "\(count) tweets loaded") { try database.tweetCount() >= count }
+        Thread.sleep(forTimeInterval: 2)
+        let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
+        #expect(stored.count == count)
+        #expect(Set(stored) == expected)
+    }
+
     @Test func killingTheLoaderRepeatedlyKeepsFactsAndRollupsExact() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
