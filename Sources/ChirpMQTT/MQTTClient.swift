@@ -30,7 +30,7 @@ public final class MQTTClient: @unchecked Sendable {
         public var maxInFlight: Int = 1000
         /// Off for a publisher that keeps calling the client anyway: each message then goes out
         /// from the publishing thread, without waking a network thread for it, and PUBACKs are
-        /// read in batches while the window is full (the sender: 2–3 µs less CPU per message).
+        /// read in batches while the window is full (the sender alone: 40–47k → 60–75k tweets/s).
         public var networkThread = true
 
         public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
@@ -280,7 +280,9 @@ public final class MQTTClient: @unchecked Sendable {
             mosquitto_loop_stop(handle, false)
         } else {
             // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
-            for _ in 0..<50 where mosquitto_loop(handle, 10, 1) == MOSQ_ERR_SUCCESS.rawValue {}
+            for _ in 0..<50 {
+                if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+            }
         }
         connected.store(false, ordering: .relaxed)
         retainedSelf?.release()

@@ -105,7 +105,8 @@ public struct RecomputeBatch: Sendable {
             FROM staging_recompute s
         ) new GROUP BY 1, 2, 3
         """,
-        // One net change per rollup row, in key order (the loader's lock order).
+        // One net change per rollup row, in key order (the loader's lock order). Only the added
+        // side carries display tags; a row is only ever inserted from it.
         """
         INSERT INTO hashtag_counts_hourly AS r (hour, tag_key, tag, count)
         SELECT bucket, key, coalesce(min(tag), key), sum(delta) FROM recompute_delta WHERE kind = 'h'
@@ -146,7 +147,7 @@ public struct RecomputeBatch: Sendable {
     /// `$3` (tweet id), in event-time order, at most `$4`.
     public static let selectRaw = """
         SELECT tweet_id, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,
-               coalesce(payload::text, payload_text) AS payload,
+               coalesce(payload_text, payload::text) AS payload,
                (extract(epoch FROM coalesce(published_at, received_at)) * 1000)::bigint AS fallback_ms
         FROM raw_tweets
         WHERE created_at >= $1::timestamptz

@@ -7,6 +7,17 @@ import Testing
 /// in between, the stored ids are exactly the published ids.
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct ScalingTests {
+    /// A generated file of `count` tweets in the stack's folder, and its tweet ids.
+    static func generate(_ count: Int, seed: Int, start: String, in stack: LocalStack) throws -> (path: String, ids: Set<String>) {
+        let file = stack.state.appendingPathComponent("tweets.jsonl").path
+        let generated = try run(try Paths.binary("chirp-sender"), ["generate", "--count", String(count), "--seed", String(seed), "--start", start, "--output", file])
+        guard generated.status == 0 else { throw HarnessError("generate failed: \(generated.output)") }
+        let ids = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
+        })
+        return (file, ids)
+    }
+
     @Test func aCrashedCategorizerAndRebalancesLoseNothing() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
@@ -18,12 +29,7 @@ struct ScalingTests {
         try stack.start(services)
 
         let count = 20_000
-        let file = stack.state.appendingPathComponent("tweets.jsonl").path
-        let sender = try Paths.binary("chirp-sender")
-        #expect(try run(sender, ["generate", "--count", String(count), "--seed", "77", "--start", "2024-06-01T00:00:00Z", "--output", file]).status == 0)
-        let expected = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
-            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
-        })
+        let (file, expected) = try Self.generate(count, seed: 77, start: "2024-06-01T00:00:00Z", in: stack)
 
         // Replay at 2 500 tweets/s (8 s) while the pipeline changes under it.
         let replay = try stack.replayInBackground(file, arguments: ["--rate", "2500"])
@@ -74,12 +80,8 @@ struct ScalingTests {
         try stack.start(services)
 
         let count = 6000
-        let file = stack.state.appendingPathComponent("tweets.jsonl").path
+        let (file, expected) = try Self.generate(count, seed: 66, start: "2024-08-01T00:00:00Z", in: stack)
         let sender = try Paths.binary("chirp-sender")
-        #expect(try run(sender, ["generate", "--count", String(count), "--seed", "66", "--start", "2024-08-01T00:00:00Z", "--output", file]).status == 0)
-        let expected = Set(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map {
-            try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
-        })
 
         // 1 500 tweets/s for 4 s; the broker goes away 1.5 s in and is back a moment later.
         let log = stack.state.appendingPathComponent("sender.log").path
