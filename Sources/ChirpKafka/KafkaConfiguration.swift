@@ -82,8 +82,8 @@ public struct KafkaConfiguration: Sendable {
     /// When the prefetch queue is full, librdkafka postpones the partition's next fetch by 1 s:
     /// with a queue as small as ours, a consumer that drains it within milliseconds then waits out
     /// most of that second (a loader working off a backlog kept PostgreSQL a third busy). From 2.4
-    /// the pause is `fetch.queue.backoff.ms`; 1.3–2.3 have no such property and keep the second
-    /// (there, give the queue a second's worth of records through `--kafka-config`).
+    /// the pause is `fetch.queue.backoff.ms`; 1.3–2.3 have no such property and may wait up to
+    /// the second (there, give the queue a second's worth of records through `--kafka-config`).
     static var fetchQueueBackoff: [(String, String)] {
         rd_kafka_version() >= 0x0204_0000 ? [("fetch.queue.backoff.ms", "10")] : []
     }
