@@ -31,7 +31,7 @@ let package = Package(
 
         // Adapters: the only importers of their C library.
         .target(name: "ChirpKafka", dependencies: [
-            "CRdKafka",
+            "CRdKafka", "ChirpCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpMQTT", dependencies: [

@@ -1,4 +1,8 @@
+import ChirpCore
 import CRdKafka
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -9,17 +13,16 @@ public struct KafkaMessage: Sendable {
     public var offset: Int64
     public var key: [UInt8]?
     public var value: [UInt8]
-    public var headers: [KafkaHeader]
+    public var headers: RecordHeaders
     /// Producer/broker timestamp in milliseconds since the epoch, when present.
     public var timestampMilliseconds: Int64?
 
-    public func header(_ name: String) -> [UInt8]? {
-        headers.last { $0.name == name }?.value
-    }
+    public func header(_ name: String) -> [UInt8]? { headers[name] }
 
-    public func headerString(_ name: String) -> String? {
-        header(name).map { String(decoding: $0, as: UTF8.self) }
-    }
+    public func headerString(_ name: String) -> String? { headers.string(name) }
+
+    /// A header holding a decimal integer (nil when absent or not a number).
+    public func headerInt64(_ name: String) -> Int64? { headers.int64(name) }
 }
 
 /// A topic partition and an offset in it.
@@ -109,6 +112,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard count > 0 else { return [] }
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(count)
+        // Consecutive records mostly share a topic and partition: the lag bookkeeping is updated
+        // once per run of them, and the topic's name is read once per topic handle.
+        var run: (topic: String, partition: Int32, next: Int64)?
         for i in 0..<count {
             guard let pointer = pollBuffer[i] else { continue }
             defer { rd_kafka_message_destroy(pointer) }
@@ -119,33 +125,56 @@ public final class KafkaConsumer: @unchecked Sendable {
                 continue
             }
             let message = copy(pointer)
-            consumedNext[message.topic, default: [:]][message.partition] = message.offset + 1
+            if let current = run, current.topic != message.topic || current.partition != message.partition {
+                consumedNext[current.topic, default: [:]][current.partition] = current.next
+            }
+            run = (message.topic, message.partition, message.offset + 1)
             messages.append(message)
         }
+        if let run { consumedNext[run.topic, default: [:]][run.partition] = run.next }
         return messages
+    }
+
+    private var lastTopicHandle: OpaquePointer?
+    private var lastTopicName = ""
+
+    private func topicName(_ handle: OpaquePointer?) -> String {
+        guard let handle else { return "" }
+        if handle != lastTopicHandle {
+            lastTopicHandle = handle
+            lastTopicName = String(cString: rd_kafka_topic_name(handle))
+        }
+        return lastTopicName
     }
 
     private func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
         let m = pointer.pointee
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
-        var headers: [KafkaHeader] = []
+        var headers = RecordHeaders()
         var cHeaders: OpaquePointer?
         if rd_kafka_message_headers(pointer, &cHeaders) == RD_KAFKA_RESP_ERR_NO_ERROR, let cHeaders {
-            var index = 0
             var name: UnsafePointer<CChar>?
             var valuePointer: UnsafeRawPointer?
             var size = 0
+            var total = 0
+            var index = 0
             while rd_kafka_header_get_all(cHeaders, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let bytes = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
-                headers.append(KafkaHeader(name.map { String(cString: $0) } ?? "", bytes))
+                total += RecordHeaders.storedSize(nameBytes: name.map { strlen($0) } ?? 0, valueBytes: size)
+                index += 1
+            }
+            headers = RecordHeaders(minimumCapacity: total)
+            index = 0
+            while rd_kafka_header_get_all(cHeaders, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let nameBytes = UnsafeRawBufferPointer(start: name, count: name.map { strlen($0) } ?? 0)
+                headers.append(name: nameBytes, value: valuePointer.map { UnsafeRawBufferPointer(start: $0, count: size) })
                 index += 1
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
         return KafkaMessage(
-            topic: m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "",
+            topic: topicName(m.rkt),
             partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
         )

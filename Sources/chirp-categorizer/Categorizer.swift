@@ -149,8 +149,7 @@ final class Categorizer: Sendable {
         }
         switch decoded {
         case .success(let tweets):
-            let fallback = publishedHeader.flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
-                ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
+            let fallback = message.headerInt64(Wire.publishedAt) ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
             let records = tweets.map { enricher.enrich($0, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)) }
             tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
             // The payload as received travels with each record: the loader keeps it as raw master data.

@@ -195,9 +195,9 @@ final class Loader: Sendable {
     /// The payload as received, from the headers the categorizer adds (nil for records without them).
     static func rawPayload(of message: KafkaMessage) -> RawPayload? {
         guard let bytes = message.header(Wire.rawPayload), let topic = message.headerString(Wire.rawTopicName),
-              let ms = message.headerString(Wire.rawTimestamp).flatMap(Int64.init),
-              let partition = message.headerString(Wire.rawPartition).flatMap(Int32.init),
-              let offset = message.headerString(Wire.rawOffset).flatMap(Int64.init) else { return nil }
+              let ms = message.headerInt64(Wire.rawTimestamp),
+              let partition = message.headerInt64(Wire.rawPartition).flatMap(Int32.init(exactly:)),
+              let offset = message.headerInt64(Wire.rawOffset) else { return nil }
         return RawPayload(bytes: bytes, receivedAt: Timestamp(millisecondsSinceEpoch: ms), topic: topic, partition: partition, offset: offset)
     }
 
@@ -219,7 +219,7 @@ final class Loader: Sendable {
             consumed.increment()
             do throws(TweetRejection) {
                 let tweet = try EnrichedTweet.decode(message.value)
-                let published = message.headerString(Wire.publishedAt).flatMap(Int64.init).map(Timestamp.init(millisecondsSinceEpoch:))
+                let published = message.headerInt64(Wire.publishedAt).map(Timestamp.init(millisecondsSinceEpoch:))
                 batch.append(tweet, provenance: LoadProvenance(topic: message.topic, partition: message.partition,
                                                                offset: message.offset, publishedAt: published,
                                                                raw: Self.rawPayload(of: message)))

@@ -114,3 +114,48 @@ import Testing
         #expect(uncategorized > 0 && uncategorized < 1000)
     }
 }
+
+@Suite struct RecordHeadersTests {
+    @Test func looksUpTheLastHeaderOfAName() {
+        var headers = RecordHeaders()
+        headers.append("chirp-published-ms", Array("1700000000123".utf8))
+        headers.append("chirp-raw-payload", Array(#"{"id":"1"}"#.utf8))
+        headers.append("chirp-raw-partition", Array("3".utf8))
+        headers.append("chirp-raw-partition", Array("4".utf8))
+        #expect(headers.count == 4)
+        #expect(headers.int64("chirp-published-ms") == 1_700_000_000_123)
+        #expect(headers.string("chirp-raw-payload") == #"{"id":"1"}"#)
+        #expect(headers.int64("chirp-raw-partition") == 4)
+        #expect(headers["chirp-raw"] == nil)  // a prefix is not a name
+        #expect(headers["chirp-raw-partitions"] == nil)
+        #expect(headers.all.map(\.name) == ["chirp-published-ms", "chirp-raw-payload", "chirp-raw-partition", "chirp-raw-partition"])
+    }
+
+    @Test func keepsEmptyAndMissingValuesApartAndBinaryBytesIntact() {
+        var headers = RecordHeaders()
+        headers.append("empty", [])
+        headers.append("null", nil)
+        let binary: [UInt8] = [0, 255, 10, 0, 0, 0, 0xFF, 0xFF]
+        headers.append("binary", binary)
+        headers.append("", Array("nameless".utf8))
+        #expect(headers["empty"] == [])
+        #expect(headers["null"] == nil)
+        #expect(headers.all[1].value == nil)
+        #expect(headers["binary"] == binary)
+        #expect(headers.string("") == "nameless")
+        #expect(headers.storage.count == RecordHeaders.storedSize(nameBytes: 5, valueBytes: 0) + RecordHeaders.storedSize(nameBytes: 4, valueBytes: 0)
+            + RecordHeaders.storedSize(nameBytes: 6, valueBytes: 8) + RecordHeaders.storedSize(nameBytes: 0, valueBytes: 8))
+    }
+
+    @Test func readsDecimalIntegersStrictly() {
+        var headers = RecordHeaders()
+        for (name, value) in [("max", "9223372036854775807"), ("min", "-9223372036854775808"), ("over", "9223372036854775808"),
+                              ("spaced", " 12"), ("sign", "-"), ("empty", ""), ("hex", "0x10"), ("zero", "000")] {
+            headers.append(name, Array(value.utf8))
+        }
+        #expect(headers.int64("max") == Int64.max)
+        #expect(headers.int64("min") == Int64.min)
+        for name in ["over", "spaced", "sign", "empty", "hex", "absent"] { #expect(headers.int64(name) == nil, "\(name)") }
+        #expect(headers.int64("zero") == 0)
+    }
+}
