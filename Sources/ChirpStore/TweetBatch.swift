@@ -57,6 +57,12 @@ public struct TweetBatch: Sendable {
 
     public init() {}
 
+    /// A batch whose `COPY` stream has room for `bytes` bytes from the start (a stream that grows
+    /// by doubling copies itself several times and touches fresh pages at each step).
+    public init(reservingBytes bytes: Int) {
+        copy = CopyBinaryEncoder(capacity: bytes)
+    }
+
     public var count: Int { ids.count }
 
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
