@@ -10,7 +10,8 @@
 #      statements, 30 days of rollups, the chirp CLI's queries, a recompute of every tweet
 #      (chirp-bench store), and the wall time of `chirp trends --last 1h` as a user runs it.
 # Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STORE_TWEETS (1000000),
-# BENCH_LOADERS (loader instances end to end, one consumer group: 1);
+# BENCH_LOADERS (loader instances end to end, one consumer group: 1), BENCH_E2E_RUNS (end-to-end
+# runs, each on a fresh stack, summarized when more than one: 1);
 # BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -79,7 +80,7 @@ start() {  # name[@k] port state
 stop() { service_stop "$1" "$2"; }  # name state
 
 cleanup() {
-  for state in "$WORK/stages" "$WORK/e2e" "$WORK/store"; do
+  for state in "$WORK/stages" "$WORK"/e2e-* "$WORK/store"; do
     for s in bridge categorizer loader; do service_stop "$s" "$state" 0; done
     for f in "$state"/loader@*.pid; do [ -e "$f" ] && service_stop "$(basename "$f" .pid)" "$state" 0; done
     bash "$ROOT/scripts/stack.sh" stop "$state" 2>/dev/null || true
@@ -125,8 +126,10 @@ bash scripts/stack.sh stop "$S"
 fi
 
 # ---------------------------------------------------------------- end to end
-if [ "${BENCH_E2E:-1}" = 1 ]; then
-E="$WORK/e2e"
+# One end-to-end run on a fresh stack in state folder $1; appends its wall rate and CPU per tweet
+# to WALL_RATES and CPU_TOTALS.
+end_to_end() {
+E="$1"
 bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
@@ -151,6 +154,7 @@ t1=$(now)
 echo
 echo "end to end ($N tweets, all four services, $LOADERS loader instance(s), $(nproc) cores):"
 echo "  wall time first publish → last row: $(elapsed "$t0" "$t1") s, $(rate "$N" "$t0" "$t1") tweets/s"
+WALL_RATES="$WALL_RATES $(python3 -c "print(round($N / ($t1 - $t0)))")"
 psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
   WITH m AS (SELECT published_at, loaded_at FROM tweets WHERE id NOT IN (SELECT id FROM tweets ORDER BY published_at LIMIT 2000))
   SELECT 'sustained (rows):', round(count(*) / extract(epoch FROM max(loaded_at) - min(published_at))), 'tweets/s;',
@@ -162,16 +166,33 @@ LOADER_RSS=$(peak_rss_mb "$(cat "$E/loader.pid")")
 for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader@$k.pid")")"; done
 echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $LOADER_RSS MB"
 CPU1=$(cpu_snapshot "$PIDS")
-python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
+CPU_LINE=$(python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
 import sys
 n = int(sys.argv[1]); before = dict(x.split(":") for x in sys.argv[3].split()); after = dict(x.split(":") for x in sys.argv[4].split())
 parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k])) for k in after]
 print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {1e6 * sum(v for _, v in parts) / n:.0f} µs")
 PY
+)
+echo "$CPU_LINE"
+CPU_TOTALS="$CPU_TOTALS ${CPU_LINE##*total }"
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
 for k in $(seq 2 "$LOADERS"); do stop "loader@$k" "$E"; done
 for s in loader categorizer bridge; do stop $s "$E"; done
 bash scripts/stack.sh stop "$E"
+}
+
+if [ "${BENCH_E2E:-1}" = 1 ]; then
+WALL_RATES=""; CPU_TOTALS=""
+RUNS="${BENCH_E2E_RUNS:-1}"
+for run in $(seq 1 "$RUNS"); do end_to_end "$WORK/e2e-$run"; done
+if [ "$RUNS" -gt 1 ]; then
+  python3 - "$WALL_RATES" "$CPU_TOTALS" <<'PY'
+import statistics, sys
+rates = [int(x) for x in sys.argv[1].split()]; cpu = [int(x.split()[0]) for x in sys.argv[2].split(" µs") if x.strip()]
+print(f"\nend to end over {len(rates)} runs: wall {min(rates):,}–{max(rates):,} tweets/s (median {round(statistics.median(rates)):,}), "
+      f"CPU per tweet {min(cpu)}–{max(cpu)} µs (median {round(statistics.median(cpu))})")
+PY
+fi
 fi
 
 # ---------------------------------------------------------------- pure logic

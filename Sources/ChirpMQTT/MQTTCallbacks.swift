@@ -1,7 +1,8 @@
 import CMosquitto
 import Glibc
 
-// libmosquitto calls these on its network thread. They are file-scope C functions that reach the
+// libmosquitto calls these on the thread that runs the connection (its network thread, or the
+// caller's when `Options.networkThread` is off). They are file-scope C functions that reach the
 // owning `MQTTClient` through the user-data pointer.
 
 private func client(_ userData: UnsafeMutableRawPointer?) -> MQTTClient? {

@@ -63,8 +63,11 @@ final class Bridge: Sendable {
         }
 
         let settings = try MQTTSettings(options, defaultClientId: "chirp-bridge-\(instance)")
-        let mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
+        var mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
                                              username: settings.username, password: settings.password)
+        // `run` drives the connection on the service's worker thread, reading every message that
+        // has arrived per wait.
+        mqttOptions.networkThread = false
         let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, received: received, failed: failed, logger: logger)
         mqtt = try MQTTClient(options: mqttOptions, logger: context.logger) { message in forward.forward(message) }
         try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)
@@ -81,7 +84,7 @@ final class Bridge: Sendable {
         try mqtt.connect()
         logger.info("bridging", metadata: ["to": "\(topic)"])
         while !stop.isStopping {
-            Thread.sleep(forTimeInterval: 0.2)
+            mqtt.idle(for: .milliseconds(200))
         }
         // Stop taking messages first, then drain what was acknowledged.
         mqtt.disconnect()
@@ -93,7 +96,8 @@ final class Bridge: Sendable {
     }
 }
 
-/// Runs on libmosquitto's network thread for every message; returning acknowledges it.
+/// Runs for every message on the thread that drives the connection (`run`, through
+/// `MQTTClient.idle`); returning acknowledges it.
 struct Forwarder: Sendable {
     let producer: KafkaProducer
     let topic: String
