@@ -1,9 +1,8 @@
 import CMosquitto
 import Glibc
 
-// libmosquitto calls these on the thread that runs the connection (its network thread, or the
-// caller's when `Options.networkThread` is off). They are file-scope C functions that reach the
-// owning `MQTTClient` through the user-data pointer.
+// libmosquitto calls these on the thread that runs the connection (`MQTTClient`'s caller). They
+// are file-scope C functions that reach the owning `MQTTClient` through the user-data pointer.
 
 private func client(_ userData: UnsafeMutableRawPointer?) -> MQTTClient? {
     guard let userData else { return nil }

@@ -3,10 +3,14 @@ import Foundation
 import Logging
 import Synchronization
 
-/// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle. By default
-/// libmosquitto's network thread (started by `connect`) runs the connection and every callback.
-/// With `Options.networkThread` off, the caller's thread does, inside `connect`, `publish`, `idle`,
-/// `waitForAcknowledgements` and `disconnect`; the client must then be used from that one thread.
+/// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle. The caller's thread
+/// runs the connection and every callback, inside `connect`, `publish`, `idle`,
+/// `waitForAcknowledgements` and `disconnect`, so the client is used from that one thread (the
+/// counters and `isConnected` may be read from any). libmosquitto's network thread is not used:
+/// a publisher or a subscriber that keeps calling the client anyway sends each message without
+/// waking another thread, and reads every packet that has arrived per wait on the socket (the
+/// sender alone went from 40–47k to 60–75k tweets/s; end to end the sender and the bridge each
+/// spend 1–2 µs less CPU per tweet).
 ///
 /// Publishing: QoS 1 messages in flight (sent, PUBACK not yet received) are bounded by
 /// `Options.maxInFlight`; `publish` blocks while the window is full. Message ids are 16-bit, so
@@ -28,12 +32,6 @@ public final class MQTTClient: @unchecked Sendable {
         public var username: String?
         public var password: String?
         public var maxInFlight: Int = 1000
-        /// Off for a client whose thread keeps calling it anyway (a publisher, or a subscriber
-        /// looping on `idle`): each message then goes out from that thread without waking a
-        /// network thread, and every packet that has arrived is read per wait on the socket (the
-        /// sender alone: 40–47k → 60–75k tweets/s; end to end sender and bridge about 1–2 µs
-        /// less CPU per tweet each).
-        public var networkThread = true
 
         public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
             self.host = host
@@ -61,9 +59,8 @@ public final class MQTTClient: @unchecked Sendable {
 
     let connected = Atomic<Bool>(false)
     let connectResult = Mutex<Int32?>(nil)
-    private let window: DispatchSemaphore
-    /// Without a network thread: when to try reconnecting after the connection was lost, and the
-    /// current back-off (1 s doubling to 10 s, as libmosquitto's own thread does).
+    /// When to try reconnecting after the connection was lost, and the current back-off (1 s
+    /// doubling to 10 s).
     private var reconnectAt: ContinuousClock.Instant?
     private var reconnectDelay: Duration = .seconds(1)
     let published = Atomic<Int>(0)
@@ -83,7 +80,6 @@ public final class MQTTClient: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.onMessage = onMessage
-        self.window = DispatchSemaphore(value: options.maxInFlight)
         guard let handle = mosquitto_new(options.clientId, options.cleanSession, nil) else {
             throw MQTTError(message: "mosquitto_new failed for client id '\(options.clientId)'")
         }
@@ -94,7 +90,6 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_max_inflight_messages_set(handle, UInt32(min(options.maxInFlight, 65_535)))
-        mosquitto_reconnect_delay_set(handle, 1, 10, true)
         if let username = options.username {
             mosquitto_username_pw_set(handle, username, options.password)
         }
@@ -113,7 +108,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     // MARK: Connection
 
-    /// Connects and starts the network thread; waits for the broker's CONNACK.
+    /// Connects and waits for the broker's CONNACK.
     public func connect(timeout: Duration = .seconds(10)) throws(MQTTError) {
         var properties: OpaquePointer? = nil
         if !options.cleanSession {
@@ -123,10 +118,6 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_property_free_all(&properties)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             throw MQTTError(code: rc, context: "connecting to mqtt://\(options.host):\(options.port)")
-        }
-        if options.networkThread {
-            let started = mosquitto_loop_start(handle)
-            guard started == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: started, context: "starting network loop") }
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -172,15 +163,10 @@ public final class MQTTClient: @unchecked Sendable {
         timeout: Duration = .seconds(60)
     ) throws(MQTTError) -> Bool {
         if qos > 0 {
-            if options.networkThread {
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                if window.wait(timeout: .now() + seconds) == .timedOut { return false }
-            } else {
-                let deadline = ContinuousClock.now + timeout
-                while inFlight >= options.maxInFlight {
-                    guard ContinuousClock.now < deadline else { return false }
-                    runNetwork(milliseconds: 100)
-                }
+            let deadline = ContinuousClock.now + timeout
+            while inFlight >= options.maxInFlight {
+                guard ContinuousClock.now < deadline else { return false }
+                runNetwork(milliseconds: 100)
             }
         }
         var properties: OpaquePointer? = nil
@@ -195,7 +181,6 @@ public final class MQTTClient: @unchecked Sendable {
         // reconnect (its PUBACK follows), so only other errors lose the message.
         let queued = qos > 0 && (rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue)
         guard rc == MOSQ_ERR_SUCCESS.rawValue || queued else {
-            if qos > 0 && options.networkThread { window.signal() }
             throw MQTTError(code: rc, context: "publishing to \(topic)")
         }
         published.add(1, ordering: .relaxed)
@@ -203,7 +188,7 @@ public final class MQTTClient: @unchecked Sendable {
         return true
     }
 
-    /// Called from the network thread when a QoS 1 PUBACK arrives.
+    /// Called while the connection runs when a QoS 1 PUBACK arrives.
     func didAcknowledge(reasonCode: Int32) {
         if reasonCode >= 0x80 {
             rejected.add(1, ordering: .relaxed)
@@ -211,7 +196,6 @@ public final class MQTTClient: @unchecked Sendable {
         } else {
             acknowledged.add(1, ordering: .relaxed)
         }
-        if options.networkThread { window.signal() }
     }
 
     /// Published QoS>0 messages whose PUBACK has not arrived.
@@ -219,8 +203,7 @@ public final class MQTTClient: @unchecked Sendable {
         published.load(ordering: .relaxed) - acknowledged.load(ordering: .relaxed) - rejected.load(ordering: .relaxed)
     }
 
-    /// Waits for `duration`; without a network thread, runs the connection meanwhile (PUBACKs,
-    /// keep-alive, reconnecting).
+    /// Runs the connection for `duration`: incoming messages, PUBACKs, keep-alive, reconnecting.
     public func idle(for duration: Duration) {
         let deadline = ContinuousClock.now + duration
         while true {
@@ -230,13 +213,9 @@ public final class MQTTClient: @unchecked Sendable {
         }
     }
 
-    /// One turn of the connection for up to `milliseconds`: libmosquitto's loop when the caller's
-    /// thread runs it (reconnecting with back-off when the connection is gone), a sleep otherwise.
+    /// One turn of the connection for up to `milliseconds`, reconnecting with back-off (1 s
+    /// doubling to 10 s) when it is gone.
     private func runNetwork(milliseconds: Int32) {
-        guard !options.networkThread else {
-            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
-            return
-        }
         if let reconnectAt {
             let now = ContinuousClock.now
             guard now >= reconnectAt else {
@@ -300,16 +279,12 @@ public final class MQTTClient: @unchecked Sendable {
         )
     }
 
-    /// Disconnects cleanly and stops the network thread. The client cannot be reused.
+    /// Disconnects cleanly. The client cannot be reused.
     public func disconnect() {
         mosquitto_disconnect_v5(handle, 0, nil)
-        if options.networkThread {
-            mosquitto_loop_stop(handle, false)
-        } else {
-            // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
-            for _ in 0..<50 {
-                if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
-            }
+        // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
+        for _ in 0..<50 {
+            if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
         }
         connected.store(false, ordering: .relaxed)
         retainedSelf?.release()

@@ -63,11 +63,9 @@ final class Bridge: Sendable {
         }
 
         let settings = try MQTTSettings(options, defaultClientId: "chirp-bridge-\(instance)")
-        var mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
+        // `run` drives the connection on the service's worker thread.
+        let mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
                                              username: settings.username, password: settings.password)
-        // `run` drives the connection on the service's worker thread, reading every message that
-        // has arrived per wait.
-        mqttOptions.networkThread = false
         let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, received: received, failed: failed, logger: logger)
         mqtt = try MQTTClient(options: mqttOptions, logger: context.logger) { message in forward.forward(message) }
         try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)

@@ -49,7 +49,6 @@ final class Replay: Sendable {
         var mqtt = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: true,
                                       username: settings.username, password: settings.password)
         mqtt.maxInFlight = window
-        mqtt.networkThread = false  // this thread publishes, paces and reads PUBACKs
         logger = context.logger
         client = try MQTTClient(options: mqtt, logger: context.logger)
         let client = self.client
