@@ -2,7 +2,7 @@
 /// there are, and looking one up compares bytes. Each header is stored as its name's length
 /// (2 bytes, little endian), the name, its value's length (4 bytes, little endian; all ones for a
 /// header without a value) and the value.
-public struct RecordHeaders: Sendable, Equatable {
+public struct RecordHeaders: Sendable {
     public private(set) var storage: [UInt8] = []
     public private(set) var count = 0
 
@@ -116,6 +116,4 @@ public struct RecordHeaders: Sendable, Equatable {
         }
         return result
     }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.storage == rhs.storage }
 }
