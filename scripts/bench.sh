@@ -11,7 +11,9 @@
 #      (chirp-bench store), and the wall time of `chirp trends --last 1h` as a user runs it.
 # Environment: BENCH_COUNT (200000), BENCH_BASE_PORT (18000), BENCH_STORE_TWEETS (1000000),
 # BENCH_LOADERS (loader instances end to end, one consumer group: 1), BENCH_E2E_RUNS (end-to-end
-# runs, each on a fresh stack, summarized when more than one: 1);
+# runs, each on a fresh stack, summarized when more than one: 1), BENCH_PACED_RATE (one more
+# end-to-end run with the sender paced at this many tweets/s, below capacity, for the latency a
+# stream under the pipeline's capacity sees: 10000; 0 skips it);
 # BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -126,10 +128,11 @@ bash scripts/stack.sh stop "$S"
 fi
 
 # ---------------------------------------------------------------- end to end
-# One end-to-end run on a fresh stack in state folder $1; appends its wall rate and CPU per tweet
-# to WALL_RATES and CPU_TOTALS.
+# One end-to-end run on a fresh stack in state folder $1, the sender paced at $2 tweets/s (0: as
+# fast as the broker acknowledges); appends its wall rate and CPU per tweet to WALL_RATES and
+# CPU_TOTALS.
 end_to_end() {
-E="$1"
+E="$1"; PACE="$2"
 bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
@@ -142,7 +145,7 @@ PIDS="bridge:$(cat "$E/bridge.pid") categorizer:$(cat "$E/categorizer.pid") load
 for k in $(seq 2 "$LOADERS"); do PIDS="$PIDS loader@$k:$(cat "$E/loader@$k.pid")"; done
 CPU0=$(cpu_snapshot "$PIDS")
 t0=$(now)
-HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --progress-seconds 0 > "$E/sender.log" 2>&1 &
+HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --rate "$PACE" --progress-seconds 0 > "$E/sender.log" 2>&1 &
 SPID=$!; SENDER_RSS=0; SENDER_CPU=0
 while kill -0 $SPID 2>/dev/null; do
   r=$(peak_rss_mb $SPID); [ "$r" != "?" ] && SENDER_RSS=$r; c=$(cpu_seconds $SPID); [ "$c" != 0 ] && SENDER_CPU=$c; sleep 0.2
@@ -152,7 +155,8 @@ LOADER_PORTS="$((BASE + 63))"; for k in $(seq 2 "$LOADERS"); do LOADER_PORTS="$L
 wait_loaded $((N + 2000)) 900 $LOADER_PORTS || echo "bench: not every tweet arrived" >&2
 t1=$(now)
 echo
-echo "end to end ($N tweets, all four services, $LOADERS loader instance(s), $(nproc) cores):"
+if [ "$PACE" = 0 ]; then PACING="published as fast as acknowledged"; else PACING="paced at $PACE tweets/s"; fi
+echo "end to end ($N tweets $PACING, all four services, $LOADERS loader instance(s), $(nproc) cores):"
 echo "  wall time first publish → last row: $(elapsed "$t0" "$t1") s, $(rate "$N" "$t0" "$t1") tweets/s"
 WALL_RATES="$WALL_RATES $(python3 -c "print(round($N / ($t1 - $t0)))")"
 psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
@@ -166,15 +170,17 @@ LOADER_RSS=$(peak_rss_mb "$(cat "$E/loader.pid")")
 for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader@$k.pid")")"; done
 echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $LOADER_RSS MB"
 CPU1=$(cpu_snapshot "$PIDS")
-CPU_LINE=$(python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
+{ IFS= read -r CPU_TOTAL; IFS= read -r CPU_LINE; } < <(python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
 import sys
 n = int(sys.argv[1]); before = dict(x.split(":") for x in sys.argv[3].split()); after = dict(x.split(":") for x in sys.argv[4].split())
 parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k])) for k in after]
-print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {1e6 * sum(v for _, v in parts) / n:.0f} µs")
+total = round(1e6 * sum(v for _, v in parts) / n)
+print(total)
+print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {total} µs")
 PY
 )
 echo "$CPU_LINE"
-CPU_TOTALS="$CPU_TOTALS ${CPU_LINE##*total }"
+CPU_TOTALS="$CPU_TOTALS $CPU_TOTAL"
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
 for k in $(seq 2 "$LOADERS"); do stop "loader@$k" "$E"; done
 for s in loader categorizer bridge; do stop $s "$E"; done
@@ -184,15 +190,17 @@ bash scripts/stack.sh stop "$E"
 if [ "${BENCH_E2E:-1}" = 1 ]; then
 WALL_RATES=""; CPU_TOTALS=""
 RUNS="${BENCH_E2E_RUNS:-1}"
-for run in $(seq 1 "$RUNS"); do end_to_end "$WORK/e2e-$run"; done
+for run in $(seq 1 "$RUNS"); do end_to_end "$WORK/e2e-$run" 0; done
 if [ "$RUNS" -gt 1 ]; then
   python3 - "$WALL_RATES" "$CPU_TOTALS" <<'PY'
 import statistics, sys
-rates = [int(x) for x in sys.argv[1].split()]; cpu = [int(x.split()[0]) for x in sys.argv[2].split(" µs") if x.strip()]
+rates = [int(x) for x in sys.argv[1].split()]; cpu = [int(x) for x in sys.argv[2].split()]
 print(f"\nend to end over {len(rates)} runs: wall {min(rates):,}–{max(rates):,} tweets/s (median {round(statistics.median(rates)):,}), "
       f"CPU per tweet {min(cpu)}–{max(cpu)} µs (median {round(statistics.median(cpu))})")
 PY
 fi
+PACED="${BENCH_PACED_RATE:-10000}"
+if [ "$PACED" != 0 ]; then end_to_end "$WORK/e2e-paced" "$PACED"; fi
 fi
 
 # ---------------------------------------------------------------- pure logic

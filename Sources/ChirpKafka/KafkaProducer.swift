@@ -1,22 +1,8 @@
+import ChirpCore
 import CRdKafka
 import Foundation
 import Logging
 import Synchronization
-
-/// A Kafka record header.
-public struct KafkaHeader: Sendable, Equatable {
-    public var name: String
-    public var value: [UInt8]
-
-    public init(_ name: String, _ value: [UInt8]) {
-        self.name = name
-        self.value = value
-    }
-
-    public init(_ name: String, _ value: String) {
-        self.init(name, Array(value.utf8))
-    }
-}
 
 /// An idempotent producer. `send` enqueues without waiting; delivery reports arrive on the
 /// producer's own poll thread through the handler given at creation.
@@ -57,18 +43,18 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Enqueues one message. Blocks (serving delivery reports) while librdkafka's local queue is
     /// full, so a fast upstream is slowed to what the brokers accept. `partition` nil = by key.
     public func send(
-        topic: String, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = [], partition: Int32? = nil,
+        topic: String, key: [UInt8]?, value: [UInt8], headers: RecordHeaders = RecordHeaders(), partition: Int32? = nil,
         token: UInt64
     ) throws(KafkaError) {
         while true {
             var cHeaders: OpaquePointer? = nil
-            if !headers.isEmpty {
-                cHeaders = rd_kafka_headers_new(headers.count)
-                for header in headers {
-                    header.value.withUnsafeBytes { bytes in
-                        _ = rd_kafka_header_add(cHeaders, header.name, -1, bytes.baseAddress, bytes.count)
-                    }
+            if headers.count > 0 {
+                let list = rd_kafka_headers_new(headers.count)
+                headers.forEach { name, value in
+                    _ = rd_kafka_header_add(list, name.baseAddress?.assumingMemoryBound(to: CChar.self), name.count,
+                                            value?.baseAddress, value?.count ?? 0)
                 }
+                cHeaders = list
             }
             let opaque = UnsafeMutableRawPointer(bitPattern: UInt(token &+ 1))
             let error: OpaquePointer? = value.withUnsafeBytes { valueBytes in

@@ -107,9 +107,10 @@ struct Forwarder: Sendable {
     func forward(_ message: MQTTMessage) {
         received.increment()
         let key = message.userProperty(Wire.tweetId) ?? TweetKey.extract(message.payload)
-        var headers = [KafkaHeader(Wire.mqttTopic, message.topic)]
+        var headers = RecordHeaders(minimumCapacity: 96)
+        headers.append(Wire.mqttTopic, message.topic)
         if let published = message.userProperty(Wire.publishedAt) {
-            headers.append(KafkaHeader(Wire.publishedAt, published))
+            headers.append(Wire.publishedAt, published)
         }
         // `send` waits while librdkafka's queue is full; an error here is permanent for this
         // record (for example larger than message.max.bytes): counted, logged, not retried.

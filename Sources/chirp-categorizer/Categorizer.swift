@@ -138,9 +138,12 @@ final class Categorizer: Sendable {
     private func process(_ message: KafkaMessage) throws {
         consumed.increment()
         let token = Self.token(partition: message.partition, offset: message.offset)
-        let publishedHeader = message.header(Wire.publishedAt)
-        var headers: [KafkaHeader] = []
-        if let publishedHeader { headers.append(KafkaHeader(Wire.publishedAt, publishedHeader)) }
+        // The publish time is forwarded as sent, and read as a number from the same bytes.
+        var headers = RecordHeaders(minimumCapacity: message.value.count + 256)
+        let published: Int64?? = message.headers.withValue(Wire.publishedAt) { bytes in
+            headers.append(Wire.publishedAt, bytes: bytes)
+            return RecordHeaders.int64(decimal: bytes)
+        }
         let decoded: Result<[Tweet], TweetRejection>
         do throws(TweetRejection) {
             decoded = .success(try TweetDecoder.decode(bytes: message.value, maximumBytes: maxPayload))
@@ -149,30 +152,26 @@ final class Categorizer: Sendable {
         }
         switch decoded {
         case .success(let tweets):
-            let fallback = message.headerInt64(Wire.publishedAt) ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
+            let fallback = published.flatMap { $0 } ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
             let records = tweets.map { enricher.enrich($0, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)) }
             tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
             // The payload as received travels with each record: the loader keeps it as raw master data.
-            headers += [
-                KafkaHeader(Wire.rawPayload, message.value),
-                KafkaHeader(Wire.rawTopicName, message.topic),
-                KafkaHeader(Wire.rawTimestamp, String(message.timestampMilliseconds ?? fallback)),
-                KafkaHeader(Wire.rawPartition, String(message.partition)),
-                KafkaHeader(Wire.rawOffset, String(message.offset)),
-            ]
+            headers.append(Wire.rawPayload, message.value)
+            headers.append(Wire.rawTopicName, message.topic)
+            headers.append(Wire.rawTimestamp, message.timestampMilliseconds ?? fallback)
+            headers.append(Wire.rawPartition, Int64(message.partition))
+            headers.append(Wire.rawOffset, message.offset)
             for record in records {
                 try producer.send(topic: enrichedTopic, key: Array(record.id.utf8), value: record.encoded(), headers: headers, token: token)
             }
         case .failure(let rejection):
             deadLetters.increment(label: rejection.reason.rawValue)
             tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) }
-            headers += [
-                KafkaHeader(Wire.dlqReason, rejection.reason.rawValue),
-                KafkaHeader(Wire.dlqMessage, String(rejection.message.prefix(1000))),
-                KafkaHeader(Wire.dlqSourceTopic, message.topic),
-                KafkaHeader(Wire.dlqSourcePartition, String(message.partition)),
-                KafkaHeader(Wire.dlqSourceOffset, String(message.offset)),
-            ]
+            headers.append(Wire.dlqReason, rejection.reason.rawValue)
+            headers.append(Wire.dlqMessage, String(rejection.message.prefix(1000)))
+            headers.append(Wire.dlqSourceTopic, message.topic)
+            headers.append(Wire.dlqSourcePartition, Int64(message.partition))
+            headers.append(Wire.dlqSourceOffset, message.offset)
             try producer.send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
         }
     }

@@ -158,4 +158,18 @@ import Testing
         for name in ["over", "spaced", "sign", "empty", "hex", "absent"] { #expect(headers.int64(name) == nil, "\(name)") }
         #expect(headers.int64("zero") == 0)
     }
+
+    @Test func writesIntegersInDecimalAndStringsAsUTF8() {
+        var headers = RecordHeaders()
+        let numbers: [Int64] = [0, 7, -5, 1_700_000_000_123, Int64.max, Int64.min]
+        for (index, number) in numbers.enumerated() { headers.append("n\(index)", number) }
+        headers.append("text", "déjà vu")
+        #expect(numbers.indices.map { headers.string("n\($0)") }
+            == ["0", "7", "-5", "1700000000123", "9223372036854775807", "-9223372036854775808"])
+        #expect(numbers.indices.map { headers.int64("n\($0)") } == numbers)
+        #expect(headers["text"] == Array("déjà vu".utf8))
+        var seen: [String] = []
+        headers.forEach { name, value in seen.append(String(decoding: name, as: UTF8.self) + "=" + String(decoding: value ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self)) }
+        #expect(seen == ["n0=0", "n1=7", "n2=-5", "n3=1700000000123", "n4=9223372036854775807", "n5=-9223372036854775808", "text=déjà vu"])
+    }
 }

@@ -30,13 +30,44 @@ public struct RecordHeaders: Sendable {
         count += 1
     }
 
-    public mutating func append(_ name: String, _ value: [UInt8]?) {
+    public mutating func append(_ name: String, bytes value: UnsafeRawBufferPointer?) {
         var name = name
-        name.withUTF8 { nameBytes in
-            if let value {
-                value.withUnsafeBytes { append(name: UnsafeRawBufferPointer(nameBytes), value: $0) }
-            } else {
-                append(name: UnsafeRawBufferPointer(nameBytes), value: nil)
+        name.withUTF8 { append(name: UnsafeRawBufferPointer($0), value: value) }
+    }
+
+    public mutating func append(_ name: String, _ value: [UInt8]?) {
+        guard let value else { return append(name, bytes: nil) }
+        value.withUnsafeBytes { append(name, bytes: $0) }
+    }
+
+    public mutating func append(_ name: String, _ value: String) {
+        var value = value
+        value.withUTF8 { append(name, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Adds a header holding `value` in decimal, as `int64` reads it back.
+    public mutating func append(_ name: String, _ value: Int64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for "-9223372036854775808"
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var magnitude = value.magnitude
+            var at = buffer.count
+            repeat {
+                at -= 1
+                buffer[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { at -= 1; buffer[at] = UInt8(ascii: "-") }
+            append(name, bytes: UnsafeRawBufferPointer(rebasing: buffer[at...]))
+        }
+    }
+
+    /// Calls `body` with each header's name and value (nil: none), in order.
+    public func forEach(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws -> Void) rethrows {
+        try storage.withUnsafeBytes { bytes in
+            var at = 0
+            while let (nameRange, valueRange, next) = Self.entry(in: bytes, at: at) {
+                try body(UnsafeRawBufferPointer(rebasing: bytes[nameRange]), valueRange.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) })
+                at = next
             }
         }
     }
@@ -48,10 +79,12 @@ public struct RecordHeaders: Sendable {
         return name.withUTF8 { wanted in
             storage.withUnsafeBytes { bytes -> R? in
                 var found: Range<Int>?? = nil
-                Self.forEachEntry(in: bytes) { nameRange, valueRange in
+                var at = 0
+                while let (nameRange, valueRange, next) = Self.entry(in: bytes, at: at) {
                     if nameRange.count == wanted.count, wanted.elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[nameRange])) {
                         found = .some(valueRange)
                     }
+                    at = next
                 }
                 guard case .some(.some(let range)) = found else { return nil }
                 return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
@@ -59,18 +92,16 @@ public struct RecordHeaders: Sendable {
         }
     }
 
-    /// Walks the stored headers: where each one's name and value (nil: none) are in `bytes`.
-    private static func forEachEntry(in bytes: UnsafeRawBufferPointer, _ body: (Range<Int>, Range<Int>?) -> Void) {
-        var at = 0
-        while at + 2 <= bytes.count {
-            let lengthAt = at + 2 + (Int(bytes[at]) | Int(bytes[at + 1]) << 8)
-            var length: UInt32 = 0
-            for i in 0..<4 { length |= UInt32(bytes[lengthAt + i]) << UInt32(8 * i) }
-            let valueStart = lengthAt + 4
-            let valueRange = length == noValue ? nil : valueStart..<valueStart + Int(length)
-            body(at + 2..<lengthAt, valueRange)
-            at = valueRange?.upperBound ?? valueStart
-        }
+    /// The header stored at `at`: where its name and value (nil: none) are in `bytes`, and where
+    /// the next one starts; nil past the last.
+    private static func entry(in bytes: UnsafeRawBufferPointer, at: Int) -> (name: Range<Int>, value: Range<Int>?, next: Int)? {
+        guard at + 2 <= bytes.count else { return nil }
+        let lengthAt = at + 2 + (Int(bytes[at]) | Int(bytes[at + 1]) << 8)
+        var length: UInt32 = 0
+        for i in 0..<4 { length |= UInt32(bytes[lengthAt + i]) << UInt32(8 * i) }
+        let valueStart = lengthAt + 4
+        let valueRange = length == noValue ? nil : valueStart..<valueStart + Int(length)
+        return (at + 2..<lengthAt, valueRange, valueRange?.upperBound ?? valueStart)
     }
 
     /// The value of the last header called `name`.
@@ -84,10 +115,12 @@ public struct RecordHeaders: Sendable {
 
     /// The value read as a decimal integer (optional leading minus); nil when absent or not one.
     public func int64(_ name: String) -> Int64? {
-        withValue(name) { Self.parseInt64($0) } ?? nil
+        withValue(name) { Self.int64(decimal: $0) } ?? nil
     }
 
-    static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    /// `bytes` read as a decimal integer (optional leading minus, nothing else); nil when they
+    /// are not one or it does not fit.
+    public static func int64(decimal bytes: UnsafeRawBufferPointer) -> Int64? {
         var index = 0
         let negative = bytes.first == UInt8(ascii: "-")
         if negative { index = 1 }
@@ -108,12 +141,7 @@ public struct RecordHeaders: Sendable {
     /// Every header in order, as names and values.
     public var all: [(name: String, value: [UInt8]?)] {
         var result: [(String, [UInt8]?)] = []
-        storage.withUnsafeBytes { bytes in
-            Self.forEachEntry(in: bytes) { nameRange, valueRange in
-                result.append((String(decoding: UnsafeRawBufferPointer(rebasing: bytes[nameRange]), as: UTF8.self),
-                               valueRange.map { Array(bytes[$0]) }))
-            }
-        }
+        forEach { name, value in result.append((String(decoding: name, as: UTF8.self), value.map { Array($0) })) }
         return result
     }
 }
