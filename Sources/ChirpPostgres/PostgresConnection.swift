@@ -142,6 +142,15 @@ public final class PostgresConnection: @unchecked Sendable {
         return results
     }
 
+    /// Whether the server has answered what `send` sent, so that `awaitResults` would not wait
+    /// for it to work (the last result may still be on its way). Reads what has arrived without
+    /// blocking; true also when the connection broke, which `awaitResults` then reports.
+    public func hasResults() -> Bool {
+        precondition(state == .awaitingResults, "no results awaited")
+        guard PQconsumeInput(connection) == 1 else { return true }
+        return PQisBusy(connection) == 0
+    }
+
     /// Prepares a named statement for `executePrepared`.
     public func prepare(name: String, sql: String) throws(PostgresError) {
         precondition(state == .idle, "prepare while results are awaited")

@@ -53,6 +53,10 @@ public final class AnalyticsStore: @unchecked Sendable {
     /// Whether a load was begun and not yet finished.
     public var isLoading: Bool { connection.state == .awaitingResults }
 
+    /// Whether the database is free for the next batch: no load begun, or the one begun is done
+    /// (`finishLoad` will not wait for the server). Does not block.
+    public var isFree: Bool { !isLoading || connection.hasResults() }
+
     /// The first half of `load`: opens the transaction, copies the batch in, stores the offsets,
     /// and sends the statement that moves the rows into the tables, with COMMIT, without waiting
     /// for them. Until `finishLoad`, the caller may do anything but use this store.

@@ -141,15 +141,21 @@ final class Loader: Sendable {
             }
         }
         while !stop.isStopping {
-            // Fill a batch: up to batchSize records or batchWait, whichever comes first. Meanwhile
-            // PostgreSQL works on the previous batch.
+            // Fill a batch while PostgreSQL works on the previous one: up to batchSize records or
+            // batchWait, and no longer than the database is busy. A batch is what arrived during
+            // the previous load: large in a flood, small and prompt when the stream is slower.
             var messages: [KafkaMessage] = []
             let deadline = ContinuousClock.now + batchWait
             while messages.count < batchSize, !stop.isStopping {
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else { break }
-                messages += consumer.poll(maxMessages: batchSize - messages.count, timeout: min(left, .milliseconds(100)))
+                // A poll returns when it has all it asks for or its time is up: wait for the first
+                // record alone, then look at the database every few milliseconds.
+                let first = messages.isEmpty
+                messages += consumer.poll(maxMessages: first ? 1 : batchSize - messages.count,
+                                          timeout: min(left, first ? .milliseconds(100) : .milliseconds(5)))
                 if let failure = pipeline.failure { throw failure }
+                if !messages.isEmpty, store.isFree { break }
             }
             let next = messages.isEmpty ? nil : prepare(messages)
             messages = []  // the batch holds what is needed, encoded

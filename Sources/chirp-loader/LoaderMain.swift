@@ -11,7 +11,7 @@ struct LoaderMain {
         OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
         OptionSpec("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
         OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "2000", help: "Tweets per database transaction at most."),
-        OptionSpec("batch-wait-ms", env: "LOADER_BATCH_WAIT_MS", default: "200", help: "Longest wait to fill a batch before loading what is there."),
+        OptionSpec("batch-wait-ms", env: "LOADER_BATCH_WAIT_MS", default: "200", help: "Longest wait to fill a batch; a batch goes sooner when the database has finished the previous one."),
         OptionSpec("raw-retention-days", env: "RAW_RETENTION_DAYS", default: "30", help: "Days of raw payloads to keep (by receive time, whole UTC days); 0 keeps them forever."),
         OptionSpec("connect-timeout-seconds", env: "LOADER_CONNECT_TIMEOUT_SECONDS", default: "60", help: "How long to retry the first database connection at start."),
     ]

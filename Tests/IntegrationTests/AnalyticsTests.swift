@@ -222,8 +222,8 @@ struct AnalyticsTests {
         #expect(try Self.chirp(stack, ["migrate"]).output.contains("up to date"))
     }
 
-    /// The loader's half-way loads: a batch in flight while the connection takes nothing else, an
-    /// error in what was sent rolls it back and leaves the connection usable, a batch loaded again
+    /// The loader's half-way loads: a batch in flight while the connection takes nothing else, a
+    /// look at whether the server is done that does not wait, an error in what was sent rolls it back and leaves the connection usable, a batch loaded again
     /// adds nothing.
     @Test func loadsInFlightCommitOrRollBackWhole() throws {
         let stack = try LocalStack()
@@ -234,6 +234,13 @@ struct AnalyticsTests {
         #expect { try connection.awaitResults() } throws: { ($0 as? PostgresError)?.sqlState == "22012" }
         #expect(connection.state == .idle)
         #expect(try connection.execute("SELECT 3 AS z")[0, "z"] == "3")
+        // Whether the server is done, without waiting: not while it sleeps, then yes.
+        try connection.send("SELECT pg_sleep(0.4); SELECT 4 AS w")
+        #expect(!connection.hasResults())
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !connection.hasResults(), ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(connection.hasResults())
+        #expect(try connection.awaitResults().last?[0, "w"] == "4")
 
         let store = try AnalyticsStore(url: stack.postgresURL)
         try store.migrate()
@@ -244,12 +251,14 @@ struct AnalyticsTests {
             batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
                          provenance: LoadProvenance(topic: "e", partition: 0, offset: Int64(offset), publishedAt: nil))
         }
+        #expect(store.isFree)
         try store.beginLoad(batch, consumerGroup: "g")
         #expect(store.isLoading)
         let reader = try PostgresConnection(stack.postgresURL)
         #expect(try reader.tweetCount() <= 2)
         #expect(try store.finishLoad() == 2)
         #expect(!store.isLoading)
+        #expect(store.isFree)
         #expect(try store.load(batch, consumerGroup: "g") == 0, "loaded again: nothing new")
         let counts = try reader.execute("SELECT string_agg(tag_key || '=' || count, ',' ORDER BY tag_key) AS c FROM hashtag_counts_hourly")
         #expect(counts[0, "c"] == "one=2,two=1")
