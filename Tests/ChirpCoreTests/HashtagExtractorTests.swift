@@ -47,4 +47,26 @@ import Testing
         #expect(HashtagExtractor.extractDisplay("a #tag\u{1F3FF} b") == ["tag"])
         #expect(HashtagExtractor.extractDisplay("x \u{1F3FF}#\u{05B5}t\u{1F3FF}#") == ["\u{05B5}t"])
     }
+
+    @Test func urlTokensEndAtWhitespaceAndAreJudgedByTheirFirstSlash() {
+        #expect(HashtagExtractor.extractDisplay("go http://x.y/#a #b") == ["b"])
+        #expect(HashtagExtractor.extractDisplay("example.com/page#top\tand #after") == ["after"])
+        #expect(HashtagExtractor.extractDisplay("a/#b") == ["b"])  // no host before the slash
+        #expect(HashtagExtractor.extractDisplay("x:/#a") == ["a"])  // one slash is no scheme
+        #expect(HashtagExtractor.extractDisplay(":/#a :// #b") == ["a", "b"])
+        #expect(HashtagExtractor.extractDisplay("über.de/#a ünï.co/x#b") == [])
+        #expect(HashtagExtractor.extractDisplay("1.2/#a") == ["a"])  // a numeric "tld" is no host
+        #expect(HashtagExtractor.extractDisplay("ftp://h/#a.#b\u{3000}#c") == ["c"])  // ideographic space ends the token
+    }
+
+    /// Hash signs that all share one whitespace-free token: each used to walk back to the token's
+    /// start, so the cost grew with the square of the length. The time limit is far above what the
+    /// linear scan needs and far below what the quadratic one took.
+    @Test(.timeLimit(.minutes(1))) func manyHashSignsInOneTokenStayLinear() {
+        let unit = ".#a"
+        let plain = String(repeating: unit, count: 300_000)
+        #expect(HashtagExtractor.extractDisplay(plain).count == 300_000)
+        let inURL = "x.com/" + plain
+        #expect(HashtagExtractor.extractDisplay(inURL).isEmpty)
+    }
 }

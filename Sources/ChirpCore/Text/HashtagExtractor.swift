@@ -44,6 +44,7 @@ public enum HashtagExtractor {
         var text = text
         text.withUTF8 { bytes in
             let text = UTF8Text(bytes)
+            var urls = URLTokenScanner()
             var i = 0
             while let hash = text.nextHashSign(from: i) {
                 i = hash + text.length(at: hash)
@@ -77,7 +78,7 @@ public enum HashtagExtractor {
                         continue
                     }
                 }
-                if isInsideURL(text, hashAt: hash) { continue }
+                if urls.isInsideURL(text, hashAt: hash) { continue }
                 let tag = UnsafeBufferPointer(rebasing: bytes[start..<end])
                 body(String(decoding: tag, as: UTF8.self), tag)
             }
@@ -116,33 +117,60 @@ public enum HashtagExtractor {
 
     // MARK: URLs
 
-    /// True when the hash sign at byte `hashAt` belongs to a URL: the whitespace-delimited token
-    /// before it contains `://`, or starts with a host name (`name.tld`) followed by `/`.
-    static func isInsideURL(_ text: UTF8Text, hashAt: Int) -> Bool {
-        // The token's scalars, walking back to the previous whitespace; most hash signs follow a
-        // space, so this is usually empty.
-        var token: [Unicode.Scalar] = []
-        var position = hashAt
-        while position > 0 {
-            let before = text.start(before: position)
-            let scalar = text.scalar(at: before)
-            if scalar.value < 0x80 ? (scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D)) : scalar.properties.isWhitespace {
-                break
+    /// Tells whether a hash sign belongs to a URL: the whitespace-delimited token before it
+    /// contains `://`, or starts with a host name (`name.tld`) followed by `/`. Both depend only on
+    /// the token up to its first `/` and the byte after it, so the scanner walks the text forward
+    /// once, remembering where the current token starts, its first slash and the verdict: the
+    /// cost stays linear however many hash signs share a token (`.#a.#a.#a…`).
+    struct URLTokenScanner {
+        /// Bytes before this are scanned.
+        private var scanned = 0
+        private var tokenStart = 0
+        private var firstSlash: Int?
+        private var verdict: Bool?
+
+        /// `hashAt` must not decrease from one call to the next.
+        mutating func isInsideURL(_ text: UTF8Text, hashAt: Int) -> Bool {
+            while scanned < hashAt {
+                let scalar = text.scalar(at: scanned)
+                let length = text.length(at: scanned)
+                if HashtagExtractor.isTokenSeparator(scalar) {
+                    tokenStart = scanned + length
+                    firstSlash = nil
+                    verdict = nil
+                } else if scalar == "/", firstSlash == nil {
+                    firstSlash = scanned
+                }
+                scanned += length
             }
-            token.append(scalar)
-            position = before
+            guard let slash = firstSlash else { return false }
+            if let verdict { return verdict }
+            let found = HashtagExtractor.isURL(text, tokenStart: tokenStart, firstSlash: slash)
+            verdict = found
+            return found
         }
-        guard !token.isEmpty, token.contains("/") else { return false }
-        token.reverse()
-        let slash = token.firstIndex(of: "/")!
-        if slash > 1, token[slash - 1] == ":", slash + 1 < token.count, token[slash + 1] == "/" {
+    }
+
+    static func isTokenSeparator(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x80 ? (scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D)) : scalar.properties.isWhitespace
+    }
+
+    /// The token from `tokenStart` whose first `/` is at `firstSlash` starts a URL: `scheme://`
+    /// (at least one scalar before the colon) or `label.tld/` (a top-level domain of two or more
+    /// letters, a label of letters, digits, `-` and `.`).
+    static func isURL(_ text: UTF8Text, tokenStart: Int, firstSlash: Int) -> Bool {
+        var host: [Unicode.Scalar] = []
+        var at = tokenStart
+        while at < firstSlash {
+            host.append(text.scalar(at: at))
+            at += text.length(at: at)
+        }
+        if host.count > 1, host.last == ":", firstSlash + 1 < text.bytes.count, text.bytes[firstSlash + 1] == UInt8(ascii: "/") {
             return true
         }
-        // host.tld/ …
-        let host = token[0..<slash]
         guard let lastDot = host.lastIndex(of: ".") else { return false }
-        let tld = token[(lastDot + 1)..<slash]
-        let label = token[0..<lastDot]
+        let tld = host[(lastDot + 1)...]
+        let label = host[..<lastDot]
         return tld.count >= 2 && tld.allSatisfy { $0.properties.isAlphabetic }
             && !label.isEmpty
             && label.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "-" || $0 == "." }
