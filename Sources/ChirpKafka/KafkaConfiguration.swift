@@ -20,6 +20,12 @@ public struct KafkaConfiguration: Sendable {
         }
     }
 
+    /// The largest record a producer with this configuration sends (`message.max.bytes`: key,
+    /// value and headers; librdkafka's default is 1 000 000). A larger one is refused by `send`.
+    public var maximumMessageBytes: Int {
+        self["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+    }
+
     /// Applies `key=value,key=value` overrides (the `--kafka-config` option), after the defaults.
     public mutating func apply(overrides text: String) throws(KafkaError) {
         for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -48,7 +48,5 @@ public enum RuleOptions {
     public static let categoriesFile = OptionSpec(
         "categories-file", env: "CATEGORIES_FILE", default: "",
         help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see README).")
-    public static func maxPayloadBytes(_ help: String) -> OptionSpec {
-        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: "1048576", help: help)
-    }
+    public static func maxPayloadBytes(_ help: String) -> OptionSpec { PayloadOptions.maxPayloadBytes(help) }
 }

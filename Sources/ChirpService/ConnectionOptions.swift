@@ -25,6 +25,20 @@ public enum ConnectionOptions {
     }
 }
 
+/// The payload size limit, the same for the bridge (which does not forward larger messages) and
+/// for everything that decodes payloads (larger ones are dead letters, reason too_large).
+public enum PayloadOptions {
+    public static func maxPayloadBytes(_ help: String) -> OptionSpec {
+        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: String(Wire.defaultMaxPayloadBytes), help: help)
+    }
+
+    /// 500 is the largest page the v2 API serves (full-archive search); every tweet of a page
+    /// becomes a record of its own, so the limit bounds what one payload can put through Kafka.
+    public static let maxTweetsPerPayload = OptionSpec(
+        "max-tweets-per-payload", env: "MAX_TWEETS_PER_PAYLOAD", default: "500",
+        help: "A v2 page or record with more tweets is a dead letter (reason too_many_tweets).")
+}
+
 /// The MQTT connection settings parsed from `ConnectionOptions.mqtt`.
 public struct MQTTSettings: Sendable {
     public var host: String

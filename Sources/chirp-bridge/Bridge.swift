@@ -25,6 +25,8 @@ final class Bridge: Sendable {
     let received: Counter
     let delivered: Counter
     let failed: Counter
+    let ignoredHeaders: Counter
+    let rejected: Counter
 
     init(context: ServiceContext) throws {
         let options = context.options
@@ -38,6 +40,10 @@ final class Bridge: Sendable {
         received = metrics.counter("bridge_received_total", help: "Messages received from MQTT.")
         delivered = metrics.counter("bridge_delivered_total", help: "Messages Kafka confirmed (acks=all).")
         failed = metrics.counter("bridge_delivery_failed_total", help: "Messages acknowledged to MQTT that Kafka refused (lost), by librdkafka error.", label: "error")
+        ignoredHeaders = metrics.counter(
+            "bridge_ignored_headers_total", help: "MQTT user properties not forwarded because their value is unusable, by property and problem.",
+            label: "reason")
+        rejected = metrics.counter("bridge_rejected_total", help: "MQTT messages not forwarded (logged), by reason.", label: "reason")
         let delivered = self.delivered
         let failed = self.failed
         let logger = self.logger
@@ -45,6 +51,7 @@ final class Bridge: Sendable {
             brokers: try options.required("kafka-brokers"), clientId: "chirp-bridge-\(instance)",
             lingerMilliseconds: try options.int("kafka-linger-ms"))
         try producerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
+        let maxRecordBytes = producerConfiguration.maximumMessageBytes - Wire.deadLetterReserveBytes
         producer = try KafkaProducer(
             configuration: producerConfiguration,
             logger: context.logger,
@@ -66,7 +73,8 @@ final class Bridge: Sendable {
         // `run` drives the connection on the service's worker thread.
         let mqttOptions = MQTTClient.Options(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: false,
                                              username: settings.username, password: settings.password)
-        let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, received: received, failed: failed, logger: logger)
+        let forward = Forwarder(producer: producer, topic: topic, maxUnconfirmed: maxUnconfirmed, maxRecordBytes: maxRecordBytes,
+                                  received: received, failed: failed, ignoredHeaders: ignoredHeaders, rejected: rejected, logger: logger)
         mqtt = try MQTTClient(options: mqttOptions, logger: context.logger) { message in forward.forward(message) }
         try mqtt.subscribe(try options.required("mqtt-topic"), qos: 1)
 
@@ -100,8 +108,12 @@ struct Forwarder: Sendable {
     let producer: KafkaProducer
     let topic: String
     let maxUnconfirmed: Int
+    /// Kafka's limit less the room a dead letter of the record needs downstream.
+    let maxRecordBytes: Int
     let received: Counter
     let failed: Counter
+    let ignoredHeaders: Counter
+    let rejected: Counter
     let logger: Logger
 
     func forward(_ message: MQTTMessage) {
@@ -109,8 +121,21 @@ struct Forwarder: Sendable {
         let key = message.userProperty(Wire.tweetId) ?? TweetKey.extract(message.payload)
         var headers = RecordHeaders(minimumCapacity: 96)
         headers.append(Wire.mqttTopic, message.topic)
+        // Anyone may publish: a publish time travels on only when it is a storable time.
         if let published = message.userProperty(Wire.publishedAt) {
-            headers.append(Wire.publishedAt, published)
+            switch RecordHeaders.time(decimal: published) {
+            case .success: headers.append(Wire.publishedAt, published)
+            case .failure(let problem): ignoredHeaders.increment(label: "\(Wire.publishedAt):\(problem.rawValue)")
+            }
+        }
+        // Kafka would refuse a larger record; one slightly smaller could not be dead-lettered whole.
+        let size = (key?.utf8.count ?? 0) + message.payload.count + headers.storage.count
+        guard size <= maxRecordBytes else {
+            rejected.increment(label: RejectReason.tooLarge.rawValue)
+            logger.error("MQTT message too large for Kafka; not forwarded", metadata: [
+                "topic": "\(message.topic)", "bytes": "\(size)", "limit": "\(maxRecordBytes)",
+            ])
+            return
         }
         // `send` waits while librdkafka's queue is full; an error here is permanent for this
         // record (for example larger than message.max.bytes): counted, logged, not retried.

@@ -19,12 +19,17 @@ final class Categorizer: Sendable {
     let dlqTopic: String
     let partitions: Int32
     let maxPayload: Int
+    let maxTweets: Int
+    /// The largest record the producer sends (key, value and headers).
+    let maxRecordBytes: Int
     let batchSize: Int
     let logger: Logger
     let consumed: Counter
     let enriched: Counter
     let deadLetters: Counter
     let deliveryFailures: Counter
+    let ignoredHeaders: Counter
+    let dropped: Counter
     let lag: Gauge
 
     init(context: ServiceContext) throws {
@@ -35,6 +40,8 @@ final class Categorizer: Sendable {
         dlqTopic = try options.required("dlq-topic")
         partitions = Int32(try options.int("topic-partitions"))
         maxPayload = try options.int("max-payload-bytes")
+        maxTweets = try options.int("max-tweets-per-payload")
+        guard maxTweets > 0 else { throw UsageError("--max-tweets-per-payload must be positive") }
         batchSize = max(1, try options.int("batch-size"))
         let table = try CategoryFile.load(path: options.string("categories-file") ?? "")
         enricher = Enricher(table: table)
@@ -45,6 +52,12 @@ final class Categorizer: Sendable {
         enriched = metrics.counter("categorizer_enriched_total", help: "Enriched tweets confirmed by Kafka.")
         deadLetters = metrics.counter("dlq_total", help: "Raw records sent to the dead-letter topic, by reason.", label: "reason")
         deliveryFailures = metrics.counter("categorizer_delivery_failed_total", help: "Output records Kafka refused.", label: "error")
+        ignoredHeaders = metrics.counter(
+            "categorizer_ignored_headers_total", help: "Header values (and record timestamps) not used because they are unusable, by header and problem.",
+            label: "reason")
+        dropped = metrics.counter(
+            "categorizer_dropped_total", help: "Raw records too large even for the dead-letter topic (logged, then skipped), by reason.",
+            label: "reason")
         lag = metrics.gauge("categorizer_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
         let tracker = Locked(OffsetTracker())
         self.tracker = tracker
@@ -58,6 +71,11 @@ final class Categorizer: Sendable {
         var producerConfiguration = KafkaConfiguration.producer(
             brokers: brokers, clientId: "chirp-categorizer-\(instance)", lingerMilliseconds: try options.int("kafka-linger-ms"))
         try producerConfiguration.apply(overrides: overrides)
+        maxRecordBytes = producerConfiguration.maximumMessageBytes
+        // Every payload within the limit must fit a dead letter, or a rejected one would be lost.
+        guard maxPayload + Wire.deadLetterOverheadBytes <= maxRecordBytes else {
+            throw UsageError("--max-payload-bytes (\(maxPayload)) plus \(Wire.deadLetterOverheadBytes) bytes of dead-letter headers must fit message.max.bytes (\(maxRecordBytes)): lower it, or raise message.max.bytes with --kafka-config (and the broker's limit with it)")
+        }
         producer = try KafkaProducer(
             configuration: producerConfiguration,
             logger: context.logger,
@@ -87,6 +105,18 @@ final class Categorizer: Sendable {
         _ = metrics.gauge("categorizer_pending_deliveries", help: "Output records awaiting Kafka's confirmation.") {
             Double(tracker.withLock { $0.pendingDeliveries })
         }
+    }
+
+    /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character.
+    static func prefix(of text: String, maxBytes: Int) -> String {
+        var used = 0
+        var end = text.startIndex
+        for character in text {
+            used += character.utf8.count
+            guard used <= maxBytes else { break }
+            end = text.index(after: end)
+        }
+        return String(text[..<end])
     }
 
     /// Delivery tokens carry the source partition (high 16 bits) and offset (low 48 bits).
@@ -138,41 +168,78 @@ final class Categorizer: Sendable {
     private func process(_ message: KafkaMessage) throws {
         consumed.increment()
         let token = Self.token(partition: message.partition, offset: message.offset)
-        // The publish time is forwarded as sent, and read as a number from the same bytes.
-        var headers = RecordHeaders(minimumCapacity: message.value.count + 256)
-        let published: Int64?? = message.headers.withValue(Wire.publishedAt) { bytes in
-            headers.append(Wire.publishedAt, bytes: bytes)
-            return RecordHeaders.int64(decimal: bytes)
-        }
-        let decoded: Result<[Tweet], TweetRejection>
-        do throws(TweetRejection) {
-            decoded = .success(try TweetDecoder.decode(bytes: message.value, maximumBytes: maxPayload))
-        } catch {
-            decoded = .failure(error)
-        }
-        switch decoded {
-        case .success(let tweets):
-            let fallback = published.flatMap { $0 } ?? message.timestampMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000)
-            let records = tweets.map { enricher.enrich($0, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)) }
-            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
-            // The payload as received travels with each record: the loader keeps it as raw master data.
-            headers.append(Wire.rawPayload, message.value)
-            headers.append(Wire.rawTopicName, message.topic)
-            headers.append(Wire.rawTimestamp, message.timestampMilliseconds ?? fallback)
-            headers.append(Wire.rawPartition, Int64(message.partition))
-            headers.append(Wire.rawOffset, message.offset)
-            for record in records {
-                try producer.send(topic: enrichedTopic, key: Array(record.id.utf8), value: record.encoded(), headers: headers, token: token)
+        // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
+        // storable time, and so does the record's own timestamp.
+        var forwarded = RecordHeaders(minimumCapacity: message.value.count + 256)
+        var published: Timestamp?
+        message.headers.withValue(Wire.publishedAt) { bytes in
+            switch RecordHeaders.time(decimal: bytes) {
+            case .success(let time):
+                published = time
+                forwarded.append(Wire.publishedAt, bytes: bytes)
+            case .failure(let problem):
+                ignoredHeaders.increment(label: "\(Wire.publishedAt):\(problem.rawValue)")
             }
-        case .failure(let rejection):
-            deadLetters.increment(label: rejection.reason.rawValue)
-            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) }
-            headers.append(Wire.dlqReason, rejection.reason.rawValue)
-            headers.append(Wire.dlqMessage, String(rejection.message.prefix(1000)))
-            headers.append(Wire.dlqSourceTopic, message.topic)
-            headers.append(Wire.dlqSourcePartition, Int64(message.partition))
-            headers.append(Wire.dlqSourceOffset, message.offset)
-            try producer.send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
         }
+        let recordTime = message.timestampMilliseconds.flatMap { milliseconds in
+            let time = Timestamp(storableMilliseconds: milliseconds)
+            if time == nil { ignoredHeaders.increment(label: "kafka-timestamp:\(HeaderTimeProblem.outOfRange.rawValue)") }
+            return time
+        }
+        let fallback = published ?? recordTime ?? Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+
+        let tweets: [Tweet]
+        do throws(TweetRejection) {
+            tweets = try TweetDecoder.decode(bytes: message.value, maximumBytes: maxPayload, maximumTweets: maxTweets)
+        } catch {
+            return try deadLetter(message, headers: forwarded, rejection: error, token: token)
+        }
+        // The payload as received travels with each record: the loader keeps it as raw master data.
+        var headers = forwarded
+        headers.append(Wire.rawPayload, message.value)
+        headers.append(Wire.rawTopicName, message.topic)
+        headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
+        headers.append(Wire.rawPartition, Int64(message.partition))
+        headers.append(Wire.rawOffset, message.offset)
+        let records = tweets.map { enricher.enrich($0, fallbackTime: fallback) }.map { (key: Array($0.id.utf8), value: $0.encoded()) }
+        // Kafka refuses a record over message.max.bytes; the escaped text and the raw payload can
+        // make an enriched record twice the payload's size or more. Checked before anything is sent,
+        // so a document goes out whole or as one dead letter.
+        if let largest = records.map({ $0.key.count + $0.value.count }).max(),
+           largest + headers.storage.count > maxRecordBytes {
+            let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest + headers.storage.count) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
+            return try deadLetter(message, headers: forwarded, rejection: rejection, token: token)
+        }
+        tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
+        for record in records {
+            try producer.send(topic: enrichedTopic, key: record.key, value: record.value, headers: headers, token: token)
+        }
+    }
+
+    /// Sends the raw record, as received, to the dead-letter topic with the reason. One that
+    /// cannot fit even there (written to the raw topic by another client, larger than the bridge
+    /// forwards) is logged and counted, and its offset moves on: it must not stop the partition.
+    private func deadLetter(_ message: KafkaMessage, headers forwarded: RecordHeaders, rejection: TweetRejection, token: UInt64) throws {
+        var headers = forwarded
+        headers.append(Wire.dlqReason, rejection.reason.rawValue)
+        headers.append(Wire.dlqSourceTopic, message.topic)
+        headers.append(Wire.dlqSourcePartition, Int64(message.partition))
+        headers.append(Wire.dlqSourceOffset, message.offset)
+        // The message is the one part that gives way: up to 1 000 bytes, fewer when the payload
+        // leaves less room (the bridge keeps `Wire.deadLetterReserveBytes` free for this).
+        let size = (message.key?.count ?? 0) + message.value.count + headers.storage.count
+            + RecordHeaders.storedSize(nameBytes: Wire.dlqMessage.utf8.count, valueBytes: 0)
+        headers.append(Wire.dlqMessage, Self.prefix(of: rejection.message, maxBytes: min(1000, maxRecordBytes - size)))
+        guard size <= maxRecordBytes else {
+            dropped.increment(label: rejection.reason.rawValue)
+            logger.error("raw record too large for the dead-letter topic; skipped", metadata: [
+                "partition": "\(message.partition)", "offset": "\(message.offset)", "bytes": "\(size)", "reason": "\(rejection)",
+            ])
+            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 0) }
+            return
+        }
+        deadLetters.increment(label: rejection.reason.rawValue)
+        tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) }
+        try producer.send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
     }
 }

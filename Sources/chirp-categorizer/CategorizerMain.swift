@@ -15,6 +15,7 @@ struct CategorizerMain {
         ConnectionOptions.topicPartitions("categorizer creates its topics"),
         RuleOptions.categoriesFile,
         RuleOptions.maxPayloadBytes("Larger payloads are dead letters (reason too_large)."),
+        PayloadOptions.maxTweetsPerPayload,
         OptionSpec("batch-size", env: "CATEGORIZER_BATCH_SIZE", default: "1000", help: "Records taken from Kafka per poll."),
         ConnectionOptions.kafkaLinger,
     ]

@@ -26,6 +26,7 @@ final class Loader: Sendable {
     let duplicates: Counter
     let rejected: Counter
     let databaseErrors: Counter
+    let ignoredHeaders: Counter
     let batchRows: Histogram
     let batchSeconds: Histogram
     let lag: Gauge
@@ -48,6 +49,9 @@ final class Loader: Sendable {
         duplicates = metrics.counter("loader_duplicates_total", help: "Records whose tweet id was already loaded.")
         rejected = metrics.counter("loader_rejected_total", help: "Records that are no valid enriched tweet (skipped).", label: "reason")
         databaseErrors = metrics.counter("loader_database_errors_total", help: "Failed transactions, by SQLSTATE.", label: "sqlstate")
+        ignoredHeaders = metrics.counter(
+            "loader_ignored_headers_total", help: "Header values not used because they are unusable (the row is loaded without them), by header and problem.",
+            label: "reason")
         batchRows = metrics.histogram("loader_batch_rows", help: "Records per database transaction.", bounds: [1, 10, 100, 500, 1000, 2000, 5000, 10000])
         batchSeconds = metrics.histogram("loader_batch_seconds", help: "Seconds per database transaction.", bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
         lag = metrics.gauge("loader_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
@@ -198,13 +202,25 @@ final class Loader: Sendable {
         try consumer.storeOffsets(Self.offsets(of: inFlight.batch))
     }
 
-    /// The payload as received, from the headers the categorizer adds (nil for records without them).
-    static func rawPayload(of message: KafkaMessage) -> RawPayload? {
+    /// A time header, used only when it is a storable time; the problem is counted otherwise.
+    private func time(_ message: KafkaMessage, _ name: String) -> Timestamp? {
+        switch message.headers.time(name) {
+        case .success(let time): return time
+        case .failure(let problem):
+            ignoredHeaders.increment(label: "\(name):\(problem.rawValue)")
+            return nil
+        case nil: return nil
+        }
+    }
+
+    /// The payload as received, from the headers the categorizer adds (nil for records without
+    /// them, or with an unusable time: the tweet is loaded, its raw copy is not).
+    func rawPayload(of message: KafkaMessage) -> RawPayload? {
         guard let bytes = message.header(Wire.rawPayload), let topic = message.headerString(Wire.rawTopicName),
-              let ms = message.headerInt64(Wire.rawTimestamp),
+              let receivedAt = time(message, Wire.rawTimestamp),
               let partition = message.headerInt64(Wire.rawPartition).flatMap(Int32.init(exactly:)),
               let offset = message.headerInt64(Wire.rawOffset) else { return nil }
-        return RawPayload(bytes: bytes, receivedAt: Timestamp(millisecondsSinceEpoch: ms), topic: topic, partition: partition, offset: offset)
+        return RawPayload(bytes: bytes, receivedAt: receivedAt, topic: topic, partition: partition, offset: offset)
     }
 
     /// Drops raw partitions past the retention, at start and then hourly; failures are logged only.
@@ -227,10 +243,9 @@ final class Loader: Sendable {
             consumed.increment()
             do throws(TweetRejection) {
                 let tweet = try EnrichedTweet.decode(message.value)
-                let published = message.headerInt64(Wire.publishedAt).map(Timestamp.init(millisecondsSinceEpoch:))
                 batch.append(tweet, provenance: LoadProvenance(topic: message.topic, partition: message.partition,
-                                                               offset: message.offset, publishedAt: published,
-                                                               raw: Self.rawPayload(of: message)))
+                                                               offset: message.offset, publishedAt: time(message, Wire.publishedAt),
+                                                               raw: rawPayload(of: message)))
             } catch {
                 rejected.increment(label: error.reason.rawValue)
                 logger.warning("skipping record that is no enriched tweet", metadata: [

@@ -34,3 +34,47 @@ import Testing
         #expect(Timestamp(millisecondsSinceEpoch: 1_539_202_764_000).twitterStyle == "Wed Oct 10 20:19:24 +0000 2018")
     }
 }
+
+@Suite struct TimestampEdgeTests {
+    @Test(arguments: [Int64.min, Int64.min + 1, -62_135_596_800_001, 253_402_300_800_000, 99_999_999_999_999_999, Int64.max])
+    func formatsAnyInt64WithoutTrappingAndCallsItUnstorable(_ ms: Int64) {
+        let time = Timestamp(millisecondsSinceEpoch: ms)
+        #expect(!time.isStorable)
+        #expect(Timestamp(storableMilliseconds: ms) == nil)
+        #expect(time.iso8601.hasSuffix("Z"))
+    }
+
+    @Test func theStorableEdgesFormatAndParseBack() throws {
+        let first = try #require(Timestamp(storableMilliseconds: -62_135_596_800_000))
+        let last = try #require(Timestamp(storableMilliseconds: 253_402_300_799_999))
+        #expect(first.iso8601 == "0001-01-01T00:00:00.000Z")
+        #expect(last.iso8601 == "9999-12-31T23:59:59.999Z")
+        #expect(Timestamp(parsing: first.iso8601) == first)
+        #expect(Timestamp(parsing: last.iso8601) == last)
+        #expect(Timestamp(millisecondsSinceEpoch: -1).iso8601 == "1969-12-31T23:59:59.999Z")
+    }
+}
+
+@Suite struct HeaderTimeTests {
+    @Test func trustsOnlyDecimalStorableMilliseconds() throws {
+        #expect(try RecordHeaders.time(decimal: "1700000000123").get().iso8601 == "2023-11-14T22:13:20.123Z")
+        #expect(RecordHeaders.time(decimal: "-9223372036854775808") == .failure(.outOfRange))
+        #expect(RecordHeaders.time(decimal: "9223372036854775807") == .failure(.outOfRange))
+        #expect(RecordHeaders.time(decimal: "99999999999999999") == .failure(.outOfRange))
+        #expect(RecordHeaders.time(decimal: "253402300800000") == .failure(.outOfRange))
+        #expect(try RecordHeaders.time(decimal: "253402300799999").get().iso8601 == "9999-12-31T23:59:59.999Z")
+        for text in ["", "-", "9223372036854775808", "1.5", "1e12", " 1", "0x1F", "١٢٣"] {
+            #expect(RecordHeaders.time(decimal: text) == .failure(.notANumber), "\(text)")
+        }
+    }
+
+    @Test func readsTheLastHeaderOfTheNameAndTellsAbsence() {
+        var headers = RecordHeaders()
+        headers.append(Wire.publishedAt, "1700000000123")
+        headers.append(Wire.publishedAt, "-9223372036854775808")
+        #expect(headers.time(Wire.publishedAt) == .failure(.outOfRange))
+        #expect(headers.time(Wire.rawTimestamp) == nil)
+        headers.append(Wire.rawTimestamp, nil)
+        #expect(headers.time(Wire.rawTimestamp) == nil)
+    }
+}

@@ -113,6 +113,8 @@ import Testing
         (#"{"id_str": "1", "text": "x", "created_at": "soon"}"#, .wrongType, "'created_at' is not a recognized time: \"soon\""),
         (#"{"data": []}"#, .empty, "v2 response with an empty 'data' array"),
         (#"{"id": "1", "text": "x", "created_at": 9000000000000000}"#, .wrongType, "'created_at' is outside the years 1 to 9999: 9000000000000000"),
+        (#"{"id": "1", "text": "x", "created_at": -9223372036854775808}"#, .wrongType, "'created_at' must be an integer epoch time, got -9223372036854775808"),
+        (#"{"id": "1", "text": "x", "created_at": 9223372036854775807}"#, .wrongType, "'created_at' must be an integer epoch time, got 9223372036854775807"),
         (#"{"id": "1", "text": "x", "created_at": "0000-01-01T00:00:00Z"}"#, .wrongType, "'created_at' is not a recognized time: \"0000-01-01T00:00:00Z\""),
         (#"{"data": 3}"#, .wrongType, "'data' must be an object or array, got number"),
         (#"{"hello": "world"}"#, .unknownFormat, "object has no tweet fields (keys: hello)"),
@@ -136,6 +138,24 @@ import Testing
             try TweetDecoder.decode(bytes: big, maximumBytes: 1024)
         }
         #expect((try? TweetDecoder.decode(bytes: big, maximumBytes: 4096))?.count == 1)
+    }
+
+    @Test func boundsTheFanOutOfPagesAndRecords() throws {
+        let page = Array(#"{"data":[{"id":"1","text":"a"},{"id":"2","text":"b"},{"id":"3","text":"c"}]}"#.utf8)
+        let record = Array(#"{"id":"u","tweets":["a","b","c"]}"#.utf8)
+        #expect(throws: TweetRejection(.tooManyTweets, "the v2 page holds more than 2 tweets (the limit per payload)")) {
+            try TweetDecoder.decode(bytes: page, maximumTweets: 2)
+        }
+        #expect(throws: TweetRejection(.tooManyTweets, "record u holds more than 2 tweets (the limit per payload)")) {
+            try TweetDecoder.decode(bytes: record, maximumTweets: 2)
+        }
+        #expect(try TweetDecoder.decode(bytes: page, maximumTweets: 3).map(\.id) == ["1", "2", "3"])
+        #expect(try TweetDecoder.decode(bytes: record, maximumTweets: 3).map(\.id) == ["u-0", "u-1", "u-2"])
+        // A bomb of tiny texts is refused without decoding them.
+        let bomb = Array(#"{"id":"b","tweets":["#.utf8) + Array(repeating: Array(#""x","#.utf8), count: 100_000).joined() + Array(#""x"]}"#.utf8)
+        #expect(throws: TweetRejection(.tooManyTweets, "record b holds more than 500 tweets (the limit per payload)")) {
+            try TweetDecoder.decode(bytes: bomb, maximumTweets: 500)
+        }
     }
 }
 

@@ -24,6 +24,22 @@ public enum Wire {
     public static let dlqSourcePartition = "dlq-source-partition"
     public static let dlqSourceOffset = "dlq-source-offset"
 
+    /// The default payload limit of the categorizer. A dead letter carries the payload as
+    /// received plus its headers, and it must still fit librdkafka's default `message.max.bytes`
+    /// (1 000 000); so must, mostly, an enriched record, which holds the payload and the tweet's
+    /// text again. Half a MiB leaves room for both, and a tweet, even a v2 page of a hundred with
+    /// their includes, is far smaller.
+    public static let defaultMaxPayloadBytes = 512 * 1024
+
+    /// What a dead letter adds to the payload at most: the publish time and the dead-letter
+    /// headers with a full message (a payload within the limit always gets one).
+    public static let deadLetterOverheadBytes = 4096
+
+    /// Room the bridge leaves between a raw record and Kafka's limit, so that the categorizer can
+    /// still dead-letter it whole (with a shortened message): the reason, the source topic,
+    /// partition and offset take under 200 bytes more than the raw record's own headers.
+    public static let deadLetterReserveBytes = 512
+
     public static let defaultMQTTTopic = "tweets"
     public static let rawTopic = "tweets.raw"
     public static let enrichedTopic = "tweets.enriched"

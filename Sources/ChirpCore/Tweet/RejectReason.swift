@@ -10,6 +10,7 @@ public enum RejectReason: String, Sendable, CaseIterable, Error {
     case wrongType = "wrong_type"
     case unknownFormat = "unknown_format"
     case empty = "empty"
+    case tooManyTweets = "too_many_tweets"
 
     public var summary: String {
         switch self {
@@ -22,6 +23,7 @@ public enum RejectReason: String, Sendable, CaseIterable, Error {
         case .wrongType: return "a field has the wrong JSON type"
         case .unknownFormat: return "JSON that is no supported tweet shape"
         case .empty: return "a v2 response or record with no tweets in it"
+        case .tooManyTweets: return "a v2 page or record with more tweets than the configured limit"
         }
     }
 }

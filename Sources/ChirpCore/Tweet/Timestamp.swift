@@ -18,7 +18,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Between 0001-01-01 and 9999-12-31: what ISO 8601 with four-digit years, and the store, hold.
     public var isStorable: Bool {
-        millisecondsSinceEpoch >= -62_135_596_800_000 && millisecondsSinceEpoch <= 253_402_300_799_999
+        Self.storableMilliseconds.contains(millisecondsSinceEpoch)
+    }
+
+    public static let storableMilliseconds: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// A time from outside (a header, a record timestamp): nil unless the store can hold it, so
+    /// that no later arithmetic or formatting meets a value at the edge of the 64-bit range.
+    public init?(storableMilliseconds milliseconds: Int64) {
+        guard Self.storableMilliseconds.contains(milliseconds) else { return nil }
+        self.init(millisecondsSinceEpoch: milliseconds)
     }
 
     /// Parses either supported style; nil when the text is neither.
@@ -86,13 +95,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     static let maximumISO8601Length = 40
 
     /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` to `out` (room for `maximumISO8601Length` bytes) and
-    /// returns the length; no intermediate strings.
+    /// returns the length; no intermediate strings. Total over every Int64: floor division by
+    /// quotient and remainder (no `ms - 999`, which overflows at the bottom of the range); years
+    /// outside 1–9999 come out wrong but never trap (`isStorable` keeps them out of records).
     func writeISO8601(to out: UnsafeMutablePointer<UInt8>) -> Int {
-        let ms = millisecondsSinceEpoch
-        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let millis = Int(ms - seconds * 1000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
+        let (seconds, millis) = Self.floorDivide(millisecondsSinceEpoch, 1000)
+        let (days, secondOfDay) = Self.floorDivide(seconds, 86_400)
         let (y, m, d) = Self.civilFromDays(Int(days))
         var n = 0
         func digits(_ value: Int, _ width: Int) {
@@ -119,6 +127,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         digits(secondOfDay % 60, 2); put(UInt8(ascii: "."))
         digits(millis, 3); put(UInt8(ascii: "Z"))
         return n
+    }
+
+    /// Quotient rounded towards minus infinity and the remainder that goes with it (0 ≤ r < d).
+    static func floorDivide(_ value: Int64, _ divisor: Int64) -> (quotient: Int64, remainder: Int) {
+        let (q, r) = value.quotientAndRemainder(dividingBy: divisor)
+        return r < 0 ? (q - 1, Int(r + divisor)) : (q, Int(r))
     }
 
     // MARK: Parsers

@@ -15,7 +15,9 @@
 /// cut-off copy of the text (`RT @user: … #NiU…`) and disagree with it.
 public enum TweetDecoder {
     /// Parses and decodes one payload. Only the fields a tweet needs become Swift values.
-    public static func decode(bytes: [UInt8], maximumBytes: Int? = nil) throws(TweetRejection) -> [Tweet] {
+    /// `maximumTweets` bounds the fan-out of a v2 page or a record (each tweet becomes a record of
+    /// its own downstream); a larger one is rejected before any tweet is decoded.
+    public static func decode(bytes: [UInt8], maximumBytes: Int? = nil, maximumTweets: Int? = nil) throws(TweetRejection) -> [Tweet] {
         if let maximumBytes, bytes.count > maximumBytes {
             throw TweetRejection(.tooLarge, "payload is \(bytes.count) bytes, the limit is \(maximumBytes)")
         }
@@ -25,20 +27,20 @@ public enum TweetDecoder {
         } catch {
             throw TweetRejection(error)
         }
-        return try tape.withRoot { root throws(TweetRejection) in try decode(node: root) }
+        return try tape.withRoot { root throws(TweetRejection) in try decode(node: root, maximumTweets: maximumTweets) }
     }
 
     public static func decode(_ value: JSONValue) throws(TweetRejection) -> [Tweet] {
         try decode(node: value)
     }
 
-    static func decode<N: JSONReadable>(node object: N) throws(TweetRejection) -> [Tweet] {
+    static func decode<N: JSONReadable>(node object: N, maximumTweets: Int? = nil) throws(TweetRejection) -> [Tweet] {
         guard object.isObject else {
             throw TweetRejection(.unknownFormat, "expected a JSON object, got \(object.typeName)")
         }
         switch TweetShape.detect(object) {
-        case .v2Response: return try decodeV2Response(object)
-        case .record: return try decodeRecord(object)
+        case .v2Response: return try decodeV2Response(object, maximumTweets: maximumTweets)
+        case .record: return try decodeRecord(object, maximumTweets: maximumTweets)
         case .v1: return [try decodeV1(object)]
         case .v2Tweet: return [try decodeV2Tweet(object, includes: V2Includes<N>(nil))]
         case .minimal: return [try decodeMinimal(object)]
@@ -96,7 +98,8 @@ public enum TweetDecoder {
         }
         if let digits = value.numberText {
             // Epoch seconds or milliseconds (v1.1 `timestamp_ms` is milliseconds).
-            guard let number = Int64(digits), abs(number) < Int64.max / 1000 else {
+            // `magnitude`, not `abs`: abs(Int64.min) traps.
+            guard let number = Int64(digits), number.magnitude < UInt64(Int64.max / 1000) else {
                 throw TweetRejection(.wrongType, "'\(key)' must be an integer epoch time, got \(digits)")
             }
             let time = Timestamp(millisecondsSinceEpoch: number > 100_000_000_000 ? number : number * 1000)
@@ -179,13 +182,26 @@ public enum TweetDecoder {
         }
     }
 
-    static func decodeV2Response<N: JSONReadable>(_ object: N) throws(TweetRejection) -> [Tweet] {
+    /// Throws when `elements` holds more than `maximum` items (counted without decoding them).
+    static func checkFanOut<S: Sequence>(_ elements: S, maximum: Int?, _ what: String) throws(TweetRejection) {
+        guard let maximum else { return }
+        var count = 0
+        for _ in elements {
+            count += 1
+            if count > maximum {
+                throw TweetRejection(.tooManyTweets, "\(what) holds more than \(maximum) tweets (the limit per payload)")
+            }
+        }
+    }
+
+    static func decodeV2Response<N: JSONReadable>(_ object: N, maximumTweets: Int? = nil) throws(TweetRejection) -> [Tweet] {
         let includes = V2Includes<N>(try optionalObject(object, "includes"))
         guard let data = object["data"] else { throw TweetRejection(.unknownFormat, "no 'data'") }
         if data.isObject { return [try decodeV2Tweet(data, includes: includes)] }
         guard let tweets = data.elements else {
             throw TweetRejection(.wrongType, "'data' must be an object or array, got \(data.typeName)")
         }
+        try checkFanOut(tweets, maximum: maximumTweets, "the v2 page")
         var result: [Tweet] = []
         for (index, element) in tweets.enumerated() {
             guard element.isObject else {
@@ -235,12 +251,13 @@ public enum TweetDecoder {
 
     // MARK: Records and minimal
 
-    static func decodeRecord<N: JSONReadable>(_ object: N) throws(TweetRejection) -> [Tweet] {
+    static func decodeRecord<N: JSONReadable>(_ object: N, maximumTweets: Int? = nil) throws(TweetRejection) -> [Tweet] {
         let id = try requiredId(object, "id")
         guard let texts = object["tweets"]?.elements else {
             throw TweetRejection(.wrongType, "'tweets' must be an array")
         }
         guard texts.first(where: { _ in true }) != nil else { throw TweetRejection(.empty, "record \(id) has no tweets") }
+        try checkFanOut(texts, maximum: maximumTweets, "record \(id)")
         let createdAt = try timestamp(object)
         let lang = try optionalString(object, "lang")
         var result: [Tweet] = []
