@@ -27,18 +27,25 @@ let package = Package(
 
         // Pure logic: no I/O.
         .target(name: "ChirpCore"),
-        .target(name: "ChirpStore", dependencies: ["ChirpCore", "ChirpPostgres"]),
+        .target(name: "ChirpStore", dependencies: ["ChirpCore"]),
+
+        // The services' loops over small ports (consumer, producer, MQTT, tweet sink, clock): no C
+        // module, so they run on the real adapters and on ChirpTesting's in-memory ones alike.
+        .target(name: "ChirpPipeline", dependencies: [
+            "ChirpCore", "ChirpStore", "ChirpService",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Adapters: the only importers of their C library.
         .target(name: "ChirpKafka", dependencies: [
-            "CRdKafka", "ChirpCore",
+            "CRdKafka", "ChirpCore", "ChirpPipeline",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpMQTT", dependencies: [
             "CMosquitto",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ChirpPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "ChirpPostgres", dependencies: ["CLibPQ", "ChirpCore", "ChirpStore", "ChirpPipeline"]),
 
         // Shared service runtime: options, logging, HTTP health/metrics, lifecycle.
         .target(name: "ChirpService", dependencies: [
@@ -54,13 +61,14 @@ let package = Package(
         .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
         .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
         .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpRules", "ChirpService"]),
-        .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpService"]),
+        .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres"]),
 
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
+        .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpCore", "ChirpStore", "ChirpService"]),
         .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import ChirpCore
 import CRdKafka
 import Logging
 
@@ -44,37 +45,25 @@ let chirpKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd
     onDelivery(report)
 }
 
-/// Served from the consumer's poll, on the thread that polls. The consumer's hook runs after an
-/// assignment and before a revocation takes effect (so it can still store offsets for the
-/// partitions it is about to lose); the assignment itself follows the group's protocol.
+/// Served from the consumer's poll, on the thread that polls. It does only what librdkafka requires
+/// of it, (un)assigning by the group's protocol, and records the change for the consumer's owner,
+/// who acts on it after the poll (settling work, seeking to offsets stored elsewhere).
 let chirpKafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
     handle, err, partitions, _ in
     guard let handle else { return }
     let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
     let assigned = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
-    var list: [TopicPartitionOffset] = []
+    var list: [TopicPartition] = []
     if let partitions {
         for i in 0..<Int(partitions.pointee.cnt) {
             let element = partitions.pointee.elems[i]
-            list.append(TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: element.offset))
+            list.append(TopicPartition(topic: String(cString: element.topic), partition: element.partition))
         }
     }
     let context = context(handle)
     context?.logger.info(assigned ? "partitions assigned" : "partitions revoked",
                          metadata: ["partitions": "\(list.map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"])
     if assigned {
-        if let partitions, let overrides = context?.startOffsets?(list), !overrides.isEmpty {
-            for i in 0..<Int(partitions.pointee.cnt) {
-                let element = partitions.pointee.elems[i]
-                let topic = String(cString: element.topic)
-                if let start = overrides.first(where: { $0.topic == topic && $0.partition == element.partition }) {
-                    partitions.pointee.elems[i].offset = start.offset
-                    list[i].offset = start.offset
-                }
-            }
-            context?.logger.info("starting from stored offsets", metadata: [
-                "offsets": "\(overrides.map { "\($0.topic)/\($0.partition)@\($0.offset)" }.joined(separator: ","))"])
-        }
         if cooperative {
             if let error = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(error) }
         } else {
@@ -82,11 +71,11 @@ let chirpKafkaRebalanceCallback: @convention(c) (OpaquePointer?, rd_kafka_resp_e
         }
         context?.onRebalance?(true, list)
     } else {
-        context?.onRebalance?(false, list)
         if cooperative {
             if let error = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(error) }
         } else {
             rd_kafka_assign(handle, nil)
         }
+        context?.onRebalance?(false, list)
     }
 }

@@ -1,3 +1,4 @@
+import ChirpCore
 import CRdKafka
 import Logging
 
@@ -17,11 +18,9 @@ final class KafkaCallbackContext: @unchecked Sendable {
     let logger: Logger
     let onDelivery: (@Sendable (DeliveryReport) -> Void)?
     let onError: (@Sendable (KafkaError) -> Void)?
-    /// Consumers only: called (on the polling thread) after partitions were assigned or revoked.
-    var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
-    /// Consumers only: called before an assignment takes effect; returns the offsets to start from
-    /// for some of the partitions (the others start from the committed offset).
-    var startOffsets: ((_ partitions: [TopicPartitionOffset]) -> [TopicPartitionOffset])?
+    /// Consumers only: called (on the polling thread, inside the rebalance callback) after
+    /// partitions were assigned or unassigned; records the change, nothing more.
+    var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartition]) -> Void)?
 
     init(logger: Logger, onDelivery: (@Sendable (DeliveryReport) -> Void)?, onError: (@Sendable (KafkaError) -> Void)?) {
         self.logger = logger

@@ -3,40 +3,9 @@ import CRdKafka
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChirpPipeline
 import Logging
 import Synchronization
-
-/// A consumed record, copied out of librdkafka's buffers.
-public struct KafkaMessage: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
-    public var headers: RecordHeaders
-    /// Producer/broker timestamp in milliseconds since the epoch, when present.
-    public var timestampMilliseconds: Int64?
-
-    public func header(_ name: String) -> [UInt8]? { headers[name] }
-
-    public func headerString(_ name: String) -> String? { headers.string(name) }
-
-    /// A header holding a decimal integer (nil when absent or not a number).
-    public func headerInt64(_ name: String) -> Int64? { headers.int64(name) }
-}
-
-/// A topic partition and an offset in it.
-public struct TopicPartitionOffset: Sendable, Hashable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-
-    public init(topic: String, partition: Int32, offset: Int64) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-    }
-}
 
 /// A consumer-group member. Not thread-safe: one thread polls, stores offsets and closes
 /// (the service's worker thread), as librdkafka's consumer API expects.
@@ -54,11 +23,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// partitions): from then on the consumer is a member of its group.
     public var hasJoinedGroup: Bool { joined.load(ordering: .relaxed) }
     private let joined = Atomic<Bool>(false)
-    /// Called on the polling thread after each rebalance (assigned = true) or revocation.
-    public var onRebalance: ((_ assigned: Bool, _ partitions: [TopicPartitionOffset]) -> Void)?
-    /// Called on the polling thread before an assignment takes effect: the offsets to start from
-    /// (for example those stored with the data in a database); others use the committed offset.
-    public var startOffsets: ((_ partitions: [TopicPartitionOffset]) -> [TopicPartitionOffset])?
+    /// Assignment changes since the last `takeAssignmentEvents`. The rebalance callback (served
+    /// inside `poll`, on the polling thread) only assigns or unassigns and records the change here;
+    /// the owner acts on it after `poll` returns, never inside librdkafka.
+    private var pendingEvents: [AssignmentEvent] = []
 
     public init(configuration: KafkaConfiguration, logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
         self.logger = logger
@@ -70,15 +38,15 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw .configuration("no consumer queue")
         }
         self.queue = queue
-        context.startOffsets = { [weak self] partitions in self?.startOffsets?(partitions) ?? [] }
         context.onRebalance = { [weak self] assigned, partitions in
             guard let self else { return }
             if assigned {
                 joined.store(true, ordering: .relaxed)
+                pendingEvents.append(.assigned(partitions))
             } else {
                 for entry in partitions { consumedNext[entry.topic]?[entry.partition] = nil }
+                pendingEvents.append(.revoked(partitions))
             }
-            onRebalance?(assigned, partitions)
         }
     }
 
@@ -103,14 +71,14 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Up to `maxMessages` records; waits at most `timeout` for them. Consumer errors (not data)
     /// are logged and reported, never thrown: a consumer keeps going.
-    public func poll(maxMessages: Int, timeout: Duration) -> [KafkaMessage] {
+    public func poll(maxMessages: Int, timeout: Duration) -> [ConsumedRecord] {
         let timeoutMs = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         if pollBuffer.count < maxMessages {
             pollBuffer = Array(repeating: nil, count: maxMessages)
         }
         let count = rd_kafka_consume_batch_queue(queue, timeoutMs, &pollBuffer, maxMessages)
         guard count > 0 else { return [] }
-        var messages: [KafkaMessage] = []
+        var messages: [ConsumedRecord] = []
         messages.reserveCapacity(count)
         // Consecutive records mostly share a topic and partition: the lag bookkeeping is updated
         // once per run of them, and the topic's name is read once per topic handle.
@@ -147,7 +115,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         return lastTopicName
     }
 
-    private func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+    private func copy(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumedRecord {
         let m = pointer.pointee
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
@@ -173,11 +141,47 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
-        return KafkaMessage(
+        return ConsumedRecord(
             topic: topicName(m.rkt),
             partition: m.partition, offset: m.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
         )
+    }
+
+    /// The assignment changes `poll` met since the last call, in order. Records of a partition
+    /// revoked here may still be in the caller's hands; its new owner reads them again.
+    public func takeAssignmentEvents() -> [AssignmentEvent] {
+        defer { pendingEvents.removeAll() }
+        return pendingEvents
+    }
+
+    /// Moves the positions of assigned partitions (for example to the offsets a database stored
+    /// with the data). Records fetched before the seek are not delivered. Returns the partitions
+    /// that cannot be moved yet: right after an assignment librdkafka answers _STATE until the
+    /// partition's fetcher has started, so the caller tries those again after its next poll.
+    public func seek(_ offsets: [TopicPartitionOffset]) throws(KafkaError) -> [TopicPartitionOffset] {
+        guard !offsets.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(offsets.count)) else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for entry in offsets {
+            rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition)?.pointee.offset = entry.offset
+        }
+        if let error = rd_kafka_seek_partitions(client.handle, list, 10_000) {
+            let kafkaError = KafkaError(consuming: error)
+            if kafkaError.code == RD_KAFKA_RESP_ERR__STATE.rawValue { return offsets }
+            throw kafkaError
+        }
+        var later: [TopicPartitionOffset] = []
+        for i in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[i]
+            switch element.err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR: continue
+            case RD_KAFKA_RESP_ERR__STATE:
+                later.append(TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: offsets[i].offset))
+            default:
+                throw KafkaError(element.err, context: "seek \(String(cString: element.topic))/\(element.partition)")
+            }
+        }
+        return later
     }
 
     /// Marks work up to (excluding) each `offset` as done; the next commit (auto, every second,
@@ -245,3 +249,5 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 }
+
+extension KafkaConsumer: RecordConsumer {}

@@ -130,19 +130,19 @@ final class Categorizer: Sendable {
 
     func run(stop: StopSignal) throws {
         try producer.createTopics([(rawTopic, partitions), (enrichedTopic, partitions), (dlqTopic, partitions)])
-        consumer.onRebalance = { [self] assigned, lost in
-            guard !assigned else { return }
-            // Before losing partitions: let in-flight output finish and store what is done,
-            // then forget them (their new owner re-reads anything not stored).
-            producer.flush(timeout: .seconds(10))
-            try? storeCommittable()
-            tracker.withLock { tracker in for entry in lost { tracker.reset(partition: entry.partition) } }
-        }
         try consumer.subscribe([rawTopic])
         logger.info("consuming", metadata: ["from": "\(rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(dlqTopic)"])
         var lastLagUpdate = ContinuousClock.now
         while !stop.isStopping {
-            let messages = consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100))
+            var messages = consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100))
+            for case .revoked(let lost) in consumer.takeAssignmentEvents() {
+                // The partitions are gone (librdkafka committed what was stored): their new owner
+                // reads again whatever was not (at least once), so their records in hand and the
+                // tracker's state of them are dropped.
+                let gone = Set(lost)
+                tracker.withLock { tracker in for entry in lost { tracker.reset(partition: entry.partition) } }
+                messages.removeAll { gone.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+            }
             for message in messages {
                 try process(message)
             }
@@ -165,7 +165,7 @@ final class Categorizer: Sendable {
         try consumer.storeOffsets(ready.map { TopicPartitionOffset(topic: rawTopic, partition: $0.partition, offset: $0.offset) })
     }
 
-    private func process(_ message: KafkaMessage) throws {
+    private func process(_ message: ConsumedRecord) throws {
         consumed.increment()
         let token = Self.token(partition: message.partition, offset: message.offset)
         // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
@@ -219,7 +219,7 @@ final class Categorizer: Sendable {
     /// Sends the raw record, as received, to the dead-letter topic with the reason. One that
     /// cannot fit even there (written to the raw topic by another client, larger than the bridge
     /// forwards) is logged and counted, and its offset moves on: it must not stop the partition.
-    private func deadLetter(_ message: KafkaMessage, headers forwarded: RecordHeaders, rejection: TweetRejection, token: UInt64) throws {
+    private func deadLetter(_ message: ConsumedRecord, headers forwarded: RecordHeaders, rejection: TweetRejection, token: UInt64) throws {
         var headers = forwarded
         headers.append(Wire.dlqReason, rejection.reason.rawValue)
         headers.append(Wire.dlqSourceTopic, message.topic)

@@ -214,8 +214,15 @@ final class ServiceProcess {
         throw HarnessError("\(name) did not start its HTTP endpoint:\n\(logText)")
     }
 
+    /// A GET on the service's HTTP port; failing, the error tells whether the process still runs
+    /// and ends with its log.
     func get(_ path: String) throws -> (status: Int, body: String) {
-        try httpGet(port: httpPort, path: path)
+        do {
+            return try httpGet(port: httpPort, path: path)
+        } catch {
+            let state = process.isRunning ? "running" : "exited with \(process.wait())"
+            throw HarnessError("\(error) (\(name) \(state)); its log ends:\n\(logText.split(separator: "\n").suffix(20).joined(separator: "\n"))")
+        }
     }
 
     func waitUntilReady(timeout: Duration = .seconds(30)) throws {

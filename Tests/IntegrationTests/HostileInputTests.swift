@@ -115,7 +115,7 @@ struct HostileInputTests {
         let consumer = try KafkaConsumer(configuration: configuration, logger: Logger(label: "it"))
         defer { consumer.close() }
         try consumer.subscribe([Wire.deadLetterTopic])
-        var letters: [KafkaMessage] = []
+        var letters: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(30)
         while letters.isEmpty, ContinuousClock.now < deadline {
             letters += consumer.poll(maxMessages: 10, timeout: .milliseconds(500))

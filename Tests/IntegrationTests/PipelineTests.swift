@@ -59,7 +59,7 @@ struct PipelineTests {
         let consumer = try KafkaConsumer(configuration: configuration, logger: Logger(label: "it"))
         defer { consumer.close() }
         try consumer.subscribe([Wire.deadLetterTopic])
-        var records: [KafkaMessage] = []
+        var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(40)
         while records.count < badPayloads.count, ContinuousClock.now < deadline {
             records += consumer.poll(maxMessages: 100, timeout: .milliseconds(500))

@@ -172,6 +172,6 @@ struct ScalingTests {
         #expect(try counts("SELECT extract(epoch FROM hour)::bigint || '|' || tag_key, count FROM hashtag_counts_hourly") == hashtagsPerHour)
         #expect(try counts("SELECT lang, sum(count) FROM language_counts_hourly GROUP BY lang") == languages)
         // A restarted loader started from the offsets stored with the data.
-        #expect(services.contains { $0.name == "chirp-loader" && $0.logText.contains("starting from stored offsets") })
+        #expect(services.contains { $0.name == "chirp-loader" && $0.logText.contains("starting from the offsets stored with the rows") })
     }
 }

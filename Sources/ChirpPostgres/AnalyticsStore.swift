@@ -1,5 +1,5 @@
 import ChirpCore
-import ChirpPostgres
+import ChirpStore
 import Foundation
 
 /// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
