@@ -38,5 +38,16 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
 
+    /// What librdkafka answers for a record over `message.max.bytes`, for a check made before.
+    public static func recordTooLarge(bytes: Int, limit: Int) -> KafkaError {
+        KafkaError(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, context: "\(bytes) bytes, message.max.bytes is \(limit)")
+    }
+
+    /// The record itself is refused for its size (by librdkafka or the broker): another try fails
+    /// the same way.
+    public var isRecordTooLarge: Bool {
+        code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue || code == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE.rawValue
+    }
+
     public var description: String { "\(name): \(message)" }
 }

@@ -79,6 +79,14 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// The size librdkafka checks against `message.max.bytes` for a record, rounded up: key and
+    /// value, the headers as `RecordHeaders` stores them (its length fields are never shorter
+    /// than the wire's variable-length ones), and the record format's largest fixed overhead
+    /// (36 bytes of lengths, attributes, timestamp and offset deltas).
+    public static func recordSize(keyBytes: Int, valueBytes: Int, headers: RecordHeaders) -> Int {
+        36 + keyBytes + valueBytes + headers.storage.count
+    }
+
     /// Messages enqueued whose delivery has not been reported yet.
     public var outstandingCount: Int { outstanding.load(ordering: .relaxed) }
 

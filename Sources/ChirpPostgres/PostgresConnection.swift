@@ -13,8 +13,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// Deadlocks and serialization failures: the transaction can simply be run again.
     public var isRetryable: Bool { sqlState == "40P01" || sqlState == "40001" }
-    /// The data itself was refused (class 22 data exception, class 23 integrity violation).
-    public var isDataError: Bool { sqlState?.hasPrefix("22") == true || sqlState?.hasPrefix("23") == true }
+    /// The data itself was refused (class 22 data exception, class 23 integrity violation, class
+    /// 54 program limit exceeded: a value too large for an index entry, say).
+    public var isDataError: Bool {
+        sqlState?.hasPrefix("22") == true || sqlState?.hasPrefix("23") == true || sqlState?.hasPrefix("54") == true
+    }
     /// The connection is gone (class 08) or the server is shutting down (57P01…).
     public var isConnectionFailure: Bool {
         sqlState == nil || sqlState?.hasPrefix("08") == true || sqlState?.hasPrefix("57P") == true
@@ -201,10 +204,11 @@ public final class PostgresConnection: @unchecked Sendable {
         guard ended == 1 else {
             throw PostgresError(sqlState: nil, message: "COPY end failed: \(Self.trimmed(PQerrorMessage(connection)))")
         }
-        let rows = try consume(PQgetResult(connection))
-        // Drain: a COPY returns exactly one final result, then NULL.
-        while let extra = PQgetResult(connection) { PQclear(extra) }
-        return rows.affected
+        // Drain, whether the COPY succeeded or not: it returns one final result, then NULL, and
+        // until NULL is read the connection is busy (a failed COPY would then look like no
+        // transaction at all, and the caller would not roll it back).
+        defer { while let extra = PQgetResult(connection) { PQclear(extra) } }
+        return try consume(PQgetResult(connection)).affected
     }
 
     // MARK: Results

@@ -129,7 +129,7 @@ struct Forwarder: Sendable {
             }
         }
         // Kafka would refuse a larger record; one slightly smaller could not be dead-lettered whole.
-        let size = (key?.utf8.count ?? 0) + message.payload.count + headers.storage.count
+        let size = KafkaProducer.recordSize(keyBytes: key?.utf8.count ?? 0, valueBytes: message.payload.count, headers: headers)
         guard size <= maxRecordBytes else {
             rejected.increment(label: RejectReason.tooLarge.rawValue)
             logger.error("MQTT message too large for Kafka; not forwarded", metadata: [

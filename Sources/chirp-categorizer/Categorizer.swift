@@ -205,21 +205,42 @@ final class Categorizer: Sendable {
         // Kafka refuses a record over message.max.bytes; the escaped text and the raw payload can
         // make an enriched record twice the payload's size or more. Checked before anything is sent,
         // so a document goes out whole or as one dead letter.
-        if let largest = records.map({ $0.key.count + $0.value.count }).max(),
-           largest + headers.storage.count > maxRecordBytes {
-            let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest + headers.storage.count) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
+        if let largest = records.map({ KafkaProducer.recordSize(keyBytes: $0.key.count, valueBytes: $0.value.count, headers: headers) }).max(),
+           largest > maxRecordBytes {
+            let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
             return try deadLetter(message, headers: forwarded, rejection: rejection, token: token)
         }
         tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: records.count) }
-        for record in records {
-            try producer.send(topic: enrichedTopic, key: record.key, value: record.value, headers: headers, token: token)
+        for (index, record) in records.enumerated() {
+            if let refused = try send(topic: enrichedTopic, key: record.key, value: record.value, headers: headers, token: token) {
+                // The check above should have caught it; should librdkafka count otherwise, the
+                // rest of the document goes to the dead letters instead of stopping the partition.
+                // The records not sent are done now, the dead letter's delivery completes the last.
+                tracker.withLock { for _ in index..<(records.count - 1) { $0.complete(partition: message.partition, offset: message.offset) } }
+                let rejection = TweetRejection(.tooLarge, "Kafka refused enriched record \(index + 1) of \(records.count): \(refused)")
+                return try deadLetter(message, headers: forwarded, rejection: rejection, token: token, begun: true)
+            }
+        }
+    }
+
+    /// Sends a record; one refused for its size is returned (another try would fail the same
+    /// way), any other error thrown.
+    private func send(topic: String, key: [UInt8]?, value: [UInt8], headers: RecordHeaders, token: UInt64) throws(KafkaError) -> KafkaError? {
+        do {
+            try producer.send(topic: topic, key: key, value: value, headers: headers, token: token)
+            return nil
+        } catch {
+            guard error.isRecordTooLarge else { throw error }
+            return error
         }
     }
 
     /// Sends the raw record, as received, to the dead-letter topic with the reason. One that
     /// cannot fit even there (written to the raw topic by another client, larger than the bridge
     /// forwards) is logged and counted, and its offset moves on: it must not stop the partition.
-    private func deadLetter(_ message: ConsumedRecord, headers forwarded: RecordHeaders, rejection: TweetRejection, token: UInt64) throws {
+    /// `begun`: the offset is registered already, with one part left for the dead letter.
+    private func deadLetter(_ message: ConsumedRecord, headers forwarded: RecordHeaders, rejection: TweetRejection, token: UInt64,
+                            begun: Bool = false) throws {
         var headers = forwarded
         headers.append(Wire.dlqReason, rejection.reason.rawValue)
         headers.append(Wire.dlqSourceTopic, message.topic)
@@ -227,19 +248,21 @@ final class Categorizer: Sendable {
         headers.append(Wire.dlqSourceOffset, message.offset)
         // The message is the one part that gives way: up to 1 000 bytes, fewer when the payload
         // leaves less room (the bridge keeps `Wire.deadLetterReserveBytes` free for this).
-        let size = (message.key?.count ?? 0) + message.value.count + headers.storage.count
+        let size = KafkaProducer.recordSize(keyBytes: message.key?.count ?? 0, valueBytes: message.value.count, headers: headers)
             + RecordHeaders.storedSize(nameBytes: Wire.dlqMessage.utf8.count, valueBytes: 0)
         headers.append(Wire.dlqMessage, Self.prefix(of: rejection.message, maxBytes: min(1000, maxRecordBytes - size)))
-        guard size <= maxRecordBytes else {
+        // The delivery report may come at once, from another thread: the offset is registered first.
+        if !begun { tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) } }
+        let refused = size > maxRecordBytes ? KafkaError.recordTooLarge(bytes: size, limit: maxRecordBytes)
+            : try send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
+        if let refused {
             dropped.increment(label: rejection.reason.rawValue)
             logger.error("raw record too large for the dead-letter topic; skipped", metadata: [
-                "partition": "\(message.partition)", "offset": "\(message.offset)", "bytes": "\(size)", "reason": "\(rejection)",
+                "partition": "\(message.partition)", "offset": "\(message.offset)", "error": "\(refused)", "reason": "\(rejection)",
             ])
-            tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 0) }
-            return
+            tracker.withLock { $0.complete(partition: message.partition, offset: message.offset) }
+        } else {
+            deadLetters.increment(label: rejection.reason.rawValue)
         }
-        deadLetters.increment(label: rejection.reason.rawValue)
-        tracker.withLock { $0.begin(partition: message.partition, offset: message.offset, parts: 1) }
-        try producer.send(topic: dlqTopic, key: message.key, value: message.value, headers: headers, token: token)
     }
 }

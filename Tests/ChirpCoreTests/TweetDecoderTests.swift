@@ -115,13 +115,21 @@ import Testing
         (#"{"id": "1", "text": "x", "created_at": 9000000000000000}"#, .wrongType, "'created_at' is outside the years 1 to 9999: 9000000000000000"),
         (#"{"id": "1", "text": "x", "created_at": -9223372036854775808}"#, .wrongType, "'created_at' must be an integer epoch time, got -9223372036854775808"),
         (#"{"id": "1", "text": "x", "created_at": 9223372036854775807}"#, .wrongType, "'created_at' must be an integer epoch time, got 9223372036854775807"),
+        (#"{"id": "1", "text": "x", "created_at": "0001-01-01T00:00:00+01:00"}"#, .wrongType, "'created_at' is outside the years 1 to 9999: \"0001-01-01T00:00:00+01:00\""),
+        (#"{"id": "1", "text": "x", "created_at": "9999-12-31T23:59:59-01:00"}"#, .wrongType, "'created_at' is outside the years 1 to 9999: \"9999-12-31T23:59:59-01:00\""),
+        (#"{"id": "dup\u0000", "text": "x"}"#, .wrongType, "'id' contains a NUL character"),
+        (#"{"id_str": "\u0000", "text": "x"}"#, .wrongType, "'id_str' contains a NUL character"),
+        (#"{"id": "1", "text": "x", "lang": "e\u0000n"}"#, .wrongType, "'lang' contains a NUL character"),
+        ("{\"id\": \"\(String(repeating: "9", count: 257))\", \"text\": \"x\"}", .wrongType, "'id' is longer than 256 bytes"),
+        ("{\"id\": \"1\", \"text\": \"x\", \"lang\": \"\(String(repeating: "e", count: 65))\"}", .wrongType, "'lang' is longer than 64 bytes"),
+        ("{\"data\": {\"id\": \"1\", \"text\": \"x\", \"lang\": \"\(String(repeating: "e", count: 65))\"}}", .wrongType, "'lang' is longer than 64 bytes"),
         (#"{"id": "1", "text": "x", "created_at": "0000-01-01T00:00:00Z"}"#, .wrongType, "'created_at' is not a recognized time: \"0000-01-01T00:00:00Z\""),
         (#"{"data": 3}"#, .wrongType, "'data' must be an object or array, got number"),
         (#"{"hello": "world"}"#, .unknownFormat, "object has no tweet fields (keys: hello)"),
         (#"[1, 2]"#, .unknownFormat, "expected a JSON object, got array"),
         (#"{"id": "1", "tweets": "x"}"#, .wrongType, "'tweets' must be an array"),
         (#"{"id":"#, .invalidJSON, "unexpected end of input at byte 6"),
-    ])
+    ] as [(String, RejectReason, String)])
     func rejectsWithReasonAndMessage(input: String, reason: RejectReason, message: String) {
         do {
             let tweets = try TweetDecoder.decode(bytes: Array(input.utf8))

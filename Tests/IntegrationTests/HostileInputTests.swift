@@ -52,7 +52,20 @@ struct HostileInputTests {
         // 3. Over Kafka's limit: the bridge cannot forward it and says so (counted, logged).
         let huge = Array(#"{"id":"p-huge","text":""#.utf8) + Array(repeating: UInt8(ascii: "b"), count: 1_000_000) + Array(#""}"#.utf8)
         try Self.publish(stack, payloadFile: Self.file(stack, "p-huge", huge))
-        // 4. Straight to tweets.enriched, as any Kafka client could: edge-of-range header times.
+        // 4. A hashtag too long for an index entry (random, so that PostgreSQL cannot compress it
+        //    under the limit): that one row is refused, counted, and nothing else waits. An id with
+        //    a NUL (it would become another tweet's id) and an enriched record that lands just
+        //    over Kafka's limit only once librdkafka's per-record overhead is counted are dead
+        //    letters.
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        let longTag = String((0..<3000).map { _ in alphabet.randomElement(using: &generator)! })
+        try Self.publish(stack, payloadFile: Self.file(stack, "p-longtag", Array(#"{"id":"p-longtag","text":"x #a\#(longTag)"}"#.utf8)))
+        try Self.publish(stack, payloadFile: Self.file(stack, "p-nul", Array(#"{"id":"p-nul\u0000","text":"not p-nul"}"#.utf8)))
+        let edgeText = String(repeating: "#a ", count: 20_000) + String(repeating: "b", count: 219_774)
+        let edge = Array(#"{"id":"p-edge","text":"\#(edgeText)"}"#.utf8)
+        try Self.publish(stack, payloadFile: Self.file(stack, "p-edge", edge))
+        // 5. Straight to tweets.enriched, as any Kafka client could: edge-of-range header times.
         let producer = try KafkaProducer(
             configuration: KafkaConfiguration.producer(brokers: stack.environment["KAFKA_BROKERS"]!, clientId: "it-hostile"),
             logger: Logger(label: "it"), onDelivery: { _ in })
@@ -68,10 +81,29 @@ struct HostileInputTests {
         headers.append(Wire.rawPartition, 0)
         headers.append(Wire.rawOffset, 0)
         try producer.send(topic: Wire.enrichedTopic, key: Array("p-direct".utf8), value: enriched.encoded(), headers: headers, token: 0)
+        // A raw payload that is no text fails the whole COPY: the batch goes row by row, and only
+        // that row is refused. A raw partition number out of range costs only the raw copy.
+        var direct = enriched
+        direct.id = "p-badraw"
+        var badRaw = RecordHeaders()
+        badRaw.append(Wire.rawPayload, [0xFF])
+        badRaw.append(Wire.rawTopicName, Wire.rawTopic)
+        badRaw.append(Wire.rawTimestamp, 1_700_000_000_000)
+        badRaw.append(Wire.rawPartition, 0)
+        badRaw.append(Wire.rawOffset, 0)
+        try producer.send(topic: Wire.enrichedTopic, key: Array("p-badraw".utf8), value: direct.encoded(), headers: badRaw, token: 0)
+        direct.id = "p-rawpart"
+        var farPartition = RecordHeaders()
+        farPartition.append(Wire.rawPayload, Array(#"{"id":"p-rawpart"}"#.utf8))
+        farPartition.append(Wire.rawTopicName, Wire.rawTopic)
+        farPartition.append(Wire.rawTimestamp, 1_700_000_000_000)
+        farPartition.append(Wire.rawPartition, 99_999_999_999)
+        farPartition.append(Wire.rawOffset, 0)
+        try producer.send(topic: Wire.enrichedTopic, key: Array("p-rawpart".utf8), value: direct.encoded(), headers: farPartition, token: 0)
         #expect(producer.flush(timeout: .seconds(20)) == 0)
         producer.close()
 
-        // 5. Good tweets after all of it.
+        // 6. Good tweets after all of it.
         let good = (0..<50).map { #"{"id":"good-\#($0)","text":"fine #after","created_at":"2024-01-01T00:00:00Z"}"# }.joined(separator: "\n")
         let goodPath = Self.file(stack, "good.jsonl", Array(good.utf8))
         let replay = try run(try Paths.binary("chirp-sender"), ["--file", goodPath, "--http-port", "0", "--log-format", "text"],
@@ -79,10 +111,13 @@ struct HostileInputTests {
         #expect(replay.status == 0, "\(replay.output)")
 
         let database = try PostgresConnection(stack.postgresURL)
-        let expected = Set(hostileTimes.map(\.0) + ["p-direct"] + (0..<50).map { "good-\($0)" })
+        let expected = Set(hostileTimes.map(\.0) + ["p-direct", "p-rawpart"] + (0..<50).map { "good-\($0)" })
         try eventually(timeout: .seconds(60), "\(expected.count) tweets loaded") { try database.tweetCount() >= expected.count }
-        try eventually(timeout: .seconds(30), "the large tweet dead-lettered") {
-            try categorizer.metric("chirp_dlq_total{reason=\"too_large\"}") == 1
+        try eventually(timeout: .seconds(30), "the large tweets dead-lettered") {
+            try categorizer.metric("chirp_dlq_total{reason=\"too_large\"}") == 2
+        }
+        try eventually(timeout: .seconds(30), "the refused rows counted") {
+            try loader.metric("chirp_loader_rejected_total{reason=\"database\"}") == 2
         }
         Thread.sleep(forTimeInterval: 1)
         let stored = Set(try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] })
@@ -106,7 +141,11 @@ struct HostileInputTests {
         #expect(bridge.logText.contains("MQTT message too large for Kafka; not forwarded"))
         #expect(try loader.metric("chirp_loader_ignored_headers_total{reason=\"chirp-published-ms:out_of_range\"}") == 1)
         #expect(try loader.metric("chirp_loader_ignored_headers_total{reason=\"chirp-raw-ms:out_of_range\"}") == 1)
-        #expect(try loader.metric("chirp_loader_rejected_total") ?? 0 == 0)
+        #expect(try loader.metric("chirp_loader_ignored_headers_total{reason=\"chirp-raw-partition:out_of_range\"}") == 1)
+        #expect(try categorizer.metric("chirp_dlq_total{reason=\"wrong_type\"}") == 1)
+        #expect(loader.logText.contains("index row size"), "the long hashtag was not refused by the index")
+        let rawCopies = try database.execute("SELECT count(*) AS n FROM raw_tweets WHERE tweet_id IN ('p-direct', 'p-rawpart')")
+        #expect(rawCopies[0, "n"] == "0")
 
         // The dead letter holds the payload byte for byte, with its reason.
         var configuration = KafkaConfiguration.consumer(brokers: stack.environment["KAFKA_BROKERS"]!, groupId: "it-hostile-dlq",
@@ -117,12 +156,15 @@ struct HostileInputTests {
         try consumer.subscribe([Wire.deadLetterTopic])
         var letters: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(30)
-        while letters.isEmpty, ContinuousClock.now < deadline {
+        while letters.count < 3, ContinuousClock.now < deadline {
             letters += consumer.poll(maxMessages: 10, timeout: .milliseconds(500))
         }
-        try #require(letters.count == 1)
-        #expect(letters[0].value == big)
-        #expect(letters[0].headerString(Wire.dlqReason) == "too_large")
-        #expect(letters[0].headerString(Wire.dlqMessage)?.hasPrefix("payload is 997000 bytes") == true)
+        try #require(letters.count == 3)
+        let bigLetter = try #require(letters.first { $0.value == big })
+        #expect(bigLetter.headerString(Wire.dlqReason) == "too_large")
+        #expect(bigLetter.headerString(Wire.dlqMessage)?.hasPrefix("payload is 997000 bytes") == true)
+        let edgeLetter = try #require(letters.first { $0.value == edge })
+        #expect(edgeLetter.headerString(Wire.dlqMessage)?.hasPrefix("an enriched record would take") == true)
+        #expect(letters.contains { $0.headerString(Wire.dlqMessage) == "'id' contains a NUL character" }, "\(letters.map { ($0.headerString(Wire.dlqReason) ?? "", $0.headerString(Wire.dlqMessage) ?? "") })")
     }
 }

@@ -104,7 +104,7 @@ public struct EnrichedTweet: Sendable, Equatable {
         }
         return EnrichedTweet(
             id: id, createdAt: createdAt, text: text,
-            lang: try TweetDecoder.optionalString(object, "lang"),
+            lang: try TweetDecoder.language(object),
             authorId: try TweetDecoder.optionalString(object, "author_id"),
             authorName: try TweetDecoder.optionalString(object, "author"),
             retweetOf: try TweetDecoder.optionalString(object, "retweet_of"),

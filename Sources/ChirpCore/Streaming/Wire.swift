@@ -40,6 +40,12 @@ public enum Wire {
     /// partition and offset take under 200 bytes more than the raw record's own headers.
     public static let deadLetterReserveBytes = 512
 
+    /// Longest tweet id, in UTF-8 bytes (a tweet's is 19 digits, a record's `<id>-<n>`): ids are
+    /// primary keys, and PostgreSQL's index entries hold about 2 700 bytes.
+    public static let maximumIdBytes = 256
+    /// Longest language tag, in UTF-8 bytes (BCP 47 tags that tweets carry are a few letters).
+    public static let maximumLanguageBytes = 64
+
     public static let defaultMQTTTopic = "tweets"
     public static let rawTopic = "tweets.raw"
     public static let enrichedTopic = "tweets.enriched"

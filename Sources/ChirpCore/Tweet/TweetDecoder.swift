@@ -59,9 +59,25 @@ public enum TweetDecoder {
                 throw TweetRejection(.wrongType, "'\(key)' must be a string or number, got \(value.typeName)")
             }
             guard !id.isEmpty else { throw TweetRejection(.missingId, "'\(key)' is empty") }
+            try checkKey(id, key)
             return id
         }
         throw TweetRejection(.missingId, "no '\(keys.map { "\($0)" }.joined(separator: "' or '"))' field")
+    }
+
+    /// Ids and languages are keys in the store: a NUL would be dropped on the way in (making one
+    /// id equal to another), and an over-long value exceeds what an index entry can hold.
+    static func checkKey(_ value: String, _ key: StaticString, maximumBytes: Int = Wire.maximumIdBytes) throws(TweetRejection) {
+        guard value.utf8.count <= maximumBytes else {
+            throw TweetRejection(.wrongType, "'\(key)' is longer than \(maximumBytes) bytes")
+        }
+        guard !value.utf8.contains(0) else { throw TweetRejection(.wrongType, "'\(key)' contains a NUL character") }
+    }
+
+    static func language<N: JSONReadable>(_ object: N) throws(TweetRejection) -> String? {
+        guard let lang = try optionalString(object, "lang") else { return nil }
+        try checkKey(lang, "lang", maximumBytes: Wire.maximumLanguageBytes)
+        return lang
     }
 
     static func optionalString<N: JSONReadable>(_ object: N?, _ key: StaticString) throws(TweetRejection) -> String? {
@@ -93,6 +109,10 @@ public enum TweetDecoder {
         if let text = value.stringValue {
             guard let time = Timestamp(parsing: text) else {
                 throw TweetRejection(.wrongType, "'\(key)' is not a recognized time: \"\(text.prefix(40))\"")
+            }
+            // A zone offset can move 0001-01-01 or 9999-12-31 out of the years the store holds.
+            guard time.isStorable else {
+                throw TweetRejection(.wrongType, "'\(key)' is outside the years 1 to 9999: \"\(text.prefix(40))\"")
             }
             return time
         }
@@ -138,7 +158,7 @@ public enum TweetDecoder {
             id: id,
             createdAt: try timestamp(object),
             text: text,
-            lang: try optionalString(object, "lang"),
+            lang: try language(object),
             authorId: authorId,
             authorName: try optionalString(user, "screen_name"),
             retweetOf: retweetOf,
@@ -241,7 +261,7 @@ public enum TweetDecoder {
             id: id,
             createdAt: try timestamp(tweet),
             text: text,
-            lang: try optionalString(tweet, "lang"),
+            lang: try language(tweet),
             authorId: authorId,
             authorName: authorId.flatMap { includes.users[$0]?["username"]?.stringValue },
             retweetOf: retweetOf,
@@ -259,7 +279,7 @@ public enum TweetDecoder {
         guard texts.first(where: { _ in true }) != nil else { throw TweetRejection(.empty, "record \(id) has no tweets") }
         try checkFanOut(texts, maximum: maximumTweets, "record \(id)")
         let createdAt = try timestamp(object)
-        let lang = try optionalString(object, "lang")
+        let lang = try language(object)
         var result: [Tweet] = []
         for (index, element) in texts.enumerated() {
             guard let text = element.stringValue else {
@@ -276,7 +296,7 @@ public enum TweetDecoder {
             throw TweetRejection(.missingText, "tweet \(id) has no 'text'")
         }
         return Tweet(
-            id: id, createdAt: try timestamp(object), text: text, lang: try optionalString(object, "lang"),
+            id: id, createdAt: try timestamp(object), text: text, lang: try language(object),
             authorId: try optionalId(object, "author_id"), authorName: try optionalString(object, "author"),
             format: try optionalString(object, "format") == SourceFormat.csv.rawValue ? .csv : .minimal
         )

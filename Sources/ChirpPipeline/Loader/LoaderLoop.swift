@@ -313,12 +313,21 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
     }
 
     /// The payload as received, from the headers the categorizer adds (nil for records without
-    /// them, or with an unusable time: the tweet is loaded, its raw copy is not).
+    /// them; with one of its headers missing or unusable, the tweet is loaded, its raw copy is not,
+    /// and the header is counted).
     func rawPayload(of record: ConsumedRecord) -> RawPayload? {
-        guard let bytes = record.header(Wire.rawPayload), let topic = record.headerString(Wire.rawTopicName),
-              let receivedAt = time(record, Wire.rawTimestamp),
-              let partition = record.headerInt64(Wire.rawPartition).flatMap(Int32.init(exactly:)),
-              let offset = record.headerInt64(Wire.rawOffset) else { return nil }
+        guard let bytes = record.header(Wire.rawPayload) else { return nil }
+        func unusable(_ name: String, _ problem: String) -> RawPayload? {
+            metrics.ignoredHeaders.increment(label: "\(name):\(problem)")
+            return nil
+        }
+        guard let topic = record.headerString(Wire.rawTopicName) else { return unusable(Wire.rawTopicName, "missing") }
+        guard record.header(Wire.rawTimestamp) != nil else { return unusable(Wire.rawTimestamp, "missing") }
+        guard let receivedAt = time(record, Wire.rawTimestamp) else { return nil }
+        guard let partitionNumber = record.headerInt64(Wire.rawPartition) else { return unusable(Wire.rawPartition, "not_a_number") }
+        guard let partition = Int32(exactly: partitionNumber), partition >= 0 else { return unusable(Wire.rawPartition, "out_of_range") }
+        guard let offset = record.headerInt64(Wire.rawOffset) else { return unusable(Wire.rawOffset, "not_a_number") }
+        guard offset >= 0 else { return unusable(Wire.rawOffset, "out_of_range") }
         return RawPayload(bytes: bytes, receivedAt: receivedAt, topic: topic, partition: partition, offset: offset)
     }
 
