@@ -35,6 +35,12 @@ let package = Package(
             "ChirpCore", "ChirpStore", "ChirpService",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // In-memory broker, store and clock with injectable faults, and the deterministic
+        // simulation that runs the loops over them.
+        .target(name: "ChirpTesting", dependencies: [
+            "ChirpCore", "ChirpStore", "ChirpPipeline", "ChirpService",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Adapters: the only importers of their C library.
         .target(name: "ChirpKafka", dependencies: [
@@ -68,7 +74,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
-        .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpCore", "ChirpStore", "ChirpService"]),
+        .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpTesting", "ChirpCore", "ChirpStore", "ChirpService"]),
         .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]

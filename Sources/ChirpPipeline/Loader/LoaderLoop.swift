@@ -78,6 +78,8 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
     /// Assigned partitions still to be moved to the offsets stored with the rows; until then
     /// their records are dropped (they come again from the stored offset).
     private var pendingSeeks: [TopicPartition: Int64] = [:]
+    /// The partitions assigned, as the consumer's events tell.
+    private var owned: Set<TopicPartition> = []
 
     public init(settings: LoaderSettings, consumer: Consumer, sink: Sink, clock: any PipelineClock, metrics: LoaderMetrics,
                 logger: Logger, stop: StopSignal) {
@@ -135,28 +137,40 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         try settle()
     }
 
-    /// Revoked partitions: the batch in flight is settled (its rows and offsets are in the
-    /// database either way; Kafka may no longer take the offsets, and needs not) and records of
-    /// them in hand are dropped, for their new owner reads them again. Assigned partitions start
-    /// where the database says, not where the group committed: the consumer seeks there, and
-    /// records in hand that were fetched before the seek are dropped (they come again).
+    /// Assignment changes, after the fact. The batch in flight is settled first (its rows and
+    /// offsets are in the database either way; Kafka may no longer take the offsets, and needs
+    /// not). Records in hand of partitions no longer owned are dropped: their new owner reads them
+    /// again. Partitions assigned start where the database says, not where the group committed:
+    /// the consumer seeks there, and their records in hand, fetched before the seek, are dropped
+    /// (they come again from the stored offset). A partition the database has no offset for keeps
+    /// its records: the group's committed offset is then the only start there is.
     private func handleAssignmentEvents(_ records: inout [ConsumedRecord]) throws {
-        for event in consumer.takeAssignmentEvents() {
-            switch event {
-            case .revoked(let partitions):
-                try settle()
-                for partition in partitions { pendingSeeks[partition] = nil }
-                drop(Set(partitions), from: &records)
-            case .assigned(let partitions):
-                try settle()
-                let wanted = Set(partitions)
+        let events = consumer.takeAssignmentEvents()
+        if !events.isEmpty {
+            try settle()
+            var assigned: Set<TopicPartition> = []
+            for event in events {
+                switch event {
+                case .revoked(let partitions):
+                    owned.subtract(partitions)
+                    assigned.subtract(partitions)
+                    for partition in partitions { pendingSeeks[partition] = nil }
+                case .assigned(let partitions):
+                    owned.formUnion(partitions)
+                    assigned.formUnion(partitions)
+                }
+            }
+            records.removeAll { !owned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+            if !assigned.isEmpty {
+                var starts: [String] = []
                 for stored in try storedOffsets() {
                     let partition = TopicPartition(topic: stored.topic, partition: stored.partition)
-                    if wanted.contains(partition) { pendingSeeks[partition] = stored.offset }
+                    guard assigned.contains(partition) else { continue }
+                    pendingSeeks[partition] = stored.offset
+                    starts.append(stored.description)
                 }
-                if !pendingSeeks.isEmpty {
-                    logger.info("starting from the offsets stored with the rows", metadata: [
-                        "offsets": "\(pendingSeeks.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ","))"])
+                if !starts.isEmpty {
+                    logger.info("starting from the offsets stored with the rows", metadata: ["offsets": "\(starts.sorted().joined(separator: ","))"])
                 }
             }
         }
