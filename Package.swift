@@ -66,7 +66,7 @@ let package = Package(
         // Executables.
         .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
         .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
-        .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpRules", "ChirpService"]),
+        .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpPipeline", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres"]),

@@ -114,3 +114,53 @@ extension Duration {
     /// Seconds as a Double, for metrics and back-off arithmetic.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
+
+/// What a producer reports about one record it sent.
+public struct Delivery: Sendable, Equatable {
+    /// The token given to `send`.
+    public var token: UInt64
+    public var topic: String
+    /// nil when the record is durably written.
+    public var failure: ProducerFailure?
+
+    public init(token: UInt64, topic: String, failure: ProducerFailure? = nil) {
+        self.token = token
+        self.topic = topic
+        self.failure = failure
+    }
+}
+
+/// A record the broker or the client will not take.
+public struct ProducerFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The client's name for the error (librdkafka's, such as MSG_SIZE_TOO_LARGE).
+    public var name: String
+    public var message: String
+    /// Refused for its size: sending it again fails the same way.
+    public var recordTooLarge: Bool
+
+    public init(name: String, message: String, recordTooLarge: Bool) {
+        self.name = name
+        self.message = message
+        self.recordTooLarge = recordTooLarge
+    }
+
+    public var description: String { "\(name): \(message)" }
+}
+
+/// A producer: records out, their deliveries reported back to the owner, who collects them with
+/// `takeDeliveries` on its own thread (never inside a client callback).
+public protocol RecordProducer: AnyObject {
+    /// The largest record `send` takes, as `recordSize` counts.
+    var maximumRecordBytes: Int { get }
+    /// What a record counts against `maximumRecordBytes`.
+    func recordSize(keyBytes: Int, valueBytes: Int, headers: RecordHeaders) -> Int
+    /// Enqueues a record; may wait while the client's queue is full. A record refused at once is
+    /// thrown (`recordTooLarge` when for its size).
+    func send(topic: String, key: [UInt8]?, value: [UInt8], headers: RecordHeaders, token: UInt64) throws(ProducerFailure)
+    /// Deliveries reported since the last call.
+    func takeDeliveries() -> [Delivery]
+    /// Waits until every record is reported or the timeout passes; returns how many are not.
+    func flush(timeout: Duration) -> Int
+    /// Records sent and not yet reported.
+    var outstandingCount: Int { get }
+}

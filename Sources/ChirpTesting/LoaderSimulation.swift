@@ -36,12 +36,13 @@ public struct LoaderSimulation {
         let loop: LoaderLoop<MemoryConsumer, MemorySink>
         let stop = StopSignal()
 
-        init(name: String, broker: MemoryBroker, store: MemoryStore, dice: Dice, clock: ManualClock, faults: MemorySink.Faults, batchSize: Int) {
+        init(name: String, broker: MemoryBroker, store: MemoryStore, dice: Dice, clock: ManualClock, faults: MemorySink.Faults, batchSize: Int,
+             topic: String = LoaderSimulation.topic) {
             self.name = name
-            consumer = broker.consumer(group: LoaderSimulation.group, topic: LoaderSimulation.topic)
+            consumer = broker.consumer(group: LoaderSimulation.group, topic: topic)
             sink = MemorySink(store: store, dice: dice)
             sink.faults = faults
-            let settings = LoaderSettings(topic: LoaderSimulation.topic, groupId: LoaderSimulation.group, batchSize: batchSize,
+            let settings = LoaderSettings(topic: topic, groupId: LoaderSimulation.group, batchSize: batchSize,
                                           batchWait: .milliseconds(50), rawRetentionDays: 0)
             loop = LoaderLoop(settings: settings, consumer: consumer, sink: sink, clock: clock, metrics: LoaderMetrics(MetricsRegistry()),
                               logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), stop: stop)

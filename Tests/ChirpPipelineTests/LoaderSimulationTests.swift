@@ -41,3 +41,31 @@ import Testing
         }
     }
 }
+
+/// Categorizer and loader together under deterministic simulation (see `PipelineSimulation`):
+/// every raw record reaches the store or the dead letters, whatever crashes and refusals meet it.
+/// `CHIRP_SIM_SEED` replays one seed here too; `CHIRP_PIPELINE_SIM_SEEDS` sets how many run.
+@Suite struct PipelineSimulationTests {
+    static let seeds: [UInt64] = {
+        if let text = ProcessInfo.processInfo.environment["CHIRP_SIM_SEED"], let seed = UInt64(text) { return [seed] }
+        let count = ProcessInfo.processInfo.environment["CHIRP_PIPELINE_SIM_SEEDS"].flatMap { Int($0) } ?? 2_000
+        return (0..<UInt64(count)).map { $0 &* 0x51_7CC1_B727 &+ 7 }
+    }()
+
+    @Test(arguments: 0..<2) func everyRawRecordIsLoadedOrDeadLettered(shard: Int) {
+        var failed: [LoaderSimulation.Outcome] = []
+        var crashes = 0
+        var records = 0
+        for (index, seed) in Self.seeds.enumerated() where index % 2 == shard {
+            let outcome = PipelineSimulation.run(seed: seed)
+            crashes += outcome.crashes
+            records += outcome.records
+            if !outcome.passed { failed.append(outcome) }
+            if failed.count >= 3 { break }
+        }
+        for outcome in failed {
+            Issue.record("seed \(outcome.seed) failed (replay: CHIRP_SIM_SEED=\(outcome.seed)):\n\(outcome.failures.joined(separator: "\n"))\ntrace:\n\(outcome.trace.suffix(40).joined(separator: "\n"))")
+        }
+        print("pipeline simulation, shard \(shard): \(Self.seeds.indices.filter { $0 % 2 == shard }.count) seeds, \(records) raw records, \(crashes) crashes, \(failed.count) failed")
+    }
+}

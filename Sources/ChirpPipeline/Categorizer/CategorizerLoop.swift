@@ -1,0 +1,289 @@
+import ChirpCore
+import ChirpService
+import Logging
+
+/// What the categorizer is told once, at start.
+public struct CategorizerSettings: Sendable {
+    public var rawTopic: String
+    public var dlqTopic: String
+    public var router: RecordRouter
+    /// Records taken from the consumer per poll.
+    public var batchSize: Int
+    /// Tries of a raw record's output before it becomes a dead letter (reason `undeliverable`).
+    public var maxDeliveryAttempts = 3
+    public var lagInterval: Duration = .seconds(1)
+
+    public init(rawTopic: String, dlqTopic: String, router: RecordRouter, batchSize: Int) {
+        self.rawTopic = rawTopic
+        self.dlqTopic = dlqTopic
+        self.router = router
+        self.batchSize = max(1, batchSize)
+    }
+}
+
+/// The categorizer's metrics.
+public struct CategorizerMetrics: Sendable {
+    public let consumed: Counter
+    public let enriched: Counter
+    public let deadLetters: Counter
+    public let deliveryFailures: Counter
+    public let ignoredHeaders: Counter
+    public let dropped: Counter
+    public let lag: Gauge
+    /// Why output cannot be written now (`/readyz`), nil when it can.
+    public let problem = Locked<String?>(nil)
+
+    public init(_ metrics: MetricsRegistry) {
+        consumed = metrics.counter("categorizer_consumed_total", help: "Raw records consumed.")
+        enriched = metrics.counter("categorizer_enriched_total", help: "Enriched tweets confirmed by Kafka.")
+        deadLetters = metrics.counter("dlq_total", help: "Raw records sent to the dead-letter topic, by reason.", label: "reason")
+        deliveryFailures = metrics.counter("categorizer_delivery_failed_total", help: "Output records Kafka refused (each is tried again or dead-lettered).", label: "error")
+        ignoredHeaders = metrics.counter(
+            "categorizer_ignored_headers_total", help: "Header values (and record timestamps) not used because they are unusable, by header and problem.",
+            label: "reason")
+        dropped = metrics.counter(
+            "categorizer_dropped_total", help: "Raw records too large even for the dead-letter topic (logged, then skipped), by reason.",
+            label: "reason")
+        lag = metrics.gauge("categorizer_consumer_lag", help: "Records on assigned partitions not yet consumed (from cached watermarks).")
+    }
+}
+
+/// The consume → enrich → produce loop. A raw record's offset is stored only after all it
+/// produced (its enriched tweets, or one dead letter) is confirmed, and only over contiguous
+/// offsets, so a crash re-processes, never skips (at least once; the loader deduplicates by id).
+///
+/// Nothing a record holds can stop a partition: what cannot become a tweet, or an enriched record
+/// Kafka would refuse for its size, is a dead letter with the bytes as received; output Kafka
+/// refuses anyway is sent again, and after `maxDeliveryAttempts` the raw record becomes a dead
+/// letter (`undeliverable`). Only the dead-letter topic itself refusing holds a partition: that
+/// is no record's fault, so it is tried again with growing pauses, logged, and `/readyz` says so.
+///
+/// One thread owns the loop and its ports.
+public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordProducer> {
+    public let settings: CategorizerSettings
+    let consumer: Consumer
+    let producer: Producer
+    let clock: any PipelineClock
+    let metrics: CategorizerMetrics
+    let logger: Logger
+    /// Epoch milliseconds now: the time of a record that carries none.
+    let wallClock: () -> Int64
+
+    private var tracker = OffsetTracker()
+    /// One output attempt of a raw record: its records (or dead letter) awaiting confirmation.
+    struct Attempt {
+        var record: ConsumedRecord
+        var remaining: Int
+        var number: Int
+        /// Set when this attempt is the record's dead letter.
+        var deadLetter: (TweetRejection, forwarded: RecordHeaders)?
+        var failure: ProducerFailure?
+        /// The enriched records (nil for a dead letter).
+        var outputs: ([RecordRouter.Output], headers: RecordHeaders)?
+    }
+    /// In-flight attempts by delivery token. A retry gets a new token, so a late report of an
+    /// earlier attempt can never count for a later one.
+    private var attempts: [UInt64: Attempt] = [:]
+    private var nextToken: UInt64 = 1
+    /// Attempts to make again, when due.
+    private var retries: [(due: Duration, attempt: Attempt)] = []
+    private var lastLag: Duration
+    /// The partitions assigned, as the consumer's events tell.
+    private var owned: Set<TopicPartition> = []
+
+    public init(settings: CategorizerSettings, consumer: Consumer, producer: Producer, clock: any PipelineClock, metrics: CategorizerMetrics,
+                logger: Logger, wallClock: @escaping () -> Int64) {
+        self.settings = settings
+        self.consumer = consumer
+        self.producer = producer
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        self.wallClock = wallClock
+        lastLag = clock.now
+    }
+
+    /// Raw records waiting for their output to be confirmed or tried again.
+    public var pending: Int { attempts.count + retries.count }
+
+    /// One round: poll, route and send, collect confirmations, store what is done.
+    public func step() throws {
+        var records = consumer.poll(maxMessages: settings.batchSize, timeout: .milliseconds(100))
+        handleAssignmentEvents(&records)
+        for record in records {
+            metrics.consumed.increment()
+            tracker.begin(partition: record.partition, offset: record.offset, parts: 1)
+            try send(route(record), number: 1)
+        }
+        try collectDeliveries()
+        try retryDue()
+        try storeCommittable()
+        if clock.now - lastLag > settings.lagInterval {
+            lastLag = clock.now
+            metrics.lag.set(Double(consumer.lag()))
+        }
+    }
+
+    /// Waits for output in flight (up to `timeout`) and stores what is done; call when stopping.
+    public func finish(timeout: Duration = .seconds(30)) throws {
+        _ = producer.flush(timeout: timeout)
+        try collectDeliveries()
+        try storeCommittable()
+    }
+
+    /// Revoked partitions: their new owner reads again whatever was not stored (librdkafka
+    /// committed what was), so their attempts and tracking are dropped. Records in hand are
+    /// dropped only for partitions not owned once all events are taken: a partition revoked and
+    /// assigned again in the same poll keeps the records fetched under its new assignment.
+    private func handleAssignmentEvents(_ records: inout [ConsumedRecord]) {
+        for event in consumer.takeAssignmentEvents() {
+            switch event {
+            case .assigned(let partitions):
+                owned.formUnion(partitions)
+            case .revoked(let lost):
+                owned.subtract(lost)
+                let gone = Set(lost)
+                func isGone(_ record: ConsumedRecord) -> Bool { gone.contains(TopicPartition(topic: record.topic, partition: record.partition)) }
+                for partition in lost { tracker.reset(partition: partition.partition) }
+                attempts = attempts.filter { !isGone($0.value.record) }
+                retries.removeAll { isGone($0.attempt.record) }
+            }
+        }
+        records.removeAll { !owned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
+    }
+
+    private func route(_ record: ConsumedRecord) -> Attempt {
+        let decision = settings.router.route(record, now: wallClock(), maxRecordBytes: producer.maximumRecordBytes, recordSize: producer.recordSize)
+        for reason in decision.ignored { metrics.ignoredHeaders.increment(label: reason) }
+        switch decision.route {
+        case .enriched(let outputs, let headers):
+            return Attempt(record: record, remaining: outputs.count, number: 1, deadLetter: nil, failure: nil, outputs: (outputs, headers))
+        case .deadLetter(let rejection, let forwarded):
+            return Attempt(record: record, remaining: 1, number: 1, deadLetter: (rejection, forwarded), failure: nil)
+        }
+    }
+
+    /// Sends an attempt's records under a fresh token.
+    private func send(_ attempt: Attempt, number: Int) throws {
+        var attempt = attempt
+        attempt.number = number
+        attempt.failure = nil
+        let token = nextToken
+        nextToken += 1
+        if let (rejection, forwarded) = attempt.deadLetter {
+            let record = attempt.record
+            guard let headers = RecordRouter.deadLetterHeaders(
+                for: record, forwarded: forwarded, rejection: rejection, maxRecordBytes: producer.maximumRecordBytes, recordSize: producer.recordSize)
+            else {
+                return drop(record, rejection, "larger than Kafka takes even as a dead letter")
+            }
+            attempt.remaining = 1
+            attempts[token] = attempt
+            do throws(ProducerFailure) {
+                try producer.send(topic: settings.dlqTopic, key: record.key, value: record.value, headers: headers, token: token)
+            } catch {
+                attempts[token]!.remaining = 0
+                attempts[token]!.failure = error
+                try finish(token)
+            }
+            return
+        }
+        guard let (outputs, headers) = attempt.outputs else { preconditionFailure("an attempt with no output") }
+        attempt.remaining = outputs.count
+        attempts[token] = attempt
+        for (index, output) in outputs.enumerated() {
+            do throws(ProducerFailure) {
+                try producer.send(topic: settings.router.enrichedTopic, key: output.key, value: output.value, headers: headers, token: token)
+            } catch {
+                // The records not sent will not be reported: the attempt fails with this error
+                // once the sent ones are.
+                attempts[token]!.remaining -= outputs.count - index
+                attempts[token]!.failure = error
+                if attempts[token]!.remaining == 0 { try finish(token) }
+                return
+            }
+        }
+    }
+
+    private func collectDeliveries() throws {
+        for delivery in producer.takeDeliveries() {
+            guard attempts[delivery.token] != nil else { continue }  // a partition since revoked
+            if let failure = delivery.failure {
+                metrics.deliveryFailures.increment(label: failure.name)
+                attempts[delivery.token]!.failure = failure
+            } else if delivery.topic == settings.router.enrichedTopic {
+                metrics.enriched.increment()
+            }
+            attempts[delivery.token]!.remaining -= 1
+            if attempts[delivery.token]!.remaining == 0 { try finish(delivery.token) }
+        }
+    }
+
+    /// An attempt whose records are all reported: done, tried again, or dead-lettered.
+    private func finish(_ token: UInt64) throws {
+        guard let attempt = attempts.removeValue(forKey: token) else { return }
+        let record = attempt.record
+        guard let failure = attempt.failure else {
+            if let (rejection, _) = attempt.deadLetter { metrics.deadLetters.increment(label: rejection.reason.rawValue) }
+            metrics.problem.withLock { $0 = nil }
+            tracker.complete(partition: record.partition, offset: record.offset)
+            return
+        }
+        if let (rejection, _) = attempt.deadLetter {
+            if failure.recordTooLarge { return drop(record, rejection, "\(failure)") }
+            // The dead-letter topic refuses: no record's fault. Hold the partition, say so, retry.
+            let problem = "Kafka refuses dead letters on \(settings.dlqTopic): \(failure)"
+            metrics.problem.withLock { $0 = problem }
+            logger.error("dead letter refused; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt.number)",
+                                                                        "partition": "\(record.partition)", "offset": "\(record.offset)"])
+            retries.append((clock.now + Self.backoff(attempt.number), attempt))
+            return
+        }
+        if failure.recordTooLarge || attempt.number >= settings.maxDeliveryAttempts {
+            let reason: RejectReason = failure.recordTooLarge ? .tooLarge : .undeliverable
+            let rejection = TweetRejection(reason, "Kafka refused the enriched records \(attempt.number) times: \(failure)")
+            logger.warning("raw record dead-lettered: its output was refused", metadata: [
+                "error": "\(failure)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
+            var deadLetter = attempt
+            deadLetter.deadLetter = (rejection, Self.forwardedHeaders(of: attempt))
+            deadLetter.outputs = nil
+            return try send(deadLetter, number: 1)
+        }
+        retries.append((clock.now + Self.backoff(attempt.number), attempt))
+    }
+
+    private func retryDue() throws {
+        guard !retries.isEmpty else { return }
+        let now = clock.now
+        let due = retries.filter { $0.due <= now }
+        retries.removeAll { $0.due <= now }
+        for (_, attempt) in due { try send(attempt, number: attempt.number + 1) }
+    }
+
+    /// The pause before try `attempt + 1`: growing, at most 10 s.
+    static func backoff(_ attempt: Int) -> Duration { .milliseconds(min(10_000, 500 * attempt)) }
+
+    /// The publish time an attempt's records carried, for its dead letter.
+    static func forwardedHeaders(of attempt: Attempt) -> RecordHeaders {
+        var forwarded = RecordHeaders()
+        attempt.record.headers.withValue(Wire.publishedAt) { bytes in
+            if case .success = RecordHeaders.time(decimal: bytes) { forwarded.append(Wire.publishedAt, bytes: bytes) }
+        }
+        return forwarded
+    }
+
+    /// A record that cannot go anywhere, not even to the dead letters: logged, counted, done.
+    private func drop(_ record: ConsumedRecord, _ rejection: TweetRejection, _ why: String) {
+        metrics.dropped.increment(label: rejection.reason.rawValue)
+        logger.error("raw record too large for the dead-letter topic; skipped", metadata: [
+            "partition": "\(record.partition)", "offset": "\(record.offset)", "bytes": "\(record.value.count)", "reason": "\(rejection)", "error": "\(why)",
+        ])
+        tracker.complete(partition: record.partition, offset: record.offset)
+    }
+
+    private func storeCommittable() throws {
+        let ready = tracker.takeCommittable()
+        guard !ready.isEmpty else { return }
+        try consumer.storeOffsets(ready.map { TopicPartitionOffset(topic: settings.rawTopic, partition: $0.partition, offset: $0.offset) })
+    }
+}

@@ -1,0 +1,113 @@
+import ChirpCore
+
+/// What becomes of one raw record: decided without I/O, from the record, the rules and the
+/// producer's size limit.
+public struct RecordRouter: Sendable {
+    public var enrichedTopic: String
+    public var maxPayloadBytes: Int
+    public var maxTweetsPerPayload: Int
+    public var enricher: Enricher
+
+    public init(enrichedTopic: String, maxPayloadBytes: Int, maxTweetsPerPayload: Int, enricher: Enricher) {
+        self.enrichedTopic = enrichedTopic
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxTweetsPerPayload = maxTweetsPerPayload
+        self.enricher = enricher
+    }
+
+    public struct Output: Sendable {
+        public var key: [UInt8]
+        public var value: [UInt8]
+    }
+
+    public enum Route: Sendable {
+        /// One enriched record per tweet, all with `headers` (publish time and raw provenance).
+        case enriched([Output], headers: RecordHeaders)
+        /// The raw record goes to the dead letters; `forwarded` are the headers it keeps.
+        case deadLetter(TweetRejection, forwarded: RecordHeaders)
+    }
+
+    public struct Decision: Sendable {
+        public var route: Route
+        /// Headers (and the record timestamp) not used, as "<name>:<problem>".
+        public var ignored: [String]
+    }
+
+    /// `now`: the time used when the record carries none (epoch milliseconds). `recordSize` and
+    /// `maxRecordBytes` are the producer's.
+    public func route(_ record: ConsumedRecord, now: Int64, maxRecordBytes: Int,
+                      recordSize: (_ keyBytes: Int, _ valueBytes: Int, _ headers: RecordHeaders) -> Int) -> Decision {
+        var ignored: [String] = []
+        // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
+        // storable time, and so does the record's own timestamp.
+        var forwarded = RecordHeaders(minimumCapacity: record.value.count + 256)
+        var published: Timestamp?
+        record.headers.withValue(Wire.publishedAt) { bytes in
+            switch RecordHeaders.time(decimal: bytes) {
+            case .success(let time):
+                published = time
+                forwarded.append(Wire.publishedAt, bytes: bytes)
+            case .failure(let problem):
+                ignored.append("\(Wire.publishedAt):\(problem.rawValue)")
+            }
+        }
+        let recordTime = record.timestampMilliseconds.flatMap { milliseconds in
+            let time = Timestamp(storableMilliseconds: milliseconds)
+            if time == nil { ignored.append("kafka-timestamp:\(HeaderTimeProblem.outOfRange.rawValue)") }
+            return time
+        }
+        let fallback = published ?? recordTime ?? Timestamp(millisecondsSinceEpoch: now)
+
+        let tweets: [Tweet]
+        do throws(TweetRejection) {
+            tweets = try TweetDecoder.decode(bytes: record.value, maximumBytes: maxPayloadBytes, maximumTweets: maxTweetsPerPayload)
+        } catch {
+            return Decision(route: .deadLetter(error, forwarded: forwarded), ignored: ignored)
+        }
+        // The payload as received travels with each record: the loader keeps it as raw master data.
+        var headers = forwarded
+        headers.append(Wire.rawPayload, record.value)
+        headers.append(Wire.rawTopicName, record.topic)
+        headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
+        headers.append(Wire.rawPartition, Int64(record.partition))
+        headers.append(Wire.rawOffset, record.offset)
+        let outputs = tweets.map { enricher.enrich($0, fallbackTime: fallback) }.map { Output(key: Array($0.id.utf8), value: $0.encoded()) }
+        // Kafka refuses a record over its limit; the escaped text and the raw payload can make an
+        // enriched record twice the payload's size or more. Checked before anything is sent, so a
+        // document goes out whole or as one dead letter.
+        if let largest = outputs.map({ recordSize($0.key.count, $0.value.count, headers) }).max(), largest > maxRecordBytes {
+            let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
+            return Decision(route: .deadLetter(rejection, forwarded: forwarded), ignored: ignored)
+        }
+        return Decision(route: .enriched(outputs, headers: headers), ignored: ignored)
+    }
+
+    /// The dead letter's headers: the forwarded ones, the reason, the source position, and the
+    /// message, shortened (on a character) to what the limit leaves, at most 1 000 bytes. nil
+    /// when the raw record cannot fit even without a message.
+    public static func deadLetterHeaders(for record: ConsumedRecord, forwarded: RecordHeaders, rejection: TweetRejection, maxRecordBytes: Int,
+                                         recordSize: (_ keyBytes: Int, _ valueBytes: Int, _ headers: RecordHeaders) -> Int) -> RecordHeaders? {
+        var headers = forwarded
+        headers.append(Wire.dlqReason, rejection.reason.rawValue)
+        headers.append(Wire.dlqSourceTopic, record.topic)
+        headers.append(Wire.dlqSourcePartition, Int64(record.partition))
+        headers.append(Wire.dlqSourceOffset, record.offset)
+        let size = recordSize(record.key?.count ?? 0, record.value.count, headers)
+            + RecordHeaders.storedSize(nameBytes: Wire.dlqMessage.utf8.count, valueBytes: 0)
+        guard size <= maxRecordBytes else { return nil }
+        headers.append(Wire.dlqMessage, prefix(of: rejection.message, maxBytes: min(1000, maxRecordBytes - size)))
+        return headers
+    }
+
+    /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends on a character.
+    public static func prefix(of text: String, maxBytes: Int) -> String {
+        var used = 0
+        var end = text.startIndex
+        for character in text {
+            used += character.utf8.count
+            guard used <= maxBytes else { break }
+            end = text.index(after: end)
+        }
+        return String(text[..<end])
+    }
+}

@@ -1,0 +1,224 @@
+import ChirpCore
+import ChirpPipeline
+import ChirpService
+import ChirpStore
+import Logging
+
+/// One seed drives categorizer and loader instances between a raw topic and the store, over the
+/// in-memory broker: raw payloads (tweets, v2 pages, records that are no tweet, payloads whose
+/// enriched records Kafka would refuse for their size, rows the store refuses), crashes of either
+/// service (sent but unconfirmed output lost with the process), output Kafka refuses now and then,
+/// a dead-letter topic that refuses for a while, and the loader's database faults. At the end,
+/// faults off, every raw record must have reached the store (each tweet once; refused rows
+/// aside) or the dead letters with its position, and the loader's invariants must hold.
+public struct PipelineSimulation {
+    static let raw = "tweets.raw"
+    static let enriched = "tweets.enriched"
+    static let dlq = "tweets.dlq"
+    static let tags = ["brexit", "kpop", "music", "food"]
+    /// Small limits, so that size faults are cheap to make.
+    static let maxRecordBytes = 3000
+    static let maxPayloadBytes = 1500
+
+    final class Categorizer {
+        let name: String
+        let consumer: MemoryConsumer
+        let producer: MemoryProducer
+        let loop: CategorizerLoop<MemoryConsumer, MemoryProducer>
+
+        init(name: String, broker: MemoryBroker, clock: ManualClock, faults: MemoryProducer.Faults) {
+            self.name = name
+            consumer = broker.consumer(group: "chirp-categorizer", topic: PipelineSimulation.raw)
+            producer = MemoryProducer(broker: broker, maximumRecordBytes: PipelineSimulation.maxRecordBytes)
+            producer.faults = faults
+            let router = RecordRouter(enrichedTopic: PipelineSimulation.enriched, maxPayloadBytes: PipelineSimulation.maxPayloadBytes,
+                                      maxTweetsPerPayload: 5, enricher: Enricher())
+            let settings = CategorizerSettings(rawTopic: PipelineSimulation.raw, dlqTopic: PipelineSimulation.dlq, router: router, batchSize: 4)
+            loop = CategorizerLoop(settings: settings, consumer: consumer, producer: producer, clock: clock,
+                                   metrics: CategorizerMetrics(MetricsRegistry()),
+                                   logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                   wallClock: { 1_700_000_000_000 + Int64(clock.now.components.seconds) * 1000 })
+        }
+    }
+
+    public static func run(seed: UInt64, maxSteps: Int = 150) -> LoaderSimulation.Outcome {
+        var outcome = LoaderSimulation.Outcome(seed: seed)
+        let dice = Dice(seed: seed)
+        let clock = ManualClock()
+        let broker = MemoryBroker(clock: clock, dice: dice)
+        let partitions = Int32(dice.int(1..<4))
+        for topic in [raw, enriched, dlq] { broker.createTopic(topic, partitions: partitions) }
+
+        // The truth: what each raw record must become.
+        enum Fate { case tweets([String]), deadLetter }
+        var fates: [TopicPartition: [Int64: Fate]] = [:]
+        var content: [String: [String]] = [:]
+        let store = MemoryStore { content[$0] ?? [] }
+
+        var producerFaults = MemoryProducer.Faults()
+        producerFaults.refuse = dice.chance(0.4) ? Double(dice.int(0..<20)) / 100 : 0
+        let dlqRefusesUntil = dice.chance(0.2) ? dice.int(10..<100) : 0
+        var sinkFaults = MemorySink.Faults()
+        sinkFaults.lostBeforeCommit = dice.chance(0.3) ? Double(dice.int(0..<10)) / 100 : 0
+        sinkFaults.lostAfterCommit = dice.chance(0.3) ? Double(dice.int(0..<10)) / 100 : 0
+        broker.faults.seekNotYet = dice.chance(0.3) ? Double(dice.int(0..<50)) / 100 : 0
+        broker.faults.autoCommit = Double(dice.int(10..<100)) / 100
+        outcome.trace.append("partitions=\(partitions) refuse=\(producerFaults.refuse) dlq-refuses-until=\(dlqRefusesUntil) \(sinkFaults)")
+
+        var categorizers: [Categorizer] = []
+        var loaders: [LoaderSimulation.Instance] = []
+        var started = 0
+        func startCategorizer() {
+            started += 1
+            var faults = producerFaults
+            if outcome.steps < dlqRefusesUntil { faults.refusingTopics = [dlq] }
+            categorizers.append(Categorizer(name: "categorizer-\(started)", broker: broker, clock: clock, faults: faults))
+            outcome.trace.append("start categorizer-\(started)")
+        }
+        func startLoader() {
+            started += 1
+            let loader = LoaderSimulation.Instance(name: "loader-\(started)", broker: broker, store: store, dice: dice, clock: clock,
+                                                   faults: sinkFaults, batchSize: dice.int(1..<10), topic: enriched)
+            loader.loop.start()
+            loaders.append(loader)
+            outcome.trace.append("start loader-\(started)")
+        }
+        func crashCategorizer(_ instance: Categorizer, _ why: String) {
+            instance.producer.crash()
+            broker.leave(instance.consumer, graceful: false)
+            categorizers.removeAll { $0 === instance }
+            outcome.crashes += 1
+            outcome.trace.append("crash \(instance.name): \(why)")
+        }
+        func crashLoader(_ instance: LoaderSimulation.Instance, _ why: String) {
+            instance.sink.crash()
+            broker.leave(instance.consumer, graceful: false)
+            loaders.removeAll { $0 === instance }
+            outcome.crashes += 1
+            outcome.trace.append("crash \(instance.name): \(why)")
+        }
+        func stepCategorizer(_ instance: Categorizer) {
+            do { try instance.loop.step() } catch { crashCategorizer(instance, "\(error)") }
+        }
+        func stepLoader(_ instance: LoaderSimulation.Instance) {
+            do { try instance.loop.step() } catch { crashLoader(instance, "\(error)") }
+        }
+
+        var produced = 0
+        func produce() {
+            produced += 1
+            let partition = Int32(dice.int(0..<Int(partitions)))
+            func tweet(_ id: String, _ text: String) -> String {
+                let tags = (0..<dice.int(0..<3)).map { _ in dice.pick(Self.tags) }
+                content[id] = tags.map { $0 }
+                return #"{"id":"\#(id)","text":"\#(text)\#(tags.map { " #" + $0 }.joined())"}"#
+            }
+            let payload: String
+            var fate: Fate
+            switch dice.int(0..<10) {
+            case 0:
+                payload = "no tweet \(produced)"
+                fate = .deadLetter
+            case 1:  // the enriched record would exceed Kafka's limit: raw payload plus text
+                payload = tweet("big\(produced)", String(repeating: "x", count: 1400))
+                fate = .deadLetter
+            case 2:  // a v2 page
+                let ids = (0..<dice.int(2..<4)).map { "p\(produced)-\($0)" }
+                payload = #"{"data":[\#(ids.map { tweet($0, "page") }.joined(separator: ","))]}"#
+                fate = .tweets(ids)
+            case 3:
+                let id = "poison-\(produced)"
+                store.refusedIds.insert(id)
+                payload = tweet(id, "refused")
+                fate = .tweets([])
+            default:
+                payload = tweet("r\(produced)", "hello")
+                fate = .tweets(["r\(produced)"])
+            }
+            let offset = broker.produce(topic: raw, partition: partition, key: nil, value: Array(payload.utf8))
+            fates[TopicPartition(topic: raw, partition: partition), default: [:]][offset] = fate
+        }
+
+        startCategorizer()
+        startLoader()
+        let target = dice.int(10..<50)
+        while outcome.steps < maxSteps {
+            outcome.steps += 1
+            if outcome.steps == dlqRefusesUntil {
+                for instance in categorizers { instance.producer.faults.refusingTopics = [] }
+            }
+            switch dice.int(0..<100) {
+            case 0..<20 where produced < target:
+                for _ in 0..<dice.int(1..<5) { produce() }
+            case 20..<23 where !categorizers.isEmpty:
+                crashCategorizer(dice.pick(categorizers), "killed")
+            case 23..<26 where !loaders.isEmpty:
+                crashLoader(dice.pick(loaders), "killed")
+            case 26..<29 where categorizers.count < 2:
+                startCategorizer()
+            case 29..<32 where loaders.count < 2:
+                startLoader()
+            case 32..<66:
+                if categorizers.isEmpty { startCategorizer() }
+                stepCategorizer(dice.pick(categorizers))
+            default:
+                if loaders.isEmpty { startLoader() }
+                stepLoader(dice.pick(loaders))
+            }
+        }
+        while produced < target { produce() }
+        outcome.records = produced
+
+        // Faults off: everything must arrive.
+        broker.faults = MemoryBroker.Faults()
+        for instance in categorizers { instance.producer.faults = MemoryProducer.Faults() }
+        for instance in loaders { instance.sink.faults = MemorySink.Faults() }
+        producerFaults = MemoryProducer.Faults()
+        sinkFaults = MemorySink.Faults()
+        if categorizers.isEmpty { startCategorizer() }
+        if loaders.isEmpty { startLoader() }
+        func deadLettered() -> Set<TopicPartitionOffset> {
+            Set(broker.partitions(of: dlq).flatMap { broker.logs[$0] ?? [] }.compactMap { letter -> TopicPartitionOffset? in
+                guard let partition = letter.headerInt64(Wire.dlqSourcePartition), let offset = letter.headerInt64(Wire.dlqSourceOffset) else { return nil }
+                return TopicPartitionOffset(topic: raw, partition: Int32(partition), offset: offset)
+            })
+        }
+        func unmet() -> [String] {
+            let letters = deadLettered()
+            var missing: [String] = []
+            for (partition, records) in fates.sorted(by: { $0.key.partition < $1.key.partition }) {
+                for (offset, fate) in records.sorted(by: { $0.key < $1.key }) {
+                    let position = TopicPartitionOffset(topic: raw, partition: partition.partition, offset: offset)
+                    switch fate {
+                    case .deadLetter:
+                        if !letters.contains(position) { missing.append("\(position) not dead-lettered") }
+                    case .tweets(let ids):
+                        let absent = ids.filter { store.tweets[$0] == nil }
+                        if !absent.isEmpty && !letters.contains(position) { missing.append("\(position): \(absent) neither loaded nor dead-lettered") }
+                    }
+                }
+            }
+            return missing
+        }
+        var rounds = 0
+        while rounds < 300, !unmet().isEmpty || categorizers.contains(where: { $0.loop.pending > 0 }) {
+            rounds += 1
+            if categorizers.isEmpty { startCategorizer() }
+            if loaders.isEmpty { startLoader() }
+            for instance in categorizers { stepCategorizer(instance) }
+            for instance in loaders { stepLoader(instance) }
+        }
+        let missing = unmet()
+        if !missing.isEmpty {
+            let state = categorizers.map { "\($0.name): positions \($0.consumer.positions.sorted { $0.key.partition < $1.key.partition }.map { "\($0.key)@\($0.value)" }), pending \($0.loop.pending)" }
+            outcome.failures.append("after \(rounds) rounds without faults: \(missing.prefix(5).joined(separator: "; ")); committed \(broker.committed["chirp-categorizer"]?.sorted { $0.key.partition < $1.key.partition }.map { "\($0.key)@\($0.value)" } ?? []); \(state.joined(separator: "; "))")
+        }
+        if store.rollups.filter({ $0.value != 0 }) != store.recount {
+            outcome.failures.append("rollups differ from the recount")
+        }
+        let unexpected = store.tweets.keys.filter { content[$0] == nil }
+        if !unexpected.isEmpty { outcome.failures.append("tweets nobody sent: \(unexpected.sorted().prefix(5))") }
+        outcome.trace.append("end: \(store.tweets.count) loaded, \(deadLettered().count) dead letters, crashes \(outcome.crashes)")
+        return outcome
+    }
+}
