@@ -72,10 +72,13 @@ let package = Package(
         .executableTarget(name: "chirp-bench", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres"]),
 
         // Tests.
-        .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore", "ChirpStore"]),
+        .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore"]),
+        .testTarget(name: "ChirpStoreTests", dependencies: ["ChirpStore", "ChirpCore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
         .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpTesting", "ChirpCore", "ChirpStore", "ChirpService"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", "ChirpService", .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,5 @@
 import Testing
 @testable import ChirpCore
-@testable import ChirpStore
 
 /// A zone with a daylight-saving switch, written out: +01:00, and +02:00 from 2026-03-29T01:00Z
 /// until 2026-10-25T01:00Z (Central Europe's 2026 rules), so the tests need no tz database.
@@ -91,93 +90,6 @@ struct CentralEurope2026: ZoneRules {
         }
         #expect(throws: TimeExpressionError.self) {
             try TimeWindow.resolve(last: "1h", from: "08:00", to: nil, defaultLast: "1h", now: now, zone: FixedOffset.utc)
-        }
-    }
-}
-
-@Suite struct TrendQueryTests {
-    func window(_ from: String, _ to: String) -> TimeWindow {
-        TimeWindow(from: Timestamp(parsing: from)!, to: Timestamp(parsing: to)!)
-    }
-
-    @Test func aSlidingHourIsTwoRaggedEdges() {
-        let plan = TrendQueries.plan(window("2026-11-23T13:05:30Z", "2026-11-23T14:05:30Z"))
-        #expect(plan.rollup == nil)
-        #expect(plan.edges == [window("2026-11-23T13:05:30Z", "2026-11-23T14:05:30Z")])
-    }
-
-    @Test func wholeHoursComeFromTheRollupAndEdgesFromTheFacts() {
-        let plan = TrendQueries.plan(window("2026-11-23T10:20:00Z", "2026-11-23T13:05:00Z"))
-        #expect(plan.rollup == window("2026-11-23T11:00:00Z", "2026-11-23T13:00:00Z"))
-        #expect(plan.edges == [window("2026-11-23T10:20:00Z", "2026-11-23T11:00:00Z"), window("2026-11-23T13:00:00Z", "2026-11-23T13:05:00Z")])
-        let aligned = TrendQueries.plan(window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
-        #expect(aligned.rollup == window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
-        #expect(aligned.edges.isEmpty)
-    }
-
-    @Test func topHashtagsBindsThePlan() {
-        let query = TrendQueries.topHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 5)
-        #expect(query.parameters == ["2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z",
-                                     "2026-11-23T10:20:00.000Z", "2026-11-23T11:00:00.000Z",
-                                     "1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "5"])
-        let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
-        #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
-    }
-}
-
-@Suite struct ReportTests {
-    @Test func tablesAlignAndBarsScale() {
-        let table = Report.table(["#", "hashtag", "count"], [["1", "#pizza", "1 204"], ["10", "#東京", "7"]], rightAligned: [0, 2])
-        #expect(table == """
-             #  hashtag  count
-            --  -------  -----
-             1  #pizza   1 204
-            10  #東京          7
-            """)
-        #expect(Report.bar(100, max: 100, width: 4) == "████")
-        #expect(Report.bar(50, max: 100, width: 4) == "██")
-        #expect(Report.bar(55, max: 100, width: 4) == "██▎")
-        #expect(Report.bar(1, max: 1000, width: 4) == "▏")
-        #expect(Report.bar(0, max: 1000, width: 4) == "")
-        #expect(Report.number(1_234_567) == "1 234 567")
-        #expect(Report.number(-12) == "-12")
-    }
-}
-
-@Suite struct RawPayloadTests {
-    @Test func partitionDaysAreUTCDays() {
-        func day(_ iso: String) -> Int64 {
-            RawPayload(bytes: [], receivedAt: Timestamp(parsing: iso)!, topic: "t", partition: 0, offset: 0).partitionDay
-        }
-        #expect(day("1970-01-01T23:59:59Z") == 0)
-        #expect(day("1970-01-02T00:00:00Z") == 1)
-        #expect(day("1969-12-31T23:59:59Z") == -1)
-        #expect(day("2026-11-23T14:00:00Z") == 20_780)
-    }
-
-    @Test func batchesCarryRawColumnsAndDays() throws {
-        var batch = TweetBatch()
-        let tweet = Enricher().enrich(Tweet(id: "1", text: "x", format: .minimal), fallbackTime: Timestamp(millisecondsSinceEpoch: 0))
-        let raw = RawPayload(bytes: Array(#"{"id":"1","text":"x"}"#.utf8), receivedAt: Timestamp(parsing: "2026-11-23T14:00:00Z")!,
-                             topic: "tweets.raw", partition: 2, offset: 7)
-        batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 1, publishedAt: nil, raw: raw))
-        batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 2, publishedAt: nil))
-        #expect(batch.rawDays == [20_780])
-        let rows = try CopyBinaryRows(batch.copy.bytes).rows
-        #expect(rows.map(\.count) == [24, 24])
-        #expect(Array(rows[0].suffix(5)) == [Array(#"{"id":"1","text":"x"}"#.utf8), [0x00, 0x03, 0x03, 0xF0, 0xC7, 0x3F, 0x98, 0x00],
-                                            Array("tweets.raw".utf8), [0, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 7]])
-        let receivedAt: Int64 = (1_795_442_400_000 - 946_684_800_000) * 1000  // microseconds since 2000-01-01
-        #expect(CopyBinaryRows.int64(rows[0][20]) == receivedAt)
-        #expect(Array(rows[1].suffix(5)) == Array(repeating: nil, count: 5))
-        // Each row alone, for loading row by row: the same fields, framed as a stream of its own.
-        for index in 0..<2 {
-            let single = batch.row(index)
-            #expect(single.count == 1)
-            #expect(single.ids == ["1"])
-            #expect(try CopyBinaryRows(single.copy.bytes).rows == [rows[index]])
-            #expect(single.nextOffsets.isEmpty)
-            #expect(single.rawDays == [20_780])
         }
     }
 }

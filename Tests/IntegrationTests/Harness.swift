@@ -1,5 +1,6 @@
 import ChirpCore
 import ChirpPostgres
+import ChirpService
 import Foundation
 import Testing
 
@@ -253,13 +254,13 @@ final class ServiceProcess {
     }
 }
 
-/// A plain HTTP GET on loopback.
+/// A plain HTTP GET on loopback, with the probe the services' `healthcheck` subcommand uses.
 func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
-    let (status, output) = try run("/usr/bin/curl", ["-s", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
-    guard status == 0, let last = output.split(separator: "\n").last, let code = Int(last) else {
-        throw HarnessError("GET :\(port)\(path) failed: \(output)")
+    do {
+        return try HealthProbe.get(host: "127.0.0.1", port: port, path: path)
+    } catch {
+        throw HarnessError("GET :\(port)\(path) failed: \(error)")
     }
-    return (code, String(output.dropLast(last.count + 1)))
 }
 
 /// Polls until `condition` holds or the timeout passes.
