@@ -208,7 +208,7 @@ check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loa
 
 # Scaling from a fresh start, as a user would: Tansu, unlike Kafka, never expires a static group
 # member that is gone, so scaling a running group (which recreates containers under new host
-# names) or killing one of several instances would strand partitions (README, The local stack).
+# names) or killing one of several instances would strand partitions (docs/operations.md, The local stack).
 log "docker compose down -v, then up --scale categorizer=3 --scale loader=2 and the sample again"
 compose down -v > "$STATE/down-1.log" 2>&1
 if compose up -d --wait --wait-timeout 240 --no-build --pull never --scale categorizer=3 --scale loader=2 \

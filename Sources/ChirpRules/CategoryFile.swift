@@ -47,6 +47,6 @@ public enum CategoryFile {
 public enum RuleOptions {
     public static let categoriesFile = OptionSpec(
         "categories-file", env: "CATEGORIES_FILE", default: "",
-        help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see README).")
+        help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see docs/data.md).")
     public static func maxPayloadBytes(_ help: String) -> OptionSpec { PayloadOptions.maxPayloadBytes(help) }
 }

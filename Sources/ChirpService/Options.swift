@@ -1,7 +1,7 @@
 /// One command-line option with its environment-variable fallback.
 ///
 /// Resolution order: `--flag value` (or `--flag=value`), then the environment variable, then the
-/// default. The same spec renders `--help` and the README's configuration tables, so the three
+/// default. The same spec renders `--help` and the configuration tables in docs/, so the three
 /// can't drift apart.
 public struct OptionSpec: Sendable {
     public var flag: String
@@ -140,7 +140,7 @@ public enum OptionsHelp {
         return lines.joined(separator: "\n")
     }
 
-    /// A Markdown table for the README.
+    /// A Markdown table for the docs (scripts/update-option-tables.py).
     public static func markdown(specs: [OptionSpec]) -> String {
         var lines = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
         for spec in specs {

@@ -120,7 +120,7 @@ public enum ServiceMain {
             exit(0)
         }
         if arguments.contains("--help-markdown") {
-            print(OptionsHelp.markdown(specs: specs))  // this service's own options (README tables)
+            print(OptionsHelp.markdown(specs: specs))  // this service's own options (the docs' tables)
             exit(0)
         }
         if arguments.contains("--help-markdown-common") {

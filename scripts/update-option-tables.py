@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Rewrites the option table under each '### chirp-<service>' heading of README.md from the
-service's own `--help-markdown`, and the `chirp` CLI's sections between the chirp-help markers
-(a test fails when they differ). Usage: after `swift build`,
-  python3 scripts/update-readme-tables.py [BIN_DIR]   (default .build/debug)"""
+"""Rewrites the option table under each '### chirp-<service>' heading of docs/operations.md from
+the service's own `--help-markdown`, and the `chirp` CLI's sections between the chirp-help markers
+of docs/cli.md (a test fails when they differ). Usage: after `swift build`,
+  python3 scripts/update-option-tables.py [BIN_DIR]   (default .build/debug)"""
 import pathlib, subprocess, sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
 bin_dir = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / ".build/debug"
-readme = (root / "README.md").read_text()
+readme = (root / "docs/operations.md").read_text()
 for service in ["sender", "bridge", "categorizer", "loader"]:
     table = subprocess.run([str(bin_dir / f"chirp-{service}"), "--help-markdown"], check=True,
                            capture_output=True, text=True).stdout.strip()
@@ -19,10 +19,12 @@ for service in ["sender", "bridge", "categorizer", "loader"]:
             break
         end += len(line) + 1
     readme = readme[:start] + table + "\n" + readme[end:]
+(root / "docs/operations.md").write_text(readme)
 # The chirp CLI: one section per command, between markers.
+readme = (root / "docs/cli.md").read_text()
 help = subprocess.run([str(bin_dir / "chirp"), "--help-markdown"], check=True, capture_output=True, text=True).stdout.strip()
 start = readme.index("<!-- chirp-help:start -->") + len("<!-- chirp-help:start -->")
 end = readme.index("<!-- chirp-help:end -->")
 readme = readme[:start] + "\n" + help + "\n" + readme[end:]
-(root / "README.md").write_text(readme)
-print("README.md option tables updated")
+(root / "docs/cli.md").write_text(readme)
+print("option tables in docs/operations.md and docs/cli.md updated")
