@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "ChirpCoreTests", dependencies: ["ChirpCore"]),
         .testTarget(name: "ChirpStoreTests", dependencies: ["ChirpStore", "ChirpCore"]),
         .testTarget(name: "ChirpServiceTests", dependencies: ["ChirpService", "ChirpCore"]),
+        .testTarget(name: "ChirpKafkaTests", dependencies: ["ChirpKafka", "ChirpPipeline", "ChirpCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpTesting", "ChirpCore", "ChirpStore", "ChirpService"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", "ChirpService", .product(name: "Logging", package: "swift-log"),

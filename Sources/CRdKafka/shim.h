@@ -1,5 +1,6 @@
 #pragma once
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 /* Enqueue one message with rd_kafka_produceva. The value union of rd_kafka_vu_t is awkward to
  * build from Swift, so it is filled here. On success librdkafka owns `headers`; on error the
