@@ -14,6 +14,7 @@ public struct DeliveryReport: Sendable {
 }
 
 /// Receives what librdkafka reports from its own threads. Implementations must be thread-safe.
+/// `@unchecked`: its closures are set before the first callback can run and only read afterwards.
 final class KafkaCallbackContext: @unchecked Sendable {
     let logger: Logger
     let onDelivery: (@Sendable (DeliveryReport) -> Void)?
@@ -31,6 +32,7 @@ final class KafkaCallbackContext: @unchecked Sendable {
 
 /// Owns one `rd_kafka_t` and the context its callbacks reach through the opaque pointer.
 /// The only type that creates or destroys the handle.
+/// `@unchecked`: the handle is immutable and librdkafka serializes what its API needs.
 final class KafkaClient: @unchecked Sendable {
     let handle: OpaquePointer
     private let context: Unmanaged<KafkaCallbackContext>

@@ -7,9 +7,24 @@ import ChirpPipeline
 import Logging
 import Synchronization
 
-/// A consumer-group member. Not thread-safe: one thread polls, stores offsets and closes
-/// (the service's worker thread), as librdkafka's consumer API expects.
-public final class KafkaConsumer: @unchecked Sendable {
+/// Whether a consumer has joined its group, readable from any thread (for `/readyz`) while the
+/// consumer itself stays with the thread that owns it.
+public final class GroupMembership: Sendable {
+    private let joined = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Set once the first assignment arrived (possibly empty, when a group has more members than
+    /// partitions): from then on the consumer is a member of its group.
+    public var hasJoined: Bool { joined.load(ordering: .relaxed) }
+
+    func join() { joined.store(true, ordering: .relaxed) }
+}
+
+/// A consumer-group member. Not thread-safe, and not `Sendable`: the thread that creates it
+/// polls, stores offsets and closes it (the service's worker thread), as librdkafka's consumer API
+/// expects; others learn of it through `membership`.
+public final class KafkaConsumer {
     private let client: KafkaClient
     private let queue: OpaquePointer
     private let logger: Logger
@@ -19,17 +34,17 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Next offset to consume per topic and assigned partition, as seen by `poll` (for `lag()`).
     private var consumedNext: [String: [Int32: Int64]] = [:]
 
-    /// Set once the first assignment arrived (possibly empty, when a group has more members than
-    /// partitions): from then on the consumer is a member of its group.
-    public var hasJoinedGroup: Bool { joined.load(ordering: .relaxed) }
-    private let joined = Atomic<Bool>(false)
+    public let membership: GroupMembership
+    public var hasJoinedGroup: Bool { membership.hasJoined }
     /// Assignment changes since the last `takeAssignmentEvents`. The rebalance callback (served
     /// inside `poll`, on the polling thread) only assigns or unassigns and records the change here;
     /// the owner acts on it after `poll` returns, never inside librdkafka.
     private var pendingEvents: [AssignmentEvent] = []
 
-    public init(configuration: KafkaConfiguration, logger: Logger, onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
+    public init(configuration: KafkaConfiguration, logger: Logger, membership: GroupMembership = GroupMembership(),
+                onError: (@Sendable (KafkaError) -> Void)? = nil) throws(KafkaError) {
         self.logger = logger
+        self.membership = membership
         let context = KafkaCallbackContext(logger: logger, onDelivery: nil, onError: onError)
         client = try KafkaClient(type: RD_KAFKA_CONSUMER, configuration: configuration, context: context)
 
@@ -41,7 +56,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         context.onRebalance = { [weak self] assigned, partitions in
             guard let self else { return }
             if assigned {
-                joined.store(true, ordering: .relaxed)
+                membership.join()
                 pendingEvents.append(.assigned(partitions))
             } else {
                 for entry in partitions { consumedNext[entry.topic]?[entry.partition] = nil }

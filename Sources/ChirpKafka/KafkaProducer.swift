@@ -6,6 +6,7 @@ import Synchronization
 
 /// An idempotent producer. `send` enqueues without waiting; delivery reports arrive on the
 /// producer's own poll thread through the handler given at creation.
+/// `@unchecked`: librdkafka's producer is thread-safe; the Swift state is immutable or atomic.
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let logger: Logger
@@ -124,7 +125,7 @@ public final class KafkaProducer: @unchecked Sendable {
 }
 
 /// Lets the delivery closure reach the producer it belongs to, which does not exist yet when the
-/// closure is made.
+/// closure is made. `@unchecked`: `producer` is set once, before the first delivery.
 private final class ProducerBox: @unchecked Sendable {
     weak var producer: KafkaProducer?
 }

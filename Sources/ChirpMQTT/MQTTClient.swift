@@ -20,6 +20,8 @@ import Synchronization
 /// (subscriptions and unacknowledged QoS 1 messages) across disconnects for `sessionExpiry`.
 /// libmosquitto sends the PUBACK when `onMessage` returns, so `onMessage` must hand the message
 /// on before returning.
+/// `@unchecked`: the connection state is touched only by the thread that runs the connection;
+/// what other threads read (counters, `isConnected`) is atomic or behind a mutex.
 public final class MQTTClient: @unchecked Sendable {
     public struct Options: Sendable {
         public var host: String

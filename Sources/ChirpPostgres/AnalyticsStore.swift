@@ -4,6 +4,7 @@ import Foundation
 
 /// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
 /// Owns one connection; use it from one thread.
+/// `@unchecked` for the same reason as `PostgresConnection`: one thread at a time.
 public final class AnalyticsStore: @unchecked Sendable {
     public let connection: PostgresConnection
     private var stagingReady = false
@@ -254,6 +255,7 @@ struct DerivedBatch: Sendable {
 }
 
 /// Hands derived batches from the reader thread to the writer, one at a time; `nil` ends.
+/// `@unchecked`: every field is behind `lock`.
 final class RecomputePipe: @unchecked Sendable {
     private let lock = NSCondition()
     private var slot: Result<DerivedBatch, PostgresError>?? = nil

@@ -16,6 +16,8 @@ public struct Readiness: Sendable, Equatable {
 /// A minimal HTTP/1.1 responder for `GET /healthz`, `/readyz` and `/metrics`, served from one
 /// dedicated thread (requests are tiny and rare; no need for an event loop). Every response closes
 /// its connection.
+/// `@unchecked`: `port` and `listener` are written by `start` before the serving thread exists,
+/// and only read after; the rest is immutable or atomic.
 public final class HealthServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: Int

@@ -143,7 +143,7 @@ enum StoreBench {
     }
 }
 
-/// What the loader threads measured.
+/// What the loader threads measured. `@unchecked`: `items` is behind `lock`.
 final class Results: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [(tweets: Int, database: Double)] = []

@@ -12,7 +12,8 @@ final class Categorizer: Sendable {
     let settings: CategorizerSettings
     let enrichedTopic: String
     let partitions: Int32
-    let consumer: KafkaConsumer
+    let consumerConfiguration: KafkaConfiguration
+    let membership = GroupMembership()
     let producer: KafkaRecordProducer
     let metrics: CategorizerMetrics
     let logger: Logger
@@ -49,14 +50,14 @@ final class Categorizer: Sendable {
             brokers: brokers, groupId: try options.required("group-id"), instanceId: "chirp-categorizer-\(instance)",
             clientId: "chirp-categorizer-\(instance)")
         try consumerConfiguration.apply(overrides: overrides)
-        consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
+        self.consumerConfiguration = consumerConfiguration
 
         let kafka = producer.producer
-        let consumer = self.consumer
+        let membership = self.membership
         let group = try options.required("group-id")
         let problem = metrics.problem
         context.readiness.add("kafka") { kafka.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
-        context.readiness.add("group") { consumer.hasJoinedGroup ? nil : "not yet a member of consumer group \(group)" }
+        context.readiness.add("group") { membership.hasJoined ? nil : "not yet a member of consumer group \(group)" }
         context.readiness.add("output") { problem.withLock { $0 } }
         let producer = self.producer
         _ = context.metrics.gauge("categorizer_pending_deliveries", help: "Output records awaiting Kafka's confirmation.") {
@@ -64,7 +65,9 @@ final class Categorizer: Sendable {
         }
     }
 
+    /// Runs on the worker thread, which owns the consumer.
     func run(stop: StopSignal) throws {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, membership: membership)
         try producer.producer.createTopics([(settings.rawTopic, partitions), (enrichedTopic, partitions), (settings.dlqTopic, partitions)])
         let loop = CategorizerLoop(settings: settings, consumer: consumer, producer: producer, clock: SystemClock(), metrics: metrics,
                                    logger: logger, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) })

@@ -14,7 +14,8 @@ final class Loader: Sendable {
     let partitions: Int32
     let postgresURL: String
     let connectTimeout: Duration
-    let consumer: KafkaConsumer
+    let consumerConfiguration: KafkaConfiguration
+    let membership = GroupMembership()
     let metrics: LoaderMetrics
     let logger: Logger
 
@@ -39,12 +40,12 @@ final class Loader: Sendable {
             // counts: a smaller queue keeps the loader's memory near the categorizer's.
             queuedKilobytes: 2048)
         try configuration.apply(overrides: options.string("kafka-config") ?? "")
-        consumer = try KafkaConsumer(configuration: configuration, logger: context.logger)
+        consumerConfiguration = configuration
         let databaseReady = metrics.databaseReady
-        let consumer = self.consumer
+        let membership = self.membership
         let group = settings.groupId
         context.readiness.add("postgres") { databaseReady.value ? nil : "not connected to PostgreSQL" }
-        context.readiness.add("group") { consumer.hasJoinedGroup ? nil : "not yet a member of consumer group \(group)" }
+        context.readiness.add("group") { membership.hasJoined ? nil : "not yet a member of consumer group \(group)" }
     }
 
     /// Connects and migrates, retrying while the database is not up yet (within the timeout).
@@ -66,7 +67,9 @@ final class Loader: Sendable {
         }
     }
 
+    /// Runs on the worker thread, which owns the consumer and the database connection.
     func run(stop: StopSignal) throws {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, membership: membership)
         let sink = PostgresTweetSink(store: try connect(stop: stop))
         let loop = LoaderLoop(settings: settings, consumer: consumer, sink: sink, clock: SystemClock(), metrics: metrics,
                               logger: logger, stop: stop)

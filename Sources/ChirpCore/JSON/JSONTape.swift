@@ -8,6 +8,8 @@
 ///
 /// Layout: a container's entry is followed by its contents; an object's contents alternate key
 /// entries and value subtrees. `next` of every entry is the index just past its subtree.
+/// `@unchecked`: the tape is written only while parsing, before anyone else can see it, and
+/// read-only afterwards; it owns raw memory, which the compiler cannot see through.
 final class JSONTape: @unchecked Sendable {
     enum Kind: UInt8, Sendable {
         case object, array, string, escapedString, number, `true`, `false`, null
