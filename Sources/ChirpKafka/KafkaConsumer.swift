@@ -182,7 +182,7 @@ public final class KafkaConsumer {
         }
         if let error = rd_kafka_seek_partitions(client.handle, list, 10_000) {
             let kafkaError = KafkaError(consuming: error)
-            if kafkaError.code == RD_KAFKA_RESP_ERR__STATE.rawValue { return offsets }
+            if kafkaError.code == RD_KAFKA_RESP_ERR__STATE.rawValue || kafkaError.code == RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS.rawValue { return offsets }
             throw kafkaError
         }
         var later: [TopicPartitionOffset] = []
@@ -190,13 +190,29 @@ public final class KafkaConsumer {
             let element = list.pointee.elems[i]
             switch element.err {
             case RD_KAFKA_RESP_ERR_NO_ERROR: continue
-            case RD_KAFKA_RESP_ERR__STATE:
+            case RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS:  // not started yet, or the old fetcher still stopping
                 later.append(TopicPartitionOffset(topic: String(cString: element.topic), partition: element.partition, offset: offsets[i].offset))
             default:
                 throw KafkaError(element.err, context: "seek \(String(cString: element.topic))/\(element.partition)")
             }
         }
         return later
+    }
+
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try changeFetching(partitions, pause: true)
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try changeFetching(partitions, pause: false)
+    }
+
+    private func changeFetching(_ partitions: [TopicPartition], pause: Bool) throws(KafkaError) {
+        guard !partitions.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for entry in partitions { rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition) }
+        let err = pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: pause ? "pausing partitions" : "resuming partitions") }
     }
 
     /// Marks work up to (excluding) each `offset` as done; the next commit (auto, every second,

@@ -38,6 +38,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var isQueueFull: Bool { code == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue }
 
+    /// The client cannot go on (an idempotent producer's sequence broke, say).
+    public var isFatal: Bool { code == RD_KAFKA_RESP_ERR__FATAL.rawValue }
+
     /// What librdkafka answers for a record over `message.max.bytes`, for a check made before.
     public static func recordTooLarge(bytes: Int, limit: Int) -> KafkaError {
         KafkaError(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, context: "\(bytes) bytes, message.max.bytes is \(limit)")

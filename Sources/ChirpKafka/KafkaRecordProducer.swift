@@ -12,6 +12,7 @@ public final class KafkaRecordProducer: RecordProducer, Sendable {
 
     private final class ReportQueue: Sendable {
         let deliveries = Mutex<[Delivery]>([])
+        let fatal = Mutex<ProducerFailure?>(nil)
     }
 
     /// `onDelivery` also sees every report, on the poll thread (for counters that need no order).
@@ -23,6 +24,8 @@ public final class KafkaRecordProducer: RecordProducer, Sendable {
             onDelivery?(report)
             let delivery = Delivery(token: report.token, topic: report.topic, failure: report.error.map(\.producerFailure))
             reports.deliveries.withLock { $0.append(delivery) }
+        }, onError: { error in
+            if error.isFatal { reports.fatal.withLock { $0 = error.producerFailure } }
         })
     }
 
@@ -48,6 +51,8 @@ public final class KafkaRecordProducer: RecordProducer, Sendable {
     public func flush(timeout: Duration) -> Int { producer.flush(timeout: timeout) }
 
     public var outstandingCount: Int { producer.outstandingCount }
+
+    public var fatalError: ProducerFailure? { reports.fatal.withLock { $0 } }
 }
 
 extension KafkaError {

@@ -20,6 +20,9 @@ public protocol RecordConsumer: AnyObject {
     func seek(_ offsets: [TopicPartitionOffset]) throws -> [TopicPartitionOffset]
     /// Records on assigned partitions not yet consumed (approximate).
     func lag() -> Int64
+    /// Stops fetching these partitions until `resume` (or until they are assigned anew).
+    func pause(_ partitions: [TopicPartition]) throws
+    func resume(_ partitions: [TopicPartition]) throws
 }
 
 /// Why the store refused or failed a load, in the classes the loader treats differently.
@@ -163,4 +166,7 @@ public protocol RecordProducer: AnyObject {
     func flush(timeout: Duration) -> Int
     /// Records sent and not yet reported.
     var outstandingCount: Int { get }
+    /// Set when the client can send nothing more (librdkafka's fatal errors of an idempotent
+    /// producer): the process must start over with a new one.
+    var fatalError: ProducerFailure? { get }
 }

@@ -96,6 +96,9 @@ public final class AnalyticsStore: @unchecked Sendable {
             return results.count > 1 ? Int(results[0][0, "inserted"] ?? "0") ?? 0 : 0
         } catch {
             if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+            // Another loader's retention may have dropped a day's partition this one believed was
+            // there (no partition for a row is a refused row): ask again before the next load.
+            rawDaysReady.removeAll()
             throw error
         }
     }
@@ -122,6 +125,7 @@ public final class AnalyticsStore: @unchecked Sendable {
         -> (inserted: Int, refused: [(id: String, error: PostgresError)]) {
         var inserted = 0
         var refused: [(String, PostgresError)] = []
+        rawDaysReady.removeAll()
         for index in 0..<batch.count {
             do {
                 inserted += try load(batch.row(index), consumerGroup: consumerGroup)

@@ -106,6 +106,8 @@ public final class MemoryConsumer: RecordConsumer {
     /// Next offset to read per assigned partition.
     public internal(set) var positions: [TopicPartition: Int64] = [:]
     var stored: [TopicPartition: Int64] = [:]
+    /// Partitions not fetched until resumed (or assigned anew).
+    public private(set) var paused: Set<TopicPartition> = []
     private var events: [AssignmentEvent] = []
     /// Where the next poll starts among the partitions (rotated, as fetches interleave).
     private var turn = 0
@@ -117,7 +119,10 @@ public final class MemoryConsumer: RecordConsumer {
     }
 
     func assign(_ partitions: [(TopicPartition, Int64)]) {
-        for (partition, offset) in partitions { positions[partition] = offset }
+        for (partition, offset) in partitions {
+            positions[partition] = offset
+            paused.remove(partition)
+        }
         events.append(.assigned(partitions.map(\.0)))
     }
 
@@ -126,13 +131,14 @@ public final class MemoryConsumer: RecordConsumer {
         if commit { broker.commit(self) }
         events.append(.revoked(positions.keys.sorted { $0.partition < $1.partition }))
         positions.removeAll()
+        paused.removeAll()
         stored.removeAll()
     }
 
     public func poll(maxMessages: Int, timeout: Duration) -> [ConsumedRecord] {
         if !member { broker.join(self) }  // a member the group gave up on rejoins when it polls
         var records: [ConsumedRecord] = []
-        let assigned = positions.keys.sorted { $0.partition < $1.partition }
+        let assigned = positions.keys.filter { !paused.contains($0) }.sorted { $0.partition < $1.partition }
         if !assigned.isEmpty, !broker.dice.chance(broker.faults.emptyPoll) {
             // Up to a random few records per partition at a time, partitions in turn.
             let chunk = broker.dice.int(1..<5)
@@ -178,6 +184,14 @@ public final class MemoryConsumer: RecordConsumer {
             if positions[partition] != nil { positions[partition] = entry.offset }
         }
         return []
+    }
+
+    public func pause(_ partitions: [TopicPartition]) throws {
+        paused.formUnion(partitions.filter { positions[$0] != nil })
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws {
+        paused.subtract(partitions)
     }
 
     public func lag() -> Int64 {

@@ -36,9 +36,15 @@ public final class MemoryProducer: RecordProducer {
         pending.append((topic, key, value, headers, token))
     }
 
-    /// Writes what was sent (or refuses it) and reports it; until then a crash loses it.
-    private func deliver() {
+    /// Writes what was sent (or refuses it) and reports it; until then a crash loses it. Unless
+    /// `all`, some records stay in flight until a later call, as they do on a real network.
+    private func deliver(all: Bool = false) {
+        var later: [(topic: String, key: [UInt8]?, value: [UInt8], headers: RecordHeaders, token: UInt64)] = []
         for (topic, key, value, headers, token) in pending {
+            if !all, broker.dice.chance(0.3) {
+                later.append((topic, key, value, headers, token))
+                continue
+            }
             if faults.refusingTopics.contains(topic) {
                 reports.append(Delivery(token: token, topic: topic, failure: ProducerFailure(name: "TOPIC_AUTHORIZATION_FAILED", message: "Broker: Topic authorization failed", recordTooLarge: false)))
                 continue
@@ -53,7 +59,7 @@ public final class MemoryProducer: RecordProducer {
             broker.produce(topic: topic, partition: partition, key: key, value: value, headers: headers)
             reports.append(Delivery(token: token, topic: topic))
         }
-        pending.removeAll()
+        pending = later
     }
 
     /// FNV-1a: a stable key hash, whatever the process.
@@ -70,11 +76,13 @@ public final class MemoryProducer: RecordProducer {
     }
 
     public func flush(timeout: Duration) -> Int {
-        deliver()
+        deliver(all: true)
         return 0
     }
 
     public var outstandingCount: Int { pending.count + reports.count }
+
+    public var fatalError: ProducerFailure? { nil }
 
     /// The process dies: what was sent and not yet written is lost with it.
     public func crash() {

@@ -105,7 +105,8 @@ public final class MemorySink: TweetSink {
         return inserted
     }
 
-    public var isFree: Bool { true }
+    /// Sometimes busy, so that the loader keeps filling its batch over several polls.
+    public var isFree: Bool { dice.chance(0.4) }
 
     public func loadRowByRow(_ batch: TweetBatch, consumerGroup: String) throws(SinkError) -> RowByRowResult {
         guard connected else { throw Self.lost }

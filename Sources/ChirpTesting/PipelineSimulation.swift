@@ -139,11 +139,41 @@ public struct PipelineSimulation {
             fates[TopicPartition(topic: raw, partition: partition), default: [:]][offset] = fate
         }
 
+        func deadLetteredPositions() -> Set<TopicPartitionOffset> {
+            Set(broker.partitions(of: dlq).flatMap { broker.logs[$0] ?? [] }.compactMap { letter -> TopicPartitionOffset? in
+                guard let partition = letter.headerInt64(Wire.dlqSourcePartition), let offset = letter.headerInt64(Wire.dlqSourceOffset) else { return nil }
+                return TopicPartitionOffset(topic: raw, partition: Int32(partition), offset: offset)
+            })
+        }
+        // The categorizer's committed raw offsets never run ahead of its confirmed output: every
+        // raw record before one is in the enriched topic (all its tweets) or among the dead letters.
+        func checkCommittedBehindOutput() {
+            guard let committed = broker.committed["chirp-categorizer"] else { return }
+            let written = Set(broker.partitions(of: enriched).flatMap { broker.logs[$0] ?? [] }.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
+            let letters = deadLetteredPositions()
+            for (partition, next) in committed {
+                for (offset, fate) in fates[partition] ?? [:] where offset < next {
+                    let position = TopicPartitionOffset(topic: raw, partition: partition.partition, offset: offset)
+                    guard !letters.contains(position) else { continue }
+                    let missing: [String]
+                    switch fate {
+                    case .deadLetter: missing = ["its dead letter"]
+                    case .tweets(let ids): missing = ids.filter { !written.contains($0) && !store.refusedIds.contains($0) }
+                    }
+                    if !missing.isEmpty {
+                        outcome.failures.append("step \(outcome.steps): the categorizer committed \(partition)@\(next) before \(position) produced \(missing)")
+                        return
+                    }
+                }
+            }
+        }
+
         startCategorizer()
         startLoader()
         let target = dice.int(10..<50)
-        while outcome.steps < maxSteps {
+        while outcome.steps < maxSteps, outcome.failures.isEmpty {
             outcome.steps += 1
+            defer { checkCommittedBehindOutput() }
             if outcome.steps == dlqRefusesUntil {
                 for instance in categorizers { instance.producer.faults.refusingTopics = [] }
             }
@@ -177,12 +207,7 @@ public struct PipelineSimulation {
         sinkFaults = MemorySink.Faults()
         if categorizers.isEmpty { startCategorizer() }
         if loaders.isEmpty { startLoader() }
-        func deadLettered() -> Set<TopicPartitionOffset> {
-            Set(broker.partitions(of: dlq).flatMap { broker.logs[$0] ?? [] }.compactMap { letter -> TopicPartitionOffset? in
-                guard let partition = letter.headerInt64(Wire.dlqSourcePartition), let offset = letter.headerInt64(Wire.dlqSourceOffset) else { return nil }
-                return TopicPartitionOffset(topic: raw, partition: Int32(partition), offset: offset)
-            })
-        }
+        func deadLettered() -> Set<TopicPartitionOffset> { deadLetteredPositions() }
         func unmet() -> [String] {
             let letters = deadLettered()
             var missing: [String] = []

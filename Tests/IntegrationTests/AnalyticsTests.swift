@@ -220,6 +220,30 @@ struct AnalyticsTests {
         let left = try writer.execute("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass")
         #expect(left[0, "n"] == "1")
         #expect(try Self.chirp(stack, ["migrate"]).output.contains("up to date"))
+
+        // Two loaders: one has loaded raw payloads of an old day, the other's retention drops
+        // that day's partition. The first one's next batch of that day must still load whole.
+        let loaderA = try AnalyticsStore(url: stack.postgresURL)
+        let loaderB = try AnalyticsStore(url: stack.postgresURL)
+        func batch(_ ids: [String]) -> TweetBatch {
+            var batch = TweetBatch()
+            for (index, id) in ids.enumerated() {
+                let tweet = Tweet(id: id, createdAt: Timestamp(parsing: "2020-03-01T10:00:00Z"), text: "old #day", format: .minimal)
+                let raw = RawPayload(bytes: Array(#"{"id":"\#(id)"}"#.utf8), receivedAt: Timestamp(parsing: "2020-03-01T10:00:00Z")!,
+                                     topic: "tweets.raw", partition: 0, offset: Int64(index))
+                batch.append(Enricher().enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
+                             provenance: LoadProvenance(topic: "e", partition: 1, offset: Int64(index), publishedAt: nil, raw: raw))
+            }
+            return batch
+        }
+        #expect(try loaderA.load(batch(["old-1"]), consumerGroup: "g") == 1)
+        #expect(try loaderB.dropRawPartitions(olderThanDays: 30) == 1)
+        let next = batch(["old-2", "old-3"])
+        #expect { try loaderA.load(next, consumerGroup: "g") } throws: { ($0 as? PostgresError)?.sqlState == "23514" }
+        let rows = try loaderA.loadRowByRow(next, consumerGroup: "g")
+        #expect(rows.inserted == 2)
+        #expect(rows.refused.isEmpty)
+        #expect(try writer.execute("SELECT count(*) AS n FROM raw_tweets WHERE tweet_id IN ('old-2', 'old-3')")[0, "n"] == "2")
     }
 
     /// The loader's half-way loads: a batch in flight while the connection takes nothing else, a

@@ -90,6 +90,9 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
     private var lastLag: Duration
     /// The partitions assigned, as the consumer's events tell.
     private var owned: Set<TopicPartition> = []
+    /// Partitions paused while a dead letter of theirs waits to be taken: nothing after it could be
+    /// committed anyway, and fetching on would only pile records up in memory.
+    private var held: Set<TopicPartition> = []
 
     public init(settings: CategorizerSettings, consumer: Consumer, producer: Producer, clock: any PipelineClock, metrics: CategorizerMetrics,
                 logger: Logger, wallClock: @escaping () -> Int64) {
@@ -108,6 +111,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
 
     /// One round: poll, route and send, collect confirmations, store what is done.
     public func step() throws {
+        if let fatal = producer.fatalError { throw fatal }
         var records = consumer.poll(maxMessages: settings.batchSize, timeout: .milliseconds(100))
         handleAssignmentEvents(&records)
         for record in records {
@@ -142,6 +146,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
                 owned.formUnion(partitions)
             case .revoked(let lost):
                 owned.subtract(lost)
+                held.subtract(lost)
                 let gone = Set(lost)
                 func isGone(_ record: ConsumedRecord) -> Bool { gone.contains(TopicPartition(topic: record.topic, partition: record.partition)) }
                 for partition in lost { tracker.reset(partition: partition.partition) }
@@ -224,8 +229,10 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
         guard let attempt = attempts.removeValue(forKey: token) else { return }
         let record = attempt.record
         guard let failure = attempt.failure else {
-            if let (rejection, _) = attempt.deadLetter { metrics.deadLetters.increment(label: rejection.reason.rawValue) }
-            metrics.problem.withLock { $0 = nil }
+            if let (rejection, _) = attempt.deadLetter {
+                metrics.deadLetters.increment(label: rejection.reason.rawValue)
+                try release(Self.partition(of: record))
+            }
             tracker.complete(partition: record.partition, offset: record.offset)
             return
         }
@@ -237,6 +244,8 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             logger.error("dead letter refused; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt.number)",
                                                                         "partition": "\(record.partition)", "offset": "\(record.offset)"])
             retries.append((clock.now + Self.backoff(attempt.number), attempt))
+            let partition = Self.partition(of: record)
+            if owned.contains(partition), held.insert(partition).inserted { try consumer.pause([partition]) }
             return
         }
         if failure.recordTooLarge || attempt.number >= settings.maxDeliveryAttempts {
@@ -250,6 +259,19 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             return try send(deadLetter, number: 1)
         }
         retries.append((clock.now + Self.backoff(attempt.number), attempt))
+    }
+
+    static func partition(of record: ConsumedRecord) -> TopicPartition { TopicPartition(topic: record.topic, partition: record.partition) }
+
+    /// A dead letter of `partition` was taken: fetch it again once none of its dead letters waits,
+    /// and clear the readiness problem once no dead letter waits at all.
+    private func release(_ partition: TopicPartition) throws {
+        let waiting = retries.filter { $0.attempt.deadLetter != nil }.map { Self.partition(of: $0.attempt.record) }
+        if waiting.isEmpty { metrics.problem.withLock { $0 = nil } }
+        if held.contains(partition), !waiting.contains(partition) {
+            held.remove(partition)
+            try consumer.resume([partition])
+        }
     }
 
     private func retryDue() throws {
