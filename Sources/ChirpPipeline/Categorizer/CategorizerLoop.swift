@@ -71,15 +71,22 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
 
     private var tracker = OffsetTracker()
     /// One output attempt of a raw record: its records (or dead letter) awaiting confirmation.
-    struct Attempt {
-        var record: ConsumedRecord
-        var remaining: Int
-        var number: Int
+    /// A class: it is looked up for every delivery, and a struct would be copied out each time.
+    final class Attempt {
+        let record: ConsumedRecord
+        var remaining = 0
+        var number = 1
         /// Set when this attempt is the record's dead letter.
-        var deadLetter: (TweetRejection, forwarded: RecordHeaders)?
+        let deadLetter: (TweetRejection, forwarded: RecordHeaders)?
         var failure: ProducerFailure?
-        /// The enriched records (nil for a dead letter).
+        /// The enriched records until they are sent (a retry routes the record again).
         var outputs: ([RecordRouter.Output], headers: RecordHeaders)?
+
+        init(record: ConsumedRecord, deadLetter: (TweetRejection, forwarded: RecordHeaders)?, outputs: ([RecordRouter.Output], headers: RecordHeaders)?) {
+            self.record = record
+            self.deadLetter = deadLetter
+            self.outputs = outputs
+        }
     }
     /// In-flight attempts by delivery token. A retry gets a new token, so a late report of an
     /// earlier attempt can never count for a later one.
@@ -140,7 +147,9 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
     /// dropped only for partitions not owned once all events are taken: a partition revoked and
     /// assigned again in the same poll keeps the records fetched under its new assignment.
     private func handleAssignmentEvents(_ records: inout [ConsumedRecord]) {
-        for event in consumer.takeAssignmentEvents() {
+        let events = consumer.takeAssignmentEvents()
+        guard !events.isEmpty else { return }
+        for event in events {
             switch event {
             case .assigned(let partitions):
                 owned.formUnion(partitions)
@@ -162,15 +171,14 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
         for reason in decision.ignored { metrics.ignoredHeaders.increment(label: reason) }
         switch decision.route {
         case .enriched(let outputs, let headers):
-            return Attempt(record: record, remaining: outputs.count, number: 1, deadLetter: nil, failure: nil, outputs: (outputs, headers))
+            return Attempt(record: record, deadLetter: nil, outputs: (outputs, headers))
         case .deadLetter(let rejection, let forwarded):
-            return Attempt(record: record, remaining: 1, number: 1, deadLetter: (rejection, forwarded), failure: nil)
+            return Attempt(record: record, deadLetter: (rejection, forwarded), outputs: nil)
         }
     }
 
     /// Sends an attempt's records under a fresh token.
     private func send(_ attempt: Attempt, number: Int) throws {
-        var attempt = attempt
         attempt.number = number
         attempt.failure = nil
         let token = nextToken
@@ -187,13 +195,15 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             do throws(ProducerFailure) {
                 try producer.send(topic: settings.dlqTopic, key: record.key, value: record.value, headers: headers, token: token)
             } catch {
-                attempts[token]!.remaining = 0
-                attempts[token]!.failure = error
+                attempt.remaining = 0
+                attempt.failure = error
                 try finish(token)
             }
             return
         }
         guard let (outputs, headers) = attempt.outputs else { preconditionFailure("an attempt with no output") }
+        // librdkafka copies what it is sent: the encoded records need not outlive the sending.
+        attempt.outputs = nil
         attempt.remaining = outputs.count
         attempts[token] = attempt
         for (index, output) in outputs.enumerated() {
@@ -202,25 +212,26 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             } catch {
                 // The records not sent will not be reported: the attempt fails with this error
                 // once the sent ones are.
-                attempts[token]!.remaining -= outputs.count - index
-                attempts[token]!.failure = error
-                if attempts[token]!.remaining == 0 { try finish(token) }
+                attempt.remaining -= outputs.count - index
+                attempt.failure = error
+                if attempt.remaining == 0 { try finish(token) }
                 return
             }
         }
     }
 
     private func collectDeliveries() throws {
+        let enrichedTopic = settings.router.enrichedTopic
         for delivery in producer.takeDeliveries() {
-            guard attempts[delivery.token] != nil else { continue }  // a partition since revoked
+            guard let attempt = attempts[delivery.token] else { continue }  // a partition since revoked
             if let failure = delivery.failure {
                 metrics.deliveryFailures.increment(label: failure.name)
-                attempts[delivery.token]!.failure = failure
-            } else if delivery.topic == settings.router.enrichedTopic {
+                attempt.failure = failure
+            } else if delivery.topic == enrichedTopic {
                 metrics.enriched.increment()
             }
-            attempts[delivery.token]!.remaining -= 1
-            if attempts[delivery.token]!.remaining == 0 { try finish(delivery.token) }
+            attempt.remaining -= 1
+            if attempt.remaining == 0 { try finish(delivery.token) }
         }
     }
 
@@ -253,10 +264,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             let rejection = TweetRejection(reason, "Kafka refused the enriched records \(attempt.number) times: \(failure)")
             logger.warning("raw record dead-lettered: its output was refused", metadata: [
                 "error": "\(failure)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
-            var deadLetter = attempt
-            deadLetter.deadLetter = (rejection, Self.forwardedHeaders(of: attempt))
-            deadLetter.outputs = nil
-            return try send(deadLetter, number: 1)
+            return try send(Attempt(record: record, deadLetter: (rejection, Self.forwardedHeaders(of: attempt)), outputs: nil), number: 1)
         }
         retries.append((clock.now + Self.backoff(attempt.number), attempt))
     }
@@ -279,7 +287,11 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
         let now = clock.now
         let due = retries.filter { $0.due <= now }
         retries.removeAll { $0.due <= now }
-        for (_, attempt) in due { try send(attempt, number: attempt.number + 1) }
+        for (_, attempt) in due {
+            // Enriched records are not kept once sent: the record is routed again.
+            let again = attempt.deadLetter == nil ? route(attempt.record) : attempt
+            try send(again, number: attempt.number + 1)
+        }
     }
 
     /// The pause before try `attempt + 1`: growing, at most 10 s.
