@@ -48,6 +48,26 @@ public struct CategorizerMetrics: Sendable {
     }
 }
 
+/// One output attempt of a raw record: its records (or dead letter) awaiting confirmation.
+/// A class: it is looked up for every delivery, and a struct would be copied out each time. At
+/// file scope, not nested in the generic loop, so that making one needs no generic metadata.
+final class CategorizerAttempt {
+    let record: ConsumedRecord
+    var remaining = 0
+    var number = 1
+    /// Set when this attempt is the record's dead letter.
+    let deadLetter: (TweetRejection, forwarded: RecordHeaders)?
+    var failure: ProducerFailure?
+    /// The enriched records until they are sent (a retry routes the record again).
+    var outputs: ([RecordRouter.Output], headers: RecordHeaders)?
+
+    init(record: ConsumedRecord, deadLetter: (TweetRejection, forwarded: RecordHeaders)?, outputs: ([RecordRouter.Output], headers: RecordHeaders)?) {
+        self.record = record
+        self.deadLetter = deadLetter
+        self.outputs = outputs
+    }
+}
+
 /// The consume → enrich → produce loop. A raw record's offset is stored only after all it
 /// produced (its enriched tweets, or one dead letter) is confirmed, and only over contiguous
 /// offsets, so a crash re-processes, never skips (at least once; the loader deduplicates by id).
@@ -70,30 +90,12 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
     let wallClock: () -> Int64
 
     private var tracker = OffsetTracker()
-    /// One output attempt of a raw record: its records (or dead letter) awaiting confirmation.
-    /// A class: it is looked up for every delivery, and a struct would be copied out each time.
-    final class Attempt {
-        let record: ConsumedRecord
-        var remaining = 0
-        var number = 1
-        /// Set when this attempt is the record's dead letter.
-        let deadLetter: (TweetRejection, forwarded: RecordHeaders)?
-        var failure: ProducerFailure?
-        /// The enriched records until they are sent (a retry routes the record again).
-        var outputs: ([RecordRouter.Output], headers: RecordHeaders)?
-
-        init(record: ConsumedRecord, deadLetter: (TweetRejection, forwarded: RecordHeaders)?, outputs: ([RecordRouter.Output], headers: RecordHeaders)?) {
-            self.record = record
-            self.deadLetter = deadLetter
-            self.outputs = outputs
-        }
-    }
     /// In-flight attempts by delivery token. A retry gets a new token, so a late report of an
     /// earlier attempt can never count for a later one.
-    private var attempts: [UInt64: Attempt] = [:]
+    private var attempts: [UInt64: CategorizerAttempt] = [:]
     private var nextToken: UInt64 = 1
     /// Attempts to make again, when due.
-    private var retries: [(due: Duration, attempt: Attempt)] = []
+    private var retries: [(due: Duration, attempt: CategorizerAttempt)] = []
     private var lastLag: Duration
     /// The partitions assigned, as the consumer's events tell.
     private var owned: Set<TopicPartition> = []
@@ -166,19 +168,22 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
         records.removeAll { !owned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
     }
 
-    private func route(_ record: ConsumedRecord) -> Attempt {
-        let decision = settings.router.route(record, now: wallClock(), maxRecordBytes: producer.maximumRecordBytes, recordSize: producer.recordSize)
+    private func route(_ record: ConsumedRecord) -> CategorizerAttempt {
+        let producer = self.producer
+        let decision = settings.router.route(record, now: wallClock(), maxRecordBytes: producer.maximumRecordBytes) {
+            producer.recordSize(keyBytes: $0, valueBytes: $1, headers: $2)
+        }
         for reason in decision.ignored { metrics.ignoredHeaders.increment(label: reason) }
         switch decision.route {
         case .enriched(let outputs, let headers):
-            return Attempt(record: record, deadLetter: nil, outputs: (outputs, headers))
+            return CategorizerAttempt(record: record, deadLetter: nil, outputs: (outputs, headers))
         case .deadLetter(let rejection, let forwarded):
-            return Attempt(record: record, deadLetter: (rejection, forwarded), outputs: nil)
+            return CategorizerAttempt(record: record, deadLetter: (rejection, forwarded), outputs: nil)
         }
     }
 
     /// Sends an attempt's records under a fresh token.
-    private func send(_ attempt: Attempt, number: Int) throws {
+    private func send(_ attempt: CategorizerAttempt, number: Int) throws {
         attempt.number = number
         attempt.failure = nil
         let token = nextToken
@@ -264,7 +269,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             let rejection = TweetRejection(reason, "Kafka refused the enriched records \(attempt.number) times: \(failure)")
             logger.warning("raw record dead-lettered: its output was refused", metadata: [
                 "error": "\(failure)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
-            return try send(Attempt(record: record, deadLetter: (rejection, Self.forwardedHeaders(of: attempt)), outputs: nil), number: 1)
+            return try send(CategorizerAttempt(record: record, deadLetter: (rejection, Self.forwardedHeaders(of: attempt)), outputs: nil), number: 1)
         }
         retries.append((clock.now + Self.backoff(attempt.number), attempt))
     }
@@ -298,7 +303,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
     static func backoff(_ attempt: Int) -> Duration { .milliseconds(min(10_000, 500 * attempt)) }
 
     /// The publish time an attempt's records carried, for its dead letter.
-    static func forwardedHeaders(of attempt: Attempt) -> RecordHeaders {
+    static func forwardedHeaders(of attempt: CategorizerAttempt) -> RecordHeaders {
         var forwarded = RecordHeaders()
         attempt.record.headers.withValue(Wire.publishedAt) { bytes in
             if case .success = RecordHeaders.time(decimal: bytes) { forwarded.append(Wire.publishedAt, bytes: bytes) }

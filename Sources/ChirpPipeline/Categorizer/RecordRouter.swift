@@ -39,14 +39,15 @@ public struct RecordRouter: Sendable {
                       recordSize: (_ keyBytes: Int, _ valueBytes: Int, _ headers: RecordHeaders) -> Int) -> Decision {
         var ignored: [String] = []
         // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
-        // storable time, and so does the record's own timestamp.
-        var forwarded = RecordHeaders(minimumCapacity: record.value.count + 256)
+        // storable time, and so does the record's own timestamp. The enriched records' headers
+        // are built in one buffer sized for the raw payload they carry.
+        var headers = RecordHeaders(minimumCapacity: record.value.count + 256)
         var published: Timestamp?
         record.headers.withValue(Wire.publishedAt) { bytes in
             switch RecordHeaders.time(decimal: bytes) {
             case .success(let time):
                 published = time
-                forwarded.append(Wire.publishedAt, bytes: bytes)
+                headers.append(Wire.publishedAt, bytes: bytes)
             case .failure(let problem):
                 ignored.append("\(Wire.publishedAt):\(problem.rawValue)")
             }
@@ -62,10 +63,10 @@ public struct RecordRouter: Sendable {
         do throws(TweetRejection) {
             tweets = try TweetDecoder.decode(bytes: record.value, maximumBytes: maxPayloadBytes, maximumTweets: maxTweetsPerPayload)
         } catch {
-            return Decision(route: .deadLetter(error, forwarded: forwarded), ignored: ignored)
+            return Decision(route: .deadLetter(error, forwarded: Self.forwarded(published: headers)), ignored: ignored)
         }
         // The payload as received travels with each record: the loader keeps it as raw master data.
-        var headers = forwarded
+        let forwardedCount = headers.count
         headers.append(Wire.rawPayload, record.value)
         headers.append(Wire.rawTopicName, record.topic)
         headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
@@ -77,9 +78,21 @@ public struct RecordRouter: Sendable {
         // document goes out whole or as one dead letter.
         if let largest = outputs.map({ recordSize($0.key.count, $0.value.count, headers) }).max(), largest > maxRecordBytes {
             let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
-            return Decision(route: .deadLetter(rejection, forwarded: forwarded), ignored: ignored)
+            return Decision(route: .deadLetter(rejection, forwarded: Self.forwarded(published: headers, first: forwardedCount)), ignored: ignored)
         }
         return Decision(route: .enriched(outputs, headers: headers), ignored: ignored)
+    }
+
+    /// The first `first` headers of `headers` (the publish time, when it was usable), copied for
+    /// a dead letter: the rare path pays for the copy.
+    static func forwarded(published headers: RecordHeaders, first: Int = .max) -> RecordHeaders {
+        var forwarded = RecordHeaders()
+        var index = 0
+        headers.forEach { name, value in
+            if index < first { forwarded.append(name: name, value: value) }
+            index += 1
+        }
+        return forwarded
     }
 
     /// The dead letter's headers: the forwarded ones, the reason, the source position, and the
