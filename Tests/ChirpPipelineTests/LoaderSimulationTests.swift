@@ -14,22 +14,7 @@ import Testing
 
     /// The seeds in four shards, so that the two cores share them.
     @Test(arguments: 0..<4) func everySeedLoadsEverythingExactlyOnce(shard: Int) {
-        var failed: [LoaderSimulation.Outcome] = []
-        var steps = 0
-        var crashes = 0
-        var records = 0
-        for (index, seed) in Self.seeds.enumerated() where index % 4 == shard {
-            let outcome = LoaderSimulation.run(seed: seed)
-            steps += outcome.steps
-            crashes += outcome.crashes
-            records += outcome.records
-            if !outcome.passed { failed.append(outcome) }
-            if failed.count >= 3 { break }
-        }
-        for outcome in failed {
-            Issue.record("seed \(outcome.seed) failed (replay: CHIRP_SIM_SEED=\(outcome.seed)):\n\(outcome.failures.joined(separator: "\n"))\ntrace:\n\(outcome.trace.suffix(40).joined(separator: "\n"))")
-        }
-        print("loader simulation, shard \(shard): \(Self.seeds.indices.filter { $0 % 4 == shard }.count) seeds, \(steps) steps, \(records) records, \(crashes) crashes, \(failed.count) failed")
+        runShard(Self.seeds, shard: shard, of: 4, name: "loader simulation") { LoaderSimulation.run(seed: $0) }
     }
 
     @Test func aSeedReplaysExactly() {
@@ -53,19 +38,26 @@ import Testing
     }()
 
     @Test(arguments: 0..<2) func everyRawRecordIsLoadedOrDeadLettered(shard: Int) {
-        var failed: [LoaderSimulation.Outcome] = []
-        var crashes = 0
-        var records = 0
-        for (index, seed) in Self.seeds.enumerated() where index % 2 == shard {
-            let outcome = PipelineSimulation.run(seed: seed)
-            crashes += outcome.crashes
-            records += outcome.records
-            if !outcome.passed { failed.append(outcome) }
-            if failed.count >= 3 { break }
-        }
-        for outcome in failed {
-            Issue.record("seed \(outcome.seed) failed (replay: CHIRP_SIM_SEED=\(outcome.seed)):\n\(outcome.failures.joined(separator: "\n"))\ntrace:\n\(outcome.trace.suffix(40).joined(separator: "\n"))")
-        }
-        print("pipeline simulation, shard \(shard): \(Self.seeds.indices.filter { $0 % 2 == shard }.count) seeds, \(records) raw records, \(crashes) crashes, \(failed.count) failed")
+        runShard(Self.seeds, shard: shard, of: 2, name: "pipeline simulation") { PipelineSimulation.run(seed: $0) }
     }
+}
+
+/// Runs every `shards`-th seed from `shard` on, records the first three failures with their
+/// replay command and the end of their trace, and prints what ran.
+func runShard(_ seeds: [UInt64], shard: Int, of shards: Int, name: String, _ run: (UInt64) -> LoaderSimulation.Outcome) {
+    var failed: [LoaderSimulation.Outcome] = []
+    var ran = 0, steps = 0, crashes = 0, records = 0
+    for (index, seed) in seeds.enumerated() where index % shards == shard {
+        let outcome = run(seed)
+        ran += 1
+        steps += outcome.steps
+        crashes += outcome.crashes
+        records += outcome.records
+        if !outcome.passed { failed.append(outcome) }
+        if failed.count >= 3 { break }
+    }
+    for outcome in failed {
+        Issue.record("seed \(outcome.seed) failed (replay: CHIRP_SIM_SEED=\(outcome.seed)):\n\(outcome.failures.joined(separator: "\n"))\ntrace:\n\(outcome.trace.suffix(40).joined(separator: "\n"))")
+    }
+    print("\(name), shard \(shard): \(ran) seeds, \(steps) steps, \(records) records, \(crashes) crashes, \(failed.count) failed")
 }
