@@ -41,11 +41,6 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The client cannot go on (an idempotent producer's sequence broke, say).
     public var isFatal: Bool { code == RD_KAFKA_RESP_ERR__FATAL.rawValue }
 
-    /// What librdkafka answers for a record over `message.max.bytes`, for a check made before.
-    public static func recordTooLarge(bytes: Int, limit: Int) -> KafkaError {
-        KafkaError(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, context: "\(bytes) bytes, message.max.bytes is \(limit)")
-    }
-
     /// The record itself is refused for its size (by librdkafka or the broker): another try fails
     /// the same way.
     public var isRecordTooLarge: Bool {

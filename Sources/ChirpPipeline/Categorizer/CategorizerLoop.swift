@@ -269,7 +269,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             let rejection = TweetRejection(reason, "Kafka refused the enriched records \(attempt.number) times: \(failure)")
             logger.warning("raw record dead-lettered: its output was refused", metadata: [
                 "error": "\(failure)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
-            return try send(CategorizerAttempt(record: record, deadLetter: (rejection, Self.forwardedHeaders(of: attempt)), outputs: nil), number: 1)
+            return try send(CategorizerAttempt(record: record, deadLetter: (rejection, RecordRouter.forwardedHeaders(of: record)), outputs: nil), number: 1)
         }
         retries.append((clock.now + Self.backoff(attempt.number), attempt))
     }
@@ -301,15 +301,6 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
 
     /// The pause before try `attempt + 1`: growing, at most 10 s.
     static func backoff(_ attempt: Int) -> Duration { .milliseconds(min(10_000, 500 * attempt)) }
-
-    /// The publish time an attempt's records carried, for its dead letter.
-    static func forwardedHeaders(of attempt: CategorizerAttempt) -> RecordHeaders {
-        var forwarded = RecordHeaders()
-        attempt.record.headers.withValue(Wire.publishedAt) { bytes in
-            if case .success = RecordHeaders.time(decimal: bytes) { forwarded.append(Wire.publishedAt, bytes: bytes) }
-        }
-        return forwarded
-    }
 
     /// A record that cannot go anywhere, not even to the dead letters: logged, counted, done.
     private func drop(_ record: ConsumedRecord, _ rejection: TweetRejection, _ why: String) {

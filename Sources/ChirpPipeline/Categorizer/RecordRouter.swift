@@ -63,10 +63,9 @@ public struct RecordRouter: Sendable {
         do throws(TweetRejection) {
             tweets = try TweetDecoder.decode(bytes: record.value, maximumBytes: maxPayloadBytes, maximumTweets: maxTweetsPerPayload)
         } catch {
-            return Decision(route: .deadLetter(error, forwarded: Self.forwarded(published: headers)), ignored: ignored)
+            return Decision(route: .deadLetter(error, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
         }
         // The payload as received travels with each record: the loader keeps it as raw master data.
-        let forwardedCount = headers.count
         headers.append(Wire.rawPayload, record.value)
         headers.append(Wire.rawTopicName, record.topic)
         headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
@@ -78,19 +77,17 @@ public struct RecordRouter: Sendable {
         // document goes out whole or as one dead letter.
         if let largest = outputs.map({ recordSize($0.key.count, $0.value.count, headers) }).max(), largest > maxRecordBytes {
             let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
-            return Decision(route: .deadLetter(rejection, forwarded: Self.forwarded(published: headers, first: forwardedCount)), ignored: ignored)
+            return Decision(route: .deadLetter(rejection, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
         }
         return Decision(route: .enriched(outputs, headers: headers), ignored: ignored)
     }
 
-    /// The first `first` headers of `headers` (the publish time, when it was usable), copied for
-    /// a dead letter: the rare path pays for the copy.
-    static func forwarded(published headers: RecordHeaders, first: Int = .max) -> RecordHeaders {
+    /// The headers a dead letter of `record` keeps: its publish time, when usable. Read again
+    /// from the record: the rare path pays for it, not the enriched records' header buffer.
+    public static func forwardedHeaders(of record: ConsumedRecord) -> RecordHeaders {
         var forwarded = RecordHeaders()
-        var index = 0
-        headers.forEach { name, value in
-            if index < first { forwarded.append(name: name, value: value) }
-            index += 1
+        record.headers.withValue(Wire.publishedAt) { bytes in
+            if case .success = RecordHeaders.time(decimal: bytes) { forwarded.append(Wire.publishedAt, bytes: bytes) }
         }
         return forwarded
     }
