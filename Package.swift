@@ -48,7 +48,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpMQTT", dependencies: [
-            "CMosquitto",
+            "CMosquitto", "ChirpPipeline",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpPostgres", dependencies: ["CLibPQ", "ChirpCore", "ChirpStore", "ChirpPipeline"]),
@@ -65,7 +65,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
-        .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpService"]),
+        .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpPipeline", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp", dependencies: ["ChirpCore", "ChirpStore", "ChirpPostgres", "ChirpRules", "ChirpService"]),

@@ -1,4 +1,5 @@
 import CMosquitto
+import ChirpPipeline
 import Glibc
 
 // libmosquitto calls these on the thread that runs the connection (`MQTTClient`'s caller). They
@@ -12,6 +13,7 @@ private func client(_ userData: UnsafeMutableRawPointer?) -> MQTTClient? {
 let chirpMQTTConnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, OpaquePointer?) -> Void = {
     _, userData, rc, _, _ in
     guard let client = client(userData) else { return }
+    client.packetsHandled += 1
     client.connectResult.withLock { $0 = rc }
     if rc == 0 {
         client.connected.store(true, ordering: .relaxed)
@@ -37,6 +39,7 @@ let chirpMQTTDisconnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRa
 let chirpMQTTSubscribeCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, Int32, UnsafePointer<Int32>?, OpaquePointer?) -> Void = {
     _, userData, _, count, granted, _ in
     guard let client = client(userData) else { return }
+    client.packetsHandled += 1
     let codes = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
     if let refused = codes.first(where: { $0 >= 0x80 }) {
         client.logger.error("mqtt subscription refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(refused)))"])
@@ -52,10 +55,10 @@ let chirpMQTTPublishCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
 
 let chirpMQTTMessageCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafePointer<mosquitto_message>?, OpaquePointer?) -> Void = {
     _, userData, message, properties in
-    guard let client = client(userData), let message, let onMessage = client.onMessage else { return }
+    guard let client = client(userData), let message else { return }
     let m = message.pointee
     let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(m.payloadlen))) } ?? []
-    var userProperties: [(name: String, value: String)] = []
+    var userProperties: [MQTTMessage.UserProperty] = []
     var skipFirst = false
     var cursor: OpaquePointer? = properties
     while let current = cursor {
@@ -64,16 +67,12 @@ let chirpMQTTMessageCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
         let next = mosquitto_property_read_string_pair(current, Int32(MQTT_PROP_USER_PROPERTY.rawValue), &name, &value, skipFirst)
         guard next != nil else { break }
         if let name, let value {
-            userProperties.append((String(cString: name), String(cString: value)))
+            userProperties.append(MQTTMessage.UserProperty(String(cString: name), String(cString: value)))
         }
         free(name)
         free(value)
         cursor = next
         skipFirst = true
     }
-    client.received.add(1, ordering: .relaxed)
-    onMessage(MQTTMessage(
-        topic: m.topic.map { String(cString: $0) } ?? "",
-        payload: payload, qos: m.qos, retain: m.retain, userProperties: userProperties
-    ))
+    client.didReceive(MQTTMessage(topic: m.topic.map { String(cString: $0) } ?? "", payload: payload, userProperties: userProperties))
 }

@@ -1,4 +1,5 @@
 import CMosquitto
+import ChirpPipeline
 import Foundation
 import Logging
 import Synchronization
@@ -18,8 +19,9 @@ import Synchronization
 ///
 /// Subscribing: with `cleanSession == false` and a fixed client id, the broker keeps the session
 /// (subscriptions and unacknowledged QoS 1 messages) across disconnects for `sessionExpiry`.
-/// libmosquitto sends the PUBACK when `onMessage` returns, so `onMessage` must hand the message
-/// on before returning.
+/// Without `holdAcknowledgements`, libmosquitto sends the PUBACK when `onMessage` returns, so
+/// `onMessage` must hand the message on before returning. With it, the owner takes messages with
+/// `receive` and releases their PUBACKs with `acknowledgeReceived` (`MessageSubscriber`).
 /// `@unchecked`: the connection state is touched only by the thread that runs the connection;
 /// what other threads read (counters, `isConnected`) is atomic or behind a mutex.
 public final class MQTTClient: @unchecked Sendable {
@@ -34,6 +36,11 @@ public final class MQTTClient: @unchecked Sendable {
         public var username: String?
         public var password: String?
         public var maxInFlight: Int = 1000
+        /// Queue PUBACKs until `acknowledgeReceived` (for `receive`, instead of `onMessage`).
+        public var holdAcknowledgements = false
+        /// QoS 1 messages the broker may send before they are acknowledged (MQTT 5 receive
+        /// maximum, 1 to 65 535).
+        public var receiveMaximum: Int = 20
 
         public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
             self.host = host
@@ -74,6 +81,14 @@ public final class MQTTClient: @unchecked Sendable {
     let subscriptions = Mutex<[(String, Int32)]>([])
     /// SUBACKs received since the last connect.
     let acknowledgedSubscriptions = Atomic<Int>(0)
+    /// Packets whose callback ran (PUBLISH, PUBACK, CONNACK, SUBACK): tells a read that handled one.
+    var packetsHandled = 0
+    /// Messages read and not yet returned by `receive` (hold mode).
+    var inbox: [MQTTMessage] = []
+    /// Messages read on the current connection and not yet acknowledged by the owner (hold mode).
+    /// While there are any, nothing is written: libmosquitto has queued their PUBACKs, and writing
+    /// writes everything queued.
+    var unacknowledgedOnConnection = 0
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
@@ -92,6 +107,12 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_max_inflight_messages_set(handle, UInt32(min(options.maxInFlight, 65_535)))
+        mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(min(max(options.receiveMaximum, 1), 65_535)))
+        if options.holdAcknowledgements {
+            // libmosquitto then queues every packet (PUBACKs included) and writes only when
+            // `mosquitto_loop_write` is called: the owner decides when PUBACKs leave.
+            mosquitto_threaded_set(handle, true)
+        }
         if let username = options.username {
             mosquitto_username_pw_set(handle, username, options.password)
         }
@@ -99,7 +120,7 @@ public final class MQTTClient: @unchecked Sendable {
         mosquitto_disconnect_v5_callback_set(handle, chirpMQTTDisconnectCallback)
         mosquitto_publish_v5_callback_set(handle, chirpMQTTPublishCallback)
         mosquitto_subscribe_v5_callback_set(handle, chirpMQTTSubscribeCallback)
-        if onMessage != nil {
+        if onMessage != nil || options.holdAcknowledgements {
             mosquitto_message_v5_callback_set(handle, chirpMQTTMessageCallback)
         }
     }
@@ -112,6 +133,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Connects and waits for the broker's CONNACK.
     public func connect(timeout: Duration = .seconds(10)) throws(MQTTError) {
+        unacknowledgedOnConnection = 0
         var properties: OpaquePointer? = nil
         if !options.cleanSession {
             mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
@@ -192,6 +214,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     /// Called while the connection runs when a QoS 1 PUBACK arrives.
     func didAcknowledge(reasonCode: Int32) {
+        packetsHandled += 1
         if reasonCode >= 0x80 {
             rejected.add(1, ordering: .relaxed)
             logger.warning("broker rejected a message", metadata: ["reason": "\(String(cString: mosquitto_reason_string(reasonCode)))"])
@@ -224,6 +247,9 @@ public final class MQTTClient: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: min(reconnectAt - now, .milliseconds(Int64(milliseconds))) / .seconds(1))
                 return
             }
+            // A reconnect drops the packets still queued, held PUBACKs included: the broker sends
+            // those messages again.
+            unacknowledgedOnConnection = 0
             if mosquitto_reconnect(handle) == MOSQ_ERR_SUCCESS.rawValue {
                 self.reconnectAt = nil
                 reconnectDelay = .seconds(1)
@@ -249,18 +275,61 @@ public final class MQTTClient: @unchecked Sendable {
     private func serviceSocket(milliseconds: Int32) -> Bool {
         let socket = mosquitto_socket(handle)
         guard socket >= 0 else { return false }
+        if mayWrite, mosquitto_want_write(handle), mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { return false }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        if mosquitto_want_write(handle) { descriptor.events |= Int16(POLLOUT) }
+        if mayWrite, mosquitto_want_write(handle) { descriptor.events |= Int16(POLLOUT) }
         if poll(&descriptor, 1, milliseconds) > 0, descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
             for _ in 0..<Self.packetsPerTurn {
-                // libmosquitto reports a drained socket only through errno (it returns success).
-                errno = 0
+                // libmosquitto returns success for a drained socket too, and its errno is no
+                // guide (queueing a packet writes a wake-up byte to a socket pair nobody drains
+                // here, which fails with EAGAIN once that is full): a read that handled no packet
+                // ends the turn.
+                let before = packetsHandled
                 guard mosquitto_loop_read(handle, 1) == MOSQ_ERR_SUCCESS.rawValue else { return false }
-                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                if packetsHandled == before { break }
             }
         }
-        if mosquitto_want_write(handle), mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { return false }
+        if mayWrite, mosquitto_want_write(handle), mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { return false }
         return mosquitto_loop_misc(handle) == MOSQ_ERR_SUCCESS.rawValue
+    }
+
+    /// Whether queued packets may be written: always, unless PUBACKs are held.
+    private var mayWrite: Bool { !options.holdAcknowledgements || unacknowledgedOnConnection == 0 }
+
+    /// Called while the connection runs for every message read.
+    func didReceive(_ message: MQTTMessage) {
+        packetsHandled += 1
+        received.add(1, ordering: .relaxed)
+        if options.holdAcknowledgements {
+            unacknowledgedOnConnection += 1
+            inbox.append(message)
+        } else {
+            onMessage?(message)
+        }
+    }
+
+    // MARK: Subscribing with held acknowledgements
+
+    /// The messages read (hold mode), waiting up to `timeout` for the first.
+    public func receive(timeout: Duration) -> [MQTTMessage] {
+        precondition(options.holdAcknowledgements, "receive needs holdAcknowledgements")
+        let deadline = ContinuousClock.now + timeout
+        while inbox.isEmpty {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
+            runNetwork(milliseconds: Int32((min(left, .seconds(1)) / .milliseconds(1)).rounded(.up)))
+        }
+        defer { inbox.removeAll(keepingCapacity: true) }
+        return inbox
+    }
+
+    /// Releases the PUBACKs of every message `receive` returned on this connection.
+    public func acknowledgeReceived() {
+        // Messages read but not yet returned keep holding: their PUBACKs are queued too.
+        unacknowledgedOnConnection = inbox.count
+        if mayWrite, isConnected, mosquitto_want_write(handle) {
+            _ = mosquitto_loop_write(handle, 1)
+        }
     }
 
     /// Waits until every published message is acknowledged (or rejected), up to `timeout`.
@@ -284,12 +353,23 @@ public final class MQTTClient: @unchecked Sendable {
     /// Disconnects cleanly. The client cannot be reused.
     public func disconnect() {
         mosquitto_disconnect_v5(handle, 0, nil)
-        // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
-        for _ in 0..<50 {
-            if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+        if options.holdAcknowledgements {
+            // Only writes, and only if no PUBACK is held: otherwise the connection just closes
+            // (with the handle) and the broker sends the unacknowledged messages again.
+            for _ in 0..<50 where mayWrite && mosquitto_want_write(handle) {
+                if mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        } else {
+            // Sends what is queued (the DISCONNECT) until libmosquitto reports the connection closed.
+            for _ in 0..<50 {
+                if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
+            }
         }
         connected.store(false, ordering: .relaxed)
         retainedSelf?.release()
         retainedSelf = nil
     }
 }
+
+extension MQTTClient: MessageSubscriber {}

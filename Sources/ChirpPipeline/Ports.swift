@@ -170,3 +170,45 @@ public protocol RecordProducer: AnyObject {
     /// producer): the process must start over with a new one.
     var fatalError: ProducerFailure? { get }
 }
+
+/// A message received from MQTT.
+public struct MQTTMessage: Sendable, Equatable {
+    public var topic: String
+    public var payload: [UInt8]
+    /// MQTT 5 user properties, in order.
+    public var userProperties: [UserProperty]
+
+    public struct UserProperty: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(topic: String, payload: [UInt8], userProperties: [UserProperty] = []) {
+        self.topic = topic
+        self.payload = payload
+        self.userProperties = userProperties
+    }
+
+    /// The last value of a user property (a later one overrides an earlier one).
+    public func userProperty(_ name: String) -> String? {
+        userProperties.last { $0.name == name }?.value
+    }
+}
+
+/// An MQTT subscription with QoS 1 on a persistent session, whose acknowledgements (PUBACK) the
+/// owner releases: a message the owner has not acknowledged stays with the broker, which sends it
+/// again after a reconnect.
+public protocol MessageSubscriber: AnyObject {
+    /// The messages that have arrived, waiting up to `timeout` for the first. Runs the connection
+    /// (reconnecting when it is lost) and sends nothing while messages it returned on the current
+    /// connection are unacknowledged.
+    func receive(timeout: Duration) -> [MQTTMessage]
+    /// Acknowledges every message `receive` returned so far. Those returned before the connection
+    /// was last lost are not acknowledged: the broker sends them again.
+    func acknowledgeReceived()
+}

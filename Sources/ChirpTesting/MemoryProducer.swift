@@ -16,6 +16,9 @@ public final class MemoryProducer: RecordProducer {
         public var refuse = 0.0
         /// Topics that refuse every record (an ACL, say).
         public var refusingTopics: Set<String> = []
+        /// Nothing written in a round, and a flush that times out with everything still in flight
+        /// (a slow or unreachable broker).
+        public var stall = 0.0
 
         public init() {}
     }
@@ -70,12 +73,13 @@ public final class MemoryProducer: RecordProducer {
     }
 
     public func takeDeliveries() -> [Delivery] {
-        deliver()
+        if !broker.dice.chance(faults.stall) { deliver() }
         defer { reports.removeAll() }
         return reports
     }
 
     public func flush(timeout: Duration) -> Int {
+        if broker.dice.chance(faults.stall) { return pending.count }
         deliver(all: true)
         return 0
     }

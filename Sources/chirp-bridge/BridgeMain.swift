@@ -12,7 +12,7 @@ struct BridgeMain {
         OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Kafka topic to produce to."),
         ConnectionOptions.topicPartitions("bridge creates the topic"),
         ConnectionOptions.kafkaLinger,
-        OptionSpec("max-unconfirmed", env: "BRIDGE_MAX_UNCONFIRMED", default: "10000", help: "Messages acknowledged to MQTT but not yet confirmed by Kafka, at most; at the limit the bridge stops acknowledging until Kafka catches up."),
+        OptionSpec("max-unconfirmed", env: "BRIDGE_MAX_UNCONFIRMED", default: "1000", help: "Messages the MQTT broker may send before the bridge acknowledges them (the MQTT 5 receive maximum, at most 65535). The bridge acknowledges a message only once Kafka has confirmed it, so this bounds what it holds in memory."),
     ]
 
     static func main() async {

@@ -259,7 +259,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             metrics.problem.withLock { $0 = problem }
             logger.error("dead letter refused; trying again", metadata: ["error": "\(failure)", "attempt": "\(attempt.number)",
                                                                         "partition": "\(record.partition)", "offset": "\(record.offset)"])
-            retries.append((clock.now + Self.backoff(attempt.number), attempt))
+            retries.append((clock.now + RetryPause.after(attempt: attempt.number), attempt))
             let partition = Self.partition(of: record)
             if owned.contains(partition), held.insert(partition).inserted { try consumer.pause([partition]) }
             return
@@ -271,7 +271,7 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
                 "error": "\(failure)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
             return try send(CategorizerAttempt(record: record, deadLetter: (rejection, RecordRouter.forwardedHeaders(of: record)), outputs: nil), number: 1)
         }
-        retries.append((clock.now + Self.backoff(attempt.number), attempt))
+        retries.append((clock.now + RetryPause.after(attempt: attempt.number), attempt))
     }
 
     static func partition(of record: ConsumedRecord) -> TopicPartition { TopicPartition(topic: record.topic, partition: record.partition) }
@@ -298,9 +298,6 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             try send(again, number: attempt.number + 1)
         }
     }
-
-    /// The pause before try `attempt + 1`: growing, at most 10 s.
-    static func backoff(_ attempt: Int) -> Duration { .milliseconds(min(10_000, 500 * attempt)) }
 
     /// A record that cannot go anywhere, not even to the dead letters: logged, counted, done.
     private func drop(_ record: ConsumedRecord, _ rejection: TweetRejection, _ why: String) {
