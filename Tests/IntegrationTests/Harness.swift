@@ -150,6 +150,14 @@ final class LocalStack {
         guard status == 0 else { throw HarnessError("mosquitto did not restart:\n\(output)") }
     }
 
+    /// Sends a signal to the Kafka broker (SIGSTOP freezes it: producers wait, unconfirmed).
+    func signalKafka(_ signal: Int32) throws {
+        let text = try String(contentsOf: state.appendingPathComponent("kafka.pid"), encoding: .utf8)
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, signal) == 0 else {
+            throw HarnessError("cannot signal the Kafka broker (\(text))")
+        }
+    }
+
     /// A run of `count` consecutive ports that nothing listens on.
     static func freePortBlock(count: Int) throws -> Int {
         for _ in 0..<200 {

@@ -67,6 +67,46 @@ struct ScalingTests {
         #expect(try categorizerB.metric("chirp_categorizer_consumed_total") ?? 0 > 0)
     }
 
+    /// The bridge acknowledges a message to MQTT only once Kafka holds it: killed mid-stream again
+    /// and again, it loses nothing (what it held unacknowledged comes again from its session).
+    /// Every other kill comes while the Kafka broker is frozen, when the bridge holds messages
+    /// Kafka has not confirmed: a bridge that had acknowledged them would lose them there.
+    @Test func killingTheBridgeRepeatedlyLosesNothing() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        var bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        var services = [bridge, try ServiceProcess("chirp-categorizer", stack: stack), try ServiceProcess("chirp-loader", stack: stack)]
+        defer { for service in services { service.stop() } }
+        try stack.start(services)
+
+        let count = 20_000
+        let (file, expected) = try Self.generate(count, seed: 55, start: "2024-09-01T00:00:00Z", in: stack)
+        let replay = try stack.replayInBackground(file, arguments: ["--rate", "4000"])
+        for round in 0..<4 {
+            Thread.sleep(forTimeInterval: Double.random(in: 0.4...1.0))
+            let freeze = round % 2 == 0
+            if freeze {
+                try stack.signalKafka(SIGSTOP)
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            bridge.process.signal(SIGKILL)
+            #expect(bridge.process.wait() == 128 + SIGKILL)
+            if freeze { try stack.signalKafka(SIGCONT) }
+            bridge = try ServiceProcess("chirp-bridge", stack: stack)
+            services.append(bridge)
+            try stack.start([bridge])
+        }
+        #expect(replay.wait() == 0)
+
+        let database = try PostgresConnection(stack.postgresURL)
+        // A loss shows as a count that stops short: wait, then say how many.
+        try? eventually(timeout: .seconds(90), "\(count) tweets loaded") { try database.tweetCount() >= count }
+        Thread.sleep(forTimeInterval: 2)
+        let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
+        #expect(stored.count == count)
+        #expect(Set(stored) == expected, "lost: \(expected.subtracting(stored).count)")
+    }
+
     /// The sender runs its MQTT connection on its own thread (no libmosquitto network thread), so
     /// reconnecting is its own code; the bridge's persistent session must survive the restart.
     @Test func senderAndBridgeRideOutAnMQTTBrokerRestart() throws {
