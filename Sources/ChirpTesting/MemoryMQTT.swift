@@ -33,6 +33,11 @@ public final class MemoryMQTTBroker {
         return true
     }
 
+    /// A persistent session subscribed to `topic`, as a subscriber's first connection leaves it.
+    public func createSession(clientId: String, topic: String) {
+        if sessions[clientId] == nil { sessions[clientId] = Session(topic: topic) }
+    }
+
     /// A CONNECT with clean session off and a SUBSCRIBE: the connection's number, nil while down.
     func connect(clientId: String, topic: String) -> Int? {
         guard isUp else { return nil }
