@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "ChirpRules", dependencies: ["ChirpCore", "ChirpService", "Yams"]),
 
         // Executables.
-        .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpService"]),
+        .executableTarget(name: "chirp-sender", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp-bridge", dependencies: ["ChirpCore", "ChirpMQTT", "ChirpKafka", "ChirpPipeline", "ChirpService"]),
         .executableTarget(name: "chirp-categorizer", dependencies: ["ChirpCore", "ChirpKafka", "ChirpPipeline", "ChirpRules", "ChirpService"]),
         .executableTarget(name: "chirp-loader", dependencies: ["ChirpCore", "ChirpStore", "ChirpKafka", "ChirpPostgres", "ChirpPipeline", "ChirpService"]),

@@ -373,3 +373,14 @@ public final class MQTTClient: @unchecked Sendable {
 }
 
 extension MQTTClient: MessageSubscriber {}
+
+extension MQTTClient: MessagePublisher {
+    public func publish(topic: String, payload: [UInt8], userProperties: [MQTTMessage.UserProperty], timeout: Duration) throws -> Bool {
+        try publish(topic: topic, payload: payload, qos: 1, userProperties: userProperties.map { ($0.name, $0.value) }, timeout: timeout)
+    }
+
+    public var counts: PublishCounts {
+        let statistics = self.statistics
+        return PublishCounts(published: statistics.published, acknowledged: statistics.acknowledged, refused: statistics.rejected)
+    }
+}

@@ -142,3 +142,46 @@ public final class MemorySubscriber: MessageSubscriber {
         connection = nil
     }
 }
+
+/// A QoS 1 publisher on a `MemoryMQTTBroker`, as `MQTTClient` behaves for the sender: a message
+/// published while the broker is down stays queued in the client and goes when it is back; time
+/// passes on the manual clock while it idles or waits.
+public final class MemoryPublisher: MessagePublisher {
+    unowned let broker: MemoryMQTTBroker
+    let clock: ManualClock
+    public private(set) var counts = PublishCounts(published: 0, acknowledged: 0, refused: 0)
+    /// When each message was handed to `publish`, in order.
+    public private(set) var publishedAt: [Duration] = []
+    private var queued: [MQTTMessage] = []
+
+    public init(broker: MemoryMQTTBroker, clock: ManualClock) {
+        self.broker = broker
+        self.clock = clock
+    }
+
+    public func publish(topic: String, payload: [UInt8], userProperties: [MQTTMessage.UserProperty], timeout: Duration) throws -> Bool {
+        counts.published += 1
+        publishedAt.append(clock.now)
+        queued.append(MQTTMessage(topic: topic, payload: payload, userProperties: userProperties))
+        sendQueued()
+        return true
+    }
+
+    public func idle(for duration: Duration) {
+        clock.advance(by: duration)
+        sendQueued()
+    }
+
+    public func waitForAcknowledgements(timeout: Duration) -> Bool {
+        sendQueued()
+        if !queued.isEmpty { idle(for: timeout) }
+        return queued.isEmpty
+    }
+
+    private func sendQueued() {
+        while let message = queued.first, broker.publish(message) {
+            queued.removeFirst()
+            counts.acknowledged += 1
+        }
+    }
+}
