@@ -44,7 +44,7 @@ let package = Package(
 
         // Adapters: the only importers of their C library.
         .target(name: "ChirpKafka", dependencies: [
-            "CRdKafka", "ChirpCore", "ChirpPipeline",
+            "CRdKafka", "ChirpCore", "ChirpPipeline", "ChirpService",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpMQTT", dependencies: [

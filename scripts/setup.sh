@@ -35,4 +35,11 @@ if [ ! -f "$TOOLS/lib/librdkafka.so.1" ]; then
   rm -rf "$TOOLS/x"
 fi
 rm -rf "$TOOLS/wheels"
+# `setup.sh s3`: a local S3 server (moto, PyPI) for a Kafka broker that keeps its data across its
+# own restart (the fault matrix, `make chaos`).
+if [ "${1:-}" = s3 ] && [ ! -x "$TOOLS/s3/bin/moto_server" ]; then
+  echo "setup: installing the S3 server moto (PyPI moto[server]==5.2.6) into $TOOLS/s3"
+  python3 -m venv "$TOOLS/s3"
+  "$TOOLS/s3/bin/pip" install -q "moto[server]==5.2.6"
+fi
 echo "setup: ready (tansu: $TOOLS/bin/tansu, librdkafka: $TOOLS/lib/librdkafka.so.1)"

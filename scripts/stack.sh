@@ -4,8 +4,13 @@
 #                                                 PostgreSQL on BASE+2 (database chirp, writer role chirp,
 #                                                 read-only role chirp_reader)
 #   scripts/stack.sh stop STATE_DIR
-#   scripts/stack.sh restart-mqtt STATE_DIR      stops mosquitto (SIGTERM: it saves its sessions) and
-#                                                 starts it again on the same port
+#   scripts/stack.sh restart-mqtt STATE_DIR [kill]  stops mosquitto (SIGTERM: it saves its sessions;
+#                                                 with kill: SIGKILL) and starts it again on the same port
+#   scripts/stack.sh restart-kafka STATE_DIR      kills the Kafka broker (SIGKILL) and starts it again
+#   scripts/stack.sh restart-postgres STATE_DIR   stops PostgreSQL at once (immediate: no checkpoint,
+#                                                 connections cut) and starts it again
+# With KAFKA_STORAGE=s3 at start, Tansu keeps its data in a local S3 server (moto, on BASE_PORT+3,
+# from scripts/setup.sh s3) instead of memory, so it survives restart-kafka.
 #   scripts/stack.sh env STATE_DIR               prints the services' environment variables
 # Used by `make up/down/demo/bench` and by the integration tests, so every run uses one recipe.
 set -euo pipefail
@@ -16,6 +21,27 @@ STATE="${2:?state folder required}"
 
 as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_kafka() {  # state: memory or S3 storage, as chosen at start
+  local port
+  port=$(sed -n 's/^KAFKA_BROKERS=127.0.0.1://p' "$1/env")
+  if [ -f "$1/s3.port" ]; then
+    env AWS_ACCESS_KEY_ID=chirp AWS_SECRET_ACCESS_KEY=chirp AWS_DEFAULT_REGION=eu-west-2 \
+      AWS_ENDPOINT="http://127.0.0.1:$(cat "$1/s3.port")" AWS_ALLOW_HTTP=true \
+      "$ROOT/.tools/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \
+      --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine s3://tansu/ >> "$1/kafka.log" 2>&1 &
+  else
+    "$ROOT/.tools/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \
+      --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine memory://tansu/ >> "$1/kafka.log" 2>&1 &
+  fi
+  echo $! > "$1/kafka.pid"
+}
+
+start_postgres() {  # state port
+  as_postgres "$PG_BIN/pg_ctl" -D "$1/pg/data" -l "$1/pg/log" -w -o \
+    "-p $2 -k $1/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" \
+    start > /dev/null
 }
 
 start_mosquitto() {  # state
@@ -70,16 +96,19 @@ EOF
   [ "$(id -u)" -eq 0 ] && chown -R mosquitto "$STATE/mosquitto" 2>/dev/null || true
   start_mosquitto "$STATE"
 
-  "$ROOT/.tools/bin/tansu" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine memory://tansu/ \
-    > "$STATE/kafka.log" 2>&1 &
-  echo $! > "$STATE/kafka.pid"
+  if [ "${KAFKA_STORAGE:-memory}" = s3 ]; then
+    [ -x "$ROOT/.tools/s3/bin/moto_server" ] || { echo "stack: no S3 server; run scripts/setup.sh s3" >&2; exit 1; }
+    echo $((BASE + 3)) > "$STATE/s3.port"
+    "$ROOT/.tools/s3/bin/moto_server" -H 127.0.0.1 -p $((BASE + 3)) > "$STATE/s3.log" 2>&1 &
+    echo $! > "$STATE/s3.pid"
+    wait_port 127.0.0.1 $((BASE + 3)) 30 "the S3 server"
+    "$ROOT/.tools/s3/bin/python" -c "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:$((BASE + 3))', aws_access_key_id='chirp', aws_secret_access_key='chirp', region_name='eu-west-2').create_bucket(Bucket='tansu', CreateBucketConfiguration={'LocationConstraint': 'eu-west-2'})"
+  fi
+  start_kafka "$STATE"
 
   mkdir -p "$STATE/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg"
   as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -A trust -U postgres > "$STATE/pg-init.log" 2>&1
-  as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/log" -w -o \
-    "-p $PG_PORT -k $STATE/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" \
-    start > /dev/null
+  start_postgres "$STATE" "$PG_PORT"
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 <<'EOF'
 CREATE ROLE chirp LOGIN;
 CREATE ROLE chirp_reader LOGIN;
@@ -91,19 +120,30 @@ EOF
   ;;
 stop)
   [ -d "$STATE" ] || exit 0
-  for name in mosquitto kafka; do stop_pid_file "$STATE/$name.pid"; done
+  for name in mosquitto kafka s3; do stop_pid_file "$STATE/$name.pid"; done
   if [ -f "$STATE/pg/data/postmaster.pid" ]; then
     as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop > /dev/null 2>&1 || true
   fi
   ;;
 restart-mqtt)
+  [ "${3:-}" = kill ] && kill -KILL "$(cat "$STATE/mosquitto.pid")" 2>/dev/null
   stop_pid_file "$STATE/mosquitto.pid"
   start_mosquitto "$STATE"
   wait_port 127.0.0.1 "$(sed -n 's/^MQTT_PORT=//p' "$STATE/env")" 10 mosquitto
+  ;;
+restart-kafka)
+  kill -KILL "$(cat "$STATE/kafka.pid")" 2>/dev/null || true
+  stop_pid_file "$STATE/kafka.pid"
+  start_kafka "$STATE"
+  wait_port 127.0.0.1 "$(sed -n 's/^KAFKA_BROKERS=127.0.0.1://p' "$STATE/env")" 10 Kafka
+  ;;
+restart-postgres)
+  as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop > /dev/null
+  start_postgres "$STATE" "$(sed -n 's#^POSTGRES_URL=postgresql://chirp@127.0.0.1:\([0-9]*\)/chirp#\1#p' "$STATE/env")"
   ;;
 env)
   cat "$STATE/env"
   ;;
 *)
-  echo "usage: stack.sh start|stop|restart-mqtt|env STATE_DIR [BASE_PORT]" >&2; exit 64 ;;
+  echo "usage: stack.sh start|stop|restart-mqtt|restart-kafka|restart-postgres|env STATE_DIR [BASE_PORT]" >&2; exit 64 ;;
 esac

@@ -1,4 +1,5 @@
 import CRdKafka
+import ChirpService
 import Foundation
 
 /// librdkafka properties, applied in order to a fresh `rd_kafka_conf_t`.
@@ -26,15 +27,25 @@ public struct KafkaConfiguration: Sendable {
         self["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
     }
 
-    /// Applies `key=value,key=value` overrides (the `--kafka-config` option), after the defaults.
-    public mutating func apply(overrides text: String) throws(KafkaError) {
-        for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
-            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+    /// Applies `key=value` overrides: separated by commas, or with `lines`, one per line (values
+    /// may then hold commas; `#` starts a comment line). An entry without `=` is refused without
+    /// echoing it, since it may hold a secret.
+    public mutating func apply(overrides text: String, lines: Bool = false) throws(KafkaError) {
+        let items = lines ? text.split(whereSeparator: \.isNewline) : text.split(separator: ",")
+        for (number, item) in items.enumerated() {
+            let entry = item.trimmingCharacters(in: .whitespaces)
+            if entry.isEmpty || lines && entry.hasPrefix("#") { continue }
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty else {
-                throw .configuration("--kafka-config entries are key=value, got '\(item)'")
+                throw .configuration("--kafka-config entries are key=value; entry \(number + 1) has no key or no '='")
             }
             self[parts[0]] = parts[1]
         }
+    }
+
+    /// Applies the service's `--kafka-config` (from `KAFKA_CONFIG_FILE`, one entry per line).
+    public mutating func apply(options: ParsedOptions) throws(KafkaError) {
+        try apply(overrides: options.string("kafka-config") ?? "", lines: options.sources["kafka-config"] == "file")
     }
 
     /// Idempotent, acks=all, batched, lz4-compressed producer with a bounded local queue.

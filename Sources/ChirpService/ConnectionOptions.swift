@@ -12,7 +12,7 @@ public enum ConnectionOptions {
             OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: "tweets", help: topicHelp),
             OptionSpec("mqtt-client-id", env: clientIdEnv, default: "", help: clientIdHelp),
             OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
-            OptionSpec("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (optional)."),
+            .secret("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (with --mqtt-username)."),
         ]
     }
 
@@ -58,6 +58,9 @@ public struct MQTTSettings: Sendable {
         let user = options.string("mqtt-username") ?? ""
         username = user.isEmpty ? nil : user
         password = username == nil ? nil : options.string("mqtt-password")
+        if let username, password?.isEmpty ?? true {
+            throw UsageError("--mqtt-username is '\(username)' but --mqtt-password (MQTT_PASSWORD or MQTT_PASSWORD_FILE) is empty")
+        }
     }
 }
 

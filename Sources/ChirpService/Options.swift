@@ -1,3 +1,5 @@
+import Foundation
+
 /// One command-line option with its environment-variable fallback.
 ///
 /// Resolution order: `--flag value` (or `--flag=value`), then the environment variable, then the
@@ -10,6 +12,10 @@ public struct OptionSpec: Sendable {
     public var help: String
     /// A switch takes no value: present means "true".
     public var isSwitch: Bool
+    /// The value is or contains a secret (a password, a URL with one, client credentials): it may
+    /// come from the file named by `<env>_FILE` (Docker secrets), and a placeholder from an
+    /// example file (`change-me…`) is refused.
+    public var carriesSecret = false
 
     public init(_ flag: String, env: String, default defaultValue: String? = nil, help: String) {
         self.flag = flag
@@ -17,6 +23,13 @@ public struct OptionSpec: Sendable {
         self.defaultValue = defaultValue
         self.help = help
         self.isSwitch = false
+    }
+
+    /// An option whose value is or contains a secret (see `carriesSecret`).
+    public static func secret(_ flag: String, env: String, default defaultValue: String? = nil, help: String) -> OptionSpec {
+        var spec = OptionSpec(flag, env: env, default: defaultValue, help: help + " Also read from the file named by \(env)_FILE.")
+        spec.carriesSecret = true
+        return spec
     }
 
     public static func `switch`(_ flag: String, env: String, help: String) -> OptionSpec {
@@ -42,7 +55,9 @@ public struct ParsedOptions: Sendable {
     public private(set) var positional: [String]
     public let specs: [OptionSpec]
 
-    public static func parse(_ arguments: [String], specs: [OptionSpec], environment: [String: String]) throws(UsageError) -> ParsedOptions {
+    /// `readFile` reads the files `<env>_FILE` variables name (nil when it cannot).
+    public static func parse(_ arguments: [String], specs: [OptionSpec], environment: [String: String],
+                             readFile: (String) -> String? = ParsedOptions.readSecretFile) throws(UsageError) -> ParsedOptions {
         var values: [String: String] = [:]
         var sources: [String: String] = [:]
         var positional: [String] = []
@@ -81,12 +96,38 @@ public struct ParsedOptions: Sendable {
             if let fromEnvironment = environment[spec.env], !fromEnvironment.isEmpty {
                 values[spec.flag] = fromEnvironment
                 sources[spec.flag] = "env"
+            } else if spec.carriesSecret, let path = environment[spec.env + "_FILE"], !path.isEmpty {
+                guard let text = readFile(path) else { throw UsageError("\(spec.env)_FILE: cannot read '\(path)'") }
+                // A file's last line ends with a newline that is no part of the secret.
+                values[spec.flag] = text.hasSuffix("\n") ? String(text.dropLast(text.hasSuffix("\r\n") ? 2 : 1)) : text
+                sources[spec.flag] = "file"
             } else if let fallback = spec.defaultValue {
                 values[spec.flag] = fallback
                 sources[spec.flag] = "default"
             }
         }
+        for spec in specs where spec.carriesSecret {
+            guard let value = values[spec.flag], !value.isEmpty else { continue }
+            let problem = Secrets.placeholderProblem(value) ?? Secrets.urlPassword(value).flatMap(Secrets.placeholderProblem)
+                ?? Secrets.settingsPlaceholderProblem(value)
+            if let problem { throw UsageError("--\(spec.flag) (\(spec.env)) \(problem)") }
+        }
         return ParsedOptions(values: values, sources: sources, positional: positional, specs: specs)
+    }
+
+    /// The contents of a secret file, nil when it cannot be read.
+    public static func readSecretFile(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Every value as `key=value(source)`, with secrets masked: for the start-up log line.
+    public var redactedSummary: String {
+        values.sorted { $0.key < $1.key }.map { key, value in
+            let spec = specs.first { $0.flag == key }
+            let shown = spec?.carriesSecret == true && !value.contains("=") && !value.contains("://") && !value.isEmpty ? Secrets.mask : Secrets.redact(value)
+            return "\(key)=\(shown)(\(sources[key] ?? "?"))"
+        }.joined(separator: " ")
     }
 
     public func string(_ flag: String) -> String? { values[flag] }

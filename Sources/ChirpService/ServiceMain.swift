@@ -45,7 +45,7 @@ public enum CommonOptions {
             OptionSpec("http-host", env: "HTTP_HOST", default: "127.0.0.1", help: "Address of the /healthz, /readyz and /metrics endpoint (0.0.0.0 in containers)."),
             OptionSpec("http-port", env: "HTTP_PORT", default: String(httpPort), help: "Port of that endpoint; 0 picks a free one."),
             OptionSpec("instance-id", env: "INSTANCE_ID", default: "", help: "Stable name of this instance (Kafka static membership, MQTT client id); default: the host name."),
-            OptionSpec("kafka-config", env: "KAFKA_CONFIG", default: "", help: "Extra librdkafka properties, key=value,… (TLS/SASL settings, tuning); applied after the built-in defaults. Ignored by services without Kafka."),
+            .secret("kafka-config", env: "KAFKA_CONFIG", default: "", help: "Extra librdkafka properties, key=value,… (TLS/SASL settings, tuning); applied after the built-in defaults. In a file, one key=value per line (values may hold commas; # starts a comment). Ignored by services without Kafka."),
         ]
     }
 }
@@ -156,10 +156,7 @@ public enum ServiceMain {
         )
         do {
             try health.start()
-            let settings = options.values.sorted { $0.key < $1.key }
-                .filter { !$0.key.contains("password") }
-                .map { "\($0.key)=\($0.value)(\(options.sources[$0.key] ?? "?"))" }.joined(separator: " ")
-            logger.info("starting", metadata: ["options": "\(settings)"])
+            logger.info("starting", metadata: ["options": "\(options.redactedSummary)"])
             let services = try await makeServices(context)
             made.set(true)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -39,7 +39,7 @@ final class Bridge: Sendable {
         var producerConfiguration = KafkaConfiguration.producer(
             brokers: try options.required("kafka-brokers"), clientId: "chirp-bridge-\(instance)",
             lingerMilliseconds: try options.int("kafka-linger-ms"))
-        try producerConfiguration.apply(overrides: options.string("kafka-config") ?? "")
+        try producerConfiguration.apply(options: options)
         producer = try KafkaRecordProducer(configuration: producerConfiguration, logger: context.logger)
 
         let mqtt = try MQTTSettings(options, defaultClientId: "chirp-bridge-\(instance)")

@@ -37,10 +37,9 @@ final class Categorizer: Sendable {
 
         let brokers = try options.required("kafka-brokers")
         let instance = ServiceMain.instanceId(options)
-        let overrides = options.string("kafka-config") ?? ""
         var producerConfiguration = KafkaConfiguration.producer(
             brokers: brokers, clientId: "chirp-categorizer-\(instance)", lingerMilliseconds: try options.int("kafka-linger-ms"))
-        try producerConfiguration.apply(overrides: overrides)
+        try producerConfiguration.apply(options: options)
         // Every payload within the limit must fit a dead letter, or a rejected one would be lost.
         guard maxPayload + Wire.deadLetterOverheadBytes <= producerConfiguration.maximumMessageBytes else {
             throw UsageError("--max-payload-bytes (\(maxPayload)) plus \(Wire.deadLetterOverheadBytes) bytes of dead-letter headers must fit message.max.bytes (\(producerConfiguration.maximumMessageBytes)): lower it, or raise message.max.bytes with --kafka-config (and the broker's limit with it)")
@@ -49,7 +48,7 @@ final class Categorizer: Sendable {
         var consumerConfiguration = KafkaConfiguration.consumer(
             brokers: brokers, groupId: try options.required("group-id"), instanceId: "chirp-categorizer-\(instance)",
             clientId: "chirp-categorizer-\(instance)")
-        try consumerConfiguration.apply(overrides: overrides)
+        try consumerConfiguration.apply(options: options)
         self.consumerConfiguration = consumerConfiguration
 
         let kafka = producer.producer

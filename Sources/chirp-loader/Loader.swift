@@ -39,7 +39,7 @@ final class Loader: Sendable {
             // Enriched records carry the raw payload in a header, outside what the queue limit
             // counts: a smaller queue keeps the loader's memory near the categorizer's.
             queuedKilobytes: 2048)
-        try configuration.apply(overrides: options.string("kafka-config") ?? "")
+        try configuration.apply(options: options)
         consumerConfiguration = configuration
         let databaseReady = metrics.databaseReady
         let membership = self.membership

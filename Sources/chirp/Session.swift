@@ -6,10 +6,10 @@ import Foundation
 
 /// Options every question shares.
 enum SharedOptions {
-    static let readerURL = OptionSpec(
+    static let readerURL = OptionSpec.secret(
         "postgres-url", env: "CHIRP_POSTGRES_URL", default: "postgresql://chirp_reader@127.0.0.1:5432/chirp",
         help: "libpq connection string of the analytics database (the read-only role is enough).")
-    static let writerURL = OptionSpec(
+    static let writerURL = OptionSpec.secret(
         "postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp",
         help: "libpq connection string of the analytics database (writer role, as the loader's).")
     static let tz = OptionSpec("tz", env: "CHIRP_TZ", default: "UTC", help: "Time zone for times read and shown: an IANA name (Europe/Berlin), UTC or an offset (+05:30).")

@@ -248,6 +248,22 @@ struct PipelineTests {
         #expect(help.output.contains("healthcheck"))
     }
 
+    /// Secrets never reach the log: URL passwords and secret Kafka settings are masked in the
+    /// start-up line, and a placeholder secret stops the service before it starts.
+    @Test func secretsNeverReachTheLog() throws {
+        let loader = try Paths.binary("chirp-loader")
+        let started = try run(loader, ["--postgres-url", "postgresql://chirp:S3cretPW@127.0.0.1:1/chirp", "--kafka-config", "sasl.password=KafkaPW",
+                                       "--connect-timeout-seconds", "1", "--http-port", "0"])
+        #expect(started.status != 0)
+        #expect(started.output.contains("postgresql://chirp:***@127.0.0.1:1/chirp"), "\(started.output)")
+        #expect(started.output.contains("sasl.password=***"))
+        #expect(!started.output.contains("S3cretPW") && !started.output.contains("KafkaPW"), "\(started.output)")
+
+        let placeholder = try run(loader, ["--http-port", "0"], environment: ["POSTGRES_URL": "postgresql://chirp:change-me@127.0.0.1:1/chirp"])
+        #expect(placeholder.status == 64)
+        #expect(placeholder.output.contains("--postgres-url (POSTGRES_URL) is a placeholder ('change-me…'): set a real secret"), "\(placeholder.output)")
+    }
+
     /// The docs' option tables are generated from the same specs as `--help`; they must match.
     @Test(arguments: ["chirp-sender", "chirp-bridge", "chirp-categorizer", "chirp-loader", "chirp"])
     func docsDocumentEveryOption(service: String) throws {

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Keeps secrets out of what the services print: the start-up line, errors and metrics see values
+/// through `Secrets.redact`, and options marked secret are never shown at all.
+public enum Secrets {
+    public static let mask = "***"
+
+    /// Whether a `key=value` setting's value is secret: librdkafka's `sasl.password`,
+    /// `ssl.key.password`, `ssl.key.pem`, `sasl.jaas.config`, `sasl.oauthbearer.client.secret`,
+    /// libpq's `password`, and the like.
+    public static func isSecretKey<S: StringProtocol>(_ key: S) -> Bool {
+        let key = key.lowercased()
+        return ["password", "secret", "jaas", "token", "credential", "pem"].contains { key.contains($0) }
+            || key.hasSuffix("key") && !key.hasSuffix("location")
+    }
+
+    /// `text` with the password of every URL (`scheme://user:password@host`) and the value of every
+    /// secret `key=value` setting (separated by commas, semicolons, ampersands or white space)
+    /// replaced by `***`.
+    public static func redact(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        redactURLPasswords(&bytes)
+        redactSecretSettings(&bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func isSeparator(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ",") || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "&") || byte == UInt8(ascii: " ")
+            || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+
+    private static func redactURLPasswords(_ bytes: inout [UInt8]) {
+        var index = 0
+        while index + 2 < bytes.count {
+            guard bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: "/"), bytes[index + 2] == UInt8(ascii: "/") else {
+                index += 1
+                continue
+            }
+            let start = index + 3
+            // The authority ends at the path, the query or a separator; its userinfo at the last '@'.
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), !isSeparator(bytes[end]) { end += 1 }
+            guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")),
+                  let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")), colon + 1 < at
+            else {
+                index = end
+                continue
+            }
+            bytes.replaceSubrange((colon + 1)..<at, with: Array(mask.utf8))
+            index = colon + 1 + mask.utf8.count
+        }
+    }
+
+    private static func redactSecretSettings(_ bytes: inout [UInt8]) {
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "=") else {
+                index += 1
+                continue
+            }
+            var keyStart = index
+            while keyStart > 0, isKeyByte(bytes[keyStart - 1]) { keyStart -= 1 }
+            var valueEnd = index + 1
+            while valueEnd < bytes.count, !isSeparator(bytes[valueEnd]) { valueEnd += 1 }
+            let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
+            if isSecretKey(key), valueEnd > index + 1 {
+                bytes.replaceSubrange((index + 1)..<valueEnd, with: Array(mask.utf8))
+                index += 1 + mask.utf8.count
+            } else {
+                index = valueEnd
+            }
+        }
+    }
+
+    private static func isKeyByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+    }
+
+    /// Why `value` cannot be a secret: a placeholder left from an example file. nil when it can.
+    public static func placeholderProblem(_ value: String) -> String? {
+        value.lowercased().hasPrefix("change-me") ? "is a placeholder ('change-me…'): set a real secret" : nil
+    }
+
+    /// Why a `key=value,…` text cannot be used: a secret setting holds a placeholder.
+    public static func settingsPlaceholderProblem(_ text: String) -> String? {
+        for item in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, isSecretKey(parts[0].trimmingCharacters(in: .whitespaces)) else { continue }
+            if let problem = placeholderProblem(parts[1].trimmingCharacters(in: .whitespaces)) {
+                return "sets \(parts[0].trimmingCharacters(in: .whitespaces)), which \(problem)"
+            }
+        }
+        return nil
+    }
+
+    /// The password of a URL (`scheme://user:password@host…`), if it has one.
+    public static func urlPassword(_ url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return nil }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
+        return String(authority[authority.index(after: colon)..<at])
+    }
+}

@@ -1,0 +1,60 @@
+import ChirpService
+import Testing
+
+@Suite struct SecretsTests {
+    @Test(arguments: [
+        ("postgresql://chirp:S3cretPW@127.0.0.1:1/chirp", "postgresql://chirp:***@127.0.0.1:1/chirp"),
+        ("postgresql://chirp@127.0.0.1/chirp", "postgresql://chirp@127.0.0.1/chirp"),
+        ("postgresql://u:p@ss@db:5432/x?sslmode=verify-full", "postgresql://u:***@db:5432/x?sslmode=verify-full"),
+        ("mqtt://a:b@h:1,postgresql://c:d@e/f", "mqtt://a:***@h:1,postgresql://c:***@e/f"),
+        ("postgresql://u@db/x?sslmode=require&password=pw", "postgresql://u@db/x?sslmode=require&password=***"),
+        ("sasl.password=KafkaPW,linger.ms=5", "sasl.password=***,linger.ms=5"),
+        ("security.protocol=SASL_SSL,sasl.username=bridge,ssl.key.location=/run/key.pem", "security.protocol=SASL_SSL,sasl.username=bridge,ssl.key.location=/run/key.pem"),
+        ("ssl.key.password=kp\nssl.key.pem=-----BEGIN", "ssl.key.password=***\nssl.key.pem=***"),
+        ("host=db password=pw dbname=chirp", "host=db password=*** dbname=chirp"),
+        ("sasl.oauthbearer.client.secret=s;x=1", "sasl.oauthbearer.client.secret=***;x=1"),
+        ("no secrets = here", "no secrets = here"),
+    ])
+    func redactsPasswordsAndSecretSettings(text: String, expected: String) {
+        #expect(Secrets.redact(text) == expected)
+    }
+
+    @Test func secretOptionsComeFromFilesAndPlaceholdersAreRefused() throws {
+        let specs: [OptionSpec] = [
+            .secret("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "p"),
+            .secret("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@db/chirp", help: "u"),
+            .secret("kafka-config", env: "KAFKA_CONFIG", default: "", help: "k"),
+            OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "n"),
+        ]
+        let files = ["/run/secrets/mqtt": "pa,ss word\n", "/run/secrets/kafka": "sasl.password=a,b\n# comment\nlinger.ms=5\n"]
+        let parsed = try ParsedOptions.parse([], specs: specs, environment: [
+            "MQTT_PASSWORD_FILE": "/run/secrets/mqtt", "KAFKA_CONFIG_FILE": "/run/secrets/kafka", "MQTT_USERNAME": "bridge",
+        ], readFile: { files[$0] })
+        #expect(parsed.string("mqtt-password") == "pa,ss word")
+        #expect(parsed.sources["mqtt-password"] == "file")
+        let summary = parsed.redactedSummary
+        #expect(summary.contains("mqtt-password=***(file)"))
+        #expect(!summary.contains("pa,ss") && !summary.contains("sasl.password=a"), "\(summary)")
+
+        #expect(throws: UsageError("MQTT_PASSWORD_FILE: cannot read '/nowhere'")) {
+            try ParsedOptions.parse([], specs: specs, environment: ["MQTT_PASSWORD_FILE": "/nowhere"], readFile: { files[$0] })
+        }
+        #expect(throws: UsageError("--mqtt-password (MQTT_PASSWORD) is a placeholder ('change-me…'): set a real secret")) {
+            try ParsedOptions.parse(["--mqtt-password", "change-me-mqtt"], specs: specs, environment: [:])
+        }
+        #expect(throws: UsageError("--postgres-url (POSTGRES_URL) is a placeholder ('change-me…'): set a real secret")) {
+            try ParsedOptions.parse([], specs: specs, environment: ["POSTGRES_URL": "postgresql://chirp:CHANGE-ME@db/chirp"])
+        }
+        #expect(throws: UsageError("--kafka-config (KAFKA_CONFIG) sets sasl.password, which is a placeholder ('change-me…'): set a real secret")) {
+            try ParsedOptions.parse(["--kafka-config", "linger.ms=5,sasl.password=change-me"], specs: specs, environment: [:])
+        }
+    }
+
+    @Test func anMQTTUserWithoutAPasswordIsRefused() throws {
+        let specs = ConnectionOptions.mqtt(topicHelp: "t", clientIdEnv: "X_ID", clientIdHelp: "c")
+        let options = try ParsedOptions.parse(["--mqtt-username", "bridge"], specs: specs, environment: [:])
+        #expect(throws: UsageError("--mqtt-username is 'bridge' but --mqtt-password (MQTT_PASSWORD or MQTT_PASSWORD_FILE) is empty")) {
+            try MQTTSettings(options, defaultClientId: "x")
+        }
+    }
+}
