@@ -78,7 +78,8 @@ let package = Package(
         .testTarget(name: "ChirpKafkaTests", dependencies: ["ChirpKafka", "ChirpPipeline", "ChirpCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ChirpPipelineTests", dependencies: ["ChirpPipeline", "ChirpTesting", "ChirpCore", "ChirpStore", "ChirpService"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", "ChirpService", .product(name: "Logging", package: "swift-log"),
+            "ChirpCore", "ChirpPostgres", "ChirpStore", "ChirpKafka", "ChirpMQTT", "ChirpPipeline", "ChirpService",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -39,7 +39,7 @@ start() {  # name
 }
 kill9() {  # name
   kill -KILL "$(cat "$WORK/$1.pid")" 2>/dev/null
-  wait "$(cat "$WORK/$1.pid")" 2>/dev/null
+  { wait "$(cat "$WORK/$1.pid")"; } 2>/dev/null
   rm -f "$WORK/$1.pid"
 }
 cleanup() {

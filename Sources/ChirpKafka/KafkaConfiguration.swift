@@ -66,7 +66,13 @@ public struct KafkaConfiguration: Sendable {
         ])
     }
 
-    /// Consumer-group member with static membership and manual offset storing.
+    /// Consumer-group member with manual offset storing.
+    ///
+    /// Membership is dynamic: a member that dies is replaced once its session times out, and one
+    /// that restarts joins as a new member. Static membership (`group.instance.id`, through
+    /// `--kafka-config`) spares that rebalance on Apache Kafka, but the local broker (Tansu) keeps
+    /// a static member that died as the group's leader when it comes back, and the group then never
+    /// completes a rebalance (the restarted member of the fault matrix waited for minutes).
     ///
     /// Memory: librdkafka prefetches up to `queuedKilobytes` of record values (headers and
     /// per-record overhead come on top, about 3–4× for the loader's records) into one queue, in
@@ -81,12 +87,11 @@ public struct KafkaConfiguration: Sendable {
     /// and in a flood their tweets alone made the latency tail (p99 up to 4.9 s). Now a backlog
     /// delays all partitions alike.
     public static func consumer(
-        brokers: String, groupId: String, instanceId: String, clientId: String, queuedKilobytes: Int = 4096
+        brokers: String, groupId: String, clientId: String, queuedKilobytes: Int = 4096
     ) -> KafkaConfiguration {
         KafkaConfiguration(brokers: brokers, [
             ("client.id", clientId),
             ("group.id", groupId),
-            ("group.instance.id", instanceId),
             ("session.timeout.ms", "6000"),
             ("heartbeat.interval.ms", "1000"),
             // Also the rebalance timeout: how long a rebalance may wait for members to rejoin.

@@ -74,7 +74,10 @@ public struct LoaderSimulation {
         broker.faults.storeFails = dice.chance(0.2) ? Double(dice.int(0..<5)) / 100 : 0
         broker.faults.autoCommit = Double(dice.int(5..<100)) / 100
         let batchSize = dice.int(1..<20)
-        outcome.trace.append("partitions=\(partitions) batch=\(batchSize) faults=\(sinkFaults) \(broker.faults)")
+        // A database server that acknowledges commits before they are durable, and crashes.
+        let serverCrash = dice.chance(0.3) ? Double(dice.int(1..<6)) / 100 : 0
+        store.asynchronousCommit = serverCrash > 0
+        outcome.trace.append("partitions=\(partitions) batch=\(batchSize) server-crash=\(serverCrash) faults=\(sinkFaults) \(broker.faults)")
 
         var instances: [Instance] = []
         var started = 0
@@ -166,6 +169,13 @@ public struct LoaderSimulation {
                 let instance = dice.pick(instances)
                 broker.leave(instance.consumer, graceful: false)  // the group gives up on it; it runs on
                 outcome.trace.append("evicted \(instance.name)")
+            case 32..<40 where store.asynchronousCommit:
+                if dice.chance(serverCrash * 12) {
+                    store.crash()
+                    outcome.trace.append("database server crashed")
+                } else {
+                    store.flush()
+                }
             default:
                 if instances.isEmpty { start() }
                 step(dice.pick(instances))

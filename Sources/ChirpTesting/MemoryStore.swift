@@ -19,6 +19,13 @@ public final class MemoryStore {
     /// Ids whose row the store refuses (a constraint, a value too large for an index).
     public var refusedIds: Set<String> = []
     public private(set) var transactions = 0
+    /// Commits are acknowledged before they are durable (PostgreSQL's `synchronous_commit =
+    /// off`): a server crash loses those since the last `flush`.
+    public var asynchronousCommit = false
+    /// Commits not yet durable, in order: the ids each inserted and the offsets it replaced.
+    private var unflushed: [(ids: [String], offsets: [(group: String, partition: TopicPartition, before: Int64?)])] = []
+    /// Grows with every server crash: connections made before one are gone.
+    public private(set) var generation = 0
 
     public init(content: @escaping (String) -> [String]) {
         self.content = content
@@ -29,20 +36,42 @@ public final class MemoryStore {
     func apply(ids: [String], nextOffsets: [String: [Int32: Int64]], group: String) -> Int? {
         guard !ids.contains(where: refusedIds.contains) else { return nil }
         transactions += 1
-        var inserted = 0
+        var inserted: [String] = []
         for id in ids where tweets[id] == nil {
             let tags = content(id)
             tweets[id] = tags
             for tag in tags { rollups[tag, default: 0] += 1 }
-            inserted += 1
+            inserted.append(id)
         }
+        var replaced: [(group: String, partition: TopicPartition, before: Int64?)] = []
         for (topic, partitions) in nextOffsets {
             for (partition, next) in partitions {
                 let key = TopicPartition(topic: topic, partition: partition)
+                replaced.append((group, key, offsets[group]?[key]))
                 offsets[group, default: [:]][key] = max(offsets[group]?[key] ?? 0, next)
             }
         }
-        return inserted
+        if asynchronousCommit { unflushed.append((inserted, replaced)) }
+        return inserted.count
+    }
+
+    /// What was committed becomes durable.
+    public func flush() {
+        unflushed.removeAll()
+    }
+
+    /// The server crashes and restarts: commits not yet durable are undone, newest first, and
+    /// every connection is gone.
+    public func crash() {
+        for (ids, replaced) in unflushed.reversed() {
+            for id in ids {
+                for tag in tweets[id] ?? [] { rollups[tag, default: 0] -= 1 }
+                tweets[id] = nil
+            }
+            for (group, partition, before) in replaced.reversed() { offsets[group]?[partition] = before }
+        }
+        unflushed.removeAll()
+        generation += 1
     }
 
     /// The rollups recounted from the facts.
@@ -61,7 +90,12 @@ public final class MemorySink: TweetSink {
     let dice: Dice
     public var faults = Faults()
     private var pending: (batch: TweetBatch, group: String)?
-    private var connected = true
+    private var connectedTo: Int?
+    /// Connected, to the server as it is since its last crash.
+    private var connected: Bool {
+        get { connectedTo == store.generation }
+        set { connectedTo = newValue ? store.generation : nil }
+    }
 
     public struct Faults {
         public var lostBeforeCommit = 0.0
@@ -77,6 +111,7 @@ public final class MemorySink: TweetSink {
     public init(store: MemoryStore, dice: Dice) {
         self.store = store
         self.dice = dice
+        connectedTo = store.generation
     }
 
     static let lost = SinkError(.connectionLost, message: "server closed the connection unexpectedly")
@@ -90,6 +125,7 @@ public final class MemorySink: TweetSink {
     public func finishLoad() throws(SinkError) -> Int {
         guard let (batch, group) = pending else { preconditionFailure("finishLoad without beginLoad") }
         pending = nil
+        guard connected else { throw Self.lost }
         if dice.chance(faults.lostBeforeCommit) {
             connected = false
             throw Self.lost
@@ -142,7 +178,7 @@ public final class MemorySink: TweetSink {
 
     /// The process holding this connection dies: a batch whose COMMIT was sent commits or not.
     public func crash() {
-        if let (batch, group) = pending, dice.chance(0.5) {
+        if let (batch, group) = pending, connected, dice.chance(0.5) {
             _ = store.apply(ids: batch.ids, nextOffsets: batch.nextOffsets, group: group)
         }
         pending = nil

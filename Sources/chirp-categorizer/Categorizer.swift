@@ -46,7 +46,7 @@ final class Categorizer: Sendable {
         }
         producer = try KafkaRecordProducer(configuration: producerConfiguration, logger: context.logger)
         var consumerConfiguration = KafkaConfiguration.consumer(
-            brokers: brokers, groupId: try options.required("group-id"), instanceId: "chirp-categorizer-\(instance)",
+            brokers: brokers, groupId: try options.required("group-id"),
             clientId: "chirp-categorizer-\(instance)")
         try consumerConfiguration.apply(options: options)
         self.consumerConfiguration = consumerConfiguration

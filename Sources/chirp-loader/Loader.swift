@@ -35,7 +35,7 @@ final class Loader: Sendable {
         let instance = ServiceMain.instanceId(options)
         var configuration = KafkaConfiguration.consumer(
             brokers: try options.required("kafka-brokers"), groupId: settings.groupId,
-            instanceId: "chirp-loader-\(instance)", clientId: "chirp-loader-\(instance)",
+            clientId: "chirp-loader-\(instance)",
             // Enriched records carry the raw payload in a header, outside what the queue limit
             // counts: a smaller queue keeps the loader's memory near the categorizer's.
             queuedKilobytes: 2048)

@@ -13,7 +13,7 @@ struct KafkaAdapterTests {
     static let logger = Logger(label: "kafka-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     static func consumer(_ cluster: KafkaMockCluster, group: String, instance: String) throws -> KafkaConsumer {
-        var configuration = KafkaConfiguration.consumer(brokers: cluster.bootstrapServers, groupId: group, instanceId: instance, clientId: instance)
+        var configuration = KafkaConfiguration.consumer(brokers: cluster.bootstrapServers, groupId: group, clientId: instance)
         configuration["fetch.min.bytes"] = "1"
         configuration["session.timeout.ms"] = "6000"
         return try KafkaConsumer(configuration: configuration, logger: logger)

@@ -251,6 +251,13 @@ final class ServiceProcess {
         return nil
     }
 
+    /// The sum of a metric over all its labels.
+    func metricTotal(_ name: String) throws -> Double {
+        try get("/metrics").body.split(separator: "\n")
+            .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+    }
+
     /// SIGTERM, then waits; returns the exit status.
     @discardableResult
     func stop(timeout: Duration = .seconds(30)) -> Int32 {

@@ -149,7 +149,7 @@ struct HostileInputTests {
 
         // The dead letter holds the payload byte for byte, with its reason.
         var configuration = KafkaConfiguration.consumer(brokers: stack.environment["KAFKA_BROKERS"]!, groupId: "it-hostile-dlq",
-                                                        instanceId: "it-hostile-dlq", clientId: "it-hostile-dlq")
+                                                        clientId: "it-hostile-dlq")
         configuration["enable.auto.commit"] = "false"
         let consumer = try KafkaConsumer(configuration: configuration, logger: Logger(label: "it"))
         defer { consumer.close() }

@@ -54,7 +54,7 @@ struct PipelineTests {
     /// Reads `tweets.dlq` back: one record per reason, original bytes, reason and source headers.
     static func checkDeadLetterTopic(stack: LocalStack) throws {
         var configuration = KafkaConfiguration.consumer(brokers: stack.environment["KAFKA_BROKERS"]!, groupId: "it-dlq-reader",
-                                                        instanceId: "it-dlq-reader", clientId: "it-dlq-reader")
+                                                        clientId: "it-dlq-reader")
         configuration["enable.auto.commit"] = "false"
         let consumer = try KafkaConsumer(configuration: configuration, logger: Logger(label: "it"))
         defer { consumer.close() }

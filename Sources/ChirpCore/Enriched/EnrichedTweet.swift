@@ -74,6 +74,9 @@ public struct EnrichedTweet: Sendable, Equatable {
     }
 
     /// Decodes a record written by `encoded()` (or by a newer minor version).
+    /// The most hashtags a tweet may have: the store numbers them in a smallint.
+    public static let maximumHashtags = Int(Int16.max)
+
     public static func decode(_ bytes: [UInt8]) throws(TweetRejection) -> EnrichedTweet {
         let tape: JSONTape
         do { tape = try JSONTape.parse(bytes) } catch { throw TweetRejection(error) }
@@ -101,6 +104,9 @@ public struct EnrichedTweet: Sendable, Equatable {
                 throw TweetRejection(.wrongType, "enriched record \(id) has a malformed hashtag")
             }
             hashtags.append(Hashtag(display: display, key: key))
+        }
+        guard hashtags.count <= maximumHashtags else {
+            throw TweetRejection(.tooManyHashtags, "enriched record \(id) has \(hashtags.count) hashtags; the store numbers at most \(maximumHashtags)")
         }
         return EnrichedTweet(
             id: id, createdAt: createdAt, text: text,

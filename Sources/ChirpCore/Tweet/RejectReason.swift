@@ -11,6 +11,7 @@ public enum RejectReason: String, Sendable, CaseIterable, Error {
     case unknownFormat = "unknown_format"
     case empty = "empty"
     case tooManyTweets = "too_many_tweets"
+    case tooManyHashtags = "too_many_hashtags"
     case undeliverable = "undeliverable"
 
     public var summary: String {
@@ -24,6 +25,7 @@ public enum RejectReason: String, Sendable, CaseIterable, Error {
         case .wrongType: return "a field has the wrong JSON type"
         case .unknownFormat: return "JSON that is no supported tweet shape"
         case .empty: return "a v2 response or record with no tweets in it"
+        case .tooManyHashtags: return "a tweet with more hashtags than the store can number (32 767)"
         case .tooManyTweets: return "a v2 page or record with more tweets than the configured limit"
         case .undeliverable: return "Kafka refused the enriched records, however often they were sent"
         }

@@ -71,7 +71,12 @@ public struct RecordRouter: Sendable {
         headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
         headers.append(Wire.rawPartition, Int64(record.partition))
         headers.append(Wire.rawOffset, record.offset)
-        let outputs = tweets.map { enricher.enrich($0, fallbackTime: fallback) }.map { Output(key: Array($0.id.utf8), value: $0.encoded()) }
+        let enriched = tweets.map { enricher.enrich($0, fallbackTime: fallback) }
+        if let crowded = enriched.first(where: { $0.hashtags.count > EnrichedTweet.maximumHashtags }) {
+            let rejection = TweetRejection(.tooManyHashtags, "tweet \(crowded.id) has \(crowded.hashtags.count) hashtags; the store numbers at most \(EnrichedTweet.maximumHashtags)")
+            return Decision(route: .deadLetter(rejection, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
+        }
+        let outputs = enriched.map { Output(key: Array($0.id.utf8), value: $0.encoded()) }
         // Kafka refuses a record over its limit; the escaped text and the raw payload can make an
         // enriched record twice the payload's size or more. Checked before anything is sent, so a
         // document goes out whole or as one dead letter.

@@ -15,6 +15,9 @@ public struct LoaderSettings: Sendable {
     public var rawRetentionDays: Int
     public var retentionInterval: Duration = .seconds(3600)
     public var lagInterval: Duration = .seconds(1)
+    /// How often an idle loader checks that the database still holds the offsets it committed
+    /// (a server that acknowledged commits before they were durable may have lost them).
+    public var verifyInterval: Duration = .seconds(5)
 
     public init(topic: String, groupId: String, batchSize: Int, batchWait: Duration, rawRetentionDays: Int) {
         self.topic = topic
@@ -75,9 +78,18 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
     private var current: (batch: TweetBatch, started: Duration)?
     private var lastLag: Duration
     private var lastRetention: Duration
+    private var lastVerify: Duration
+    /// Per owned partition, the highest next offset the database acknowledged to this instance
+    /// (a batch's commit, or the stored offset it started from).
+    private var committed: [TopicPartition: Int64] = [:]
     /// Assigned partitions still to be moved to the offsets stored with the rows; until then
     /// their records are dropped (they come again from the stored offset).
     private var pendingSeeks: [TopicPartition: Int64] = [:]
+    /// Set when the connection was made anew. The database may have lost commits it had
+    /// acknowledged (asynchronous commit and a crash, a failover to a replica that lacked them):
+    /// before anything more loads, every owned partition goes back to the offset stored with the
+    /// rows, or what came after the lost commits would move the offsets past them.
+    private var resync = false
     /// The partitions assigned, as the consumer's events tell.
     private var owned: Set<TopicPartition> = []
 
@@ -92,6 +104,7 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         self.logger = logger
         lastLag = clock.now
         lastRetention = clock.now
+        lastVerify = clock.now
     }
 
     /// Applies the raw retention once; call before the first step.
@@ -119,10 +132,20 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         let next = records.isEmpty ? nil : prepare(records)
         records = []  // the batch holds what is needed, encoded
         try settle()
-        if let next { try begin(next) }
+        if resync {
+            // `next` was read on the positions that may be past the database's: it comes again.
+            try resyncPositions()
+        } else if let next {
+            try begin(next)
+        }
         if clock.now - lastLag > settings.lagInterval {
             lastLag = clock.now
             metrics.lag.set(Double(consumer.lag()))
+        }
+        if next == nil, clock.now - lastVerify > settings.verifyInterval {
+            lastVerify = clock.now
+            try settle()
+            try verifyCommitted()
         }
         if clock.now - lastRetention > settings.retentionInterval {
             lastRetention = clock.now
@@ -142,8 +165,8 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
     /// not). Records in hand of partitions no longer owned are dropped: their new owner reads them
     /// again. Partitions assigned start where the database says, not where the group committed:
     /// the consumer seeks there, and their records in hand, fetched before the seek, are dropped
-    /// (they come again from the stored offset). A partition the database has no offset for keeps
-    /// its records: the group's committed offset is then the only start there is.
+    /// (they come again from the stored offset). A partition the database has no offset for
+    /// starts at its beginning.
     private func handleAssignmentEvents(_ records: inout [ConsumedRecord]) throws {
         let events = consumer.takeAssignmentEvents()
         if !events.isEmpty {
@@ -154,7 +177,10 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
                 case .revoked(let partitions):
                     owned.subtract(partitions)
                     assigned.subtract(partitions)
-                    for partition in partitions { pendingSeeks[partition] = nil }
+                    for partition in partitions {
+                        pendingSeeks[partition] = nil
+                        committed[partition] = nil
+                    }
                 case .assigned(let partitions):
                     owned.formUnion(partitions)
                     assigned.formUnion(partitions)
@@ -162,16 +188,8 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
             }
             records.removeAll { !owned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }
             if !assigned.isEmpty {
-                var starts: [String] = []
-                for stored in try storedOffsets() {
-                    let partition = TopicPartition(topic: stored.topic, partition: stored.partition)
-                    guard assigned.contains(partition) else { continue }
-                    pendingSeeks[partition] = stored.offset
-                    starts.append(stored.description)
-                }
-                if !starts.isEmpty {
-                    logger.info("starting from the offsets stored with the rows", metadata: ["offsets": "\(starts.sorted().joined(separator: ","))"])
-                }
+                let starts = try seekToStoredOffsets(assigned)
+                logger.info("starting from the offsets stored with the rows", metadata: ["offsets": "\(starts)"])
             }
         }
         guard !pendingSeeks.isEmpty else { return }
@@ -179,6 +197,49 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         let later = Set(try consumer.seek(wanted).map { TopicPartition(topic: $0.topic, partition: $0.partition) })
         drop(Set(pendingSeeks.keys), from: &records)
         pendingSeeks = pendingSeeks.filter { later.contains($0.key) }
+    }
+
+    /// While idle: if the database holds an offset below one this instance committed, it lost
+    /// commits it had acknowledged (and kept its connection, or the loader would know): read again
+    /// from there.
+    private func verifyCommitted() throws {
+        let mine = committed.filter { owned.contains($0.key) }
+        guard !mine.isEmpty, !resync else { return }
+        var stored: [TopicPartition: Int64] = [:]
+        for offset in try storedOffsets() { stored[TopicPartition(topic: offset.topic, partition: offset.partition)] = offset.offset }
+        let behind = mine.filter { (stored[$0.key] ?? 0) < $0.value }
+        guard !behind.isEmpty else { return }
+        logger.error("the database lost commits it had acknowledged; reading again from its offsets", metadata: [
+            "partitions": "\(behind.keys.map(\.description).sorted().joined(separator: ","))"])
+        resync = true
+        try resyncPositions()
+    }
+
+    /// After a reconnect: every owned partition goes back to the database's offset.
+    private func resyncPositions() throws {
+        resync = false
+        guard !owned.isEmpty else { return }
+        let starts = try seekToStoredOffsets(owned)
+        logger.info("reconnected: reading again from the offsets stored with the rows", metadata: ["offsets": "\(starts)"])
+    }
+
+    /// Moves `partitions` (at the next poll) to the offsets stored with the rows. A partition the
+    /// database has no offset for has nothing loaded (every batch stores its offsets, records that
+    /// are no tweet included), so it starts at its beginning, whatever the group committed: the
+    /// database may have lost commits that Kafka heard of. Returns the starts, for the log.
+    private func seekToStoredOffsets(_ partitions: Set<TopicPartition>) throws -> String {
+        var targets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(0)) })
+        for stored in try storedOffsets() {
+            let partition = TopicPartition(topic: stored.topic, partition: stored.partition)
+            if targets[partition] != nil { targets[partition] = stored.offset }
+        }
+        for (partition, offset) in targets {
+            pendingSeeks[partition] = offset
+            // What the database holds now; should it lose that too, `verifyCommitted` sees it.
+            committed[partition] = offset > 0 ? offset : nil
+        }
+        return targets.map { TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value).description }
+            .sorted().joined(separator: ",")
     }
 
     private func drop(_ partitions: Set<TopicPartition>, from records: inout [ConsumedRecord]) {
@@ -198,6 +259,7 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
                 metrics.databaseReady.set(false)
                 logger.error("cannot read the stored offsets; reconnecting", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 clock.sleep(for: LoaderStateMachine.backoff(attempt: attempt))
+                resync = true
                 try? sink.reconnect()
             }
         }
@@ -251,9 +313,21 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
                 } catch {
                     action = failed(error)
                 }
-            case .retry(let reconnect, let delay):
+            case .reconnect(let delay):
                 clock.sleep(for: delay)
-                if reconnect { try? sink.reconnect() }
+                do throws(SinkError) {
+                    try sink.reconnect()
+                    metrics.databaseReady.set(true)
+                    action = machine.reconnected()
+                } catch {
+                    action = failed(error)
+                }
+            case .readAgain:
+                current = nil
+                resync = true
+                return
+            case .retry(let delay):
+                clock.sleep(for: delay)
                 let restarted = clock.now
                 do throws(SinkError) {
                     let new = try sink.load(batch, consumerGroup: settings.groupId)
@@ -277,7 +351,9 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
                 }
             case .storeOffsets:
                 current = nil
-                try consumer.storeOffsets(Self.offsets(of: batch))
+                let offsets = Self.offsets(of: batch)
+                for offset in offsets { committed[TopicPartition(topic: offset.topic, partition: offset.partition)] = offset.offset }
+                try consumer.storeOffsets(offsets)
                 return
             case .fail(let error):
                 throw error

@@ -5,6 +5,9 @@
 ///
 /// A batch's rows and its next offsets go in one transaction, so the database knows exactly what
 /// is loaded; Kafka hears of the offsets (`storeOffsets`) only once that transaction committed.
+/// A lost connection drops the batch: once connected again, the loader reads again from the
+/// offsets the database holds, since it may have lost commits it had acknowledged (asynchronous
+/// commit and a crash, a failover), and the batch whose answer was lost may have committed or not.
 public struct LoaderStateMachine: Sendable, Equatable {
     public enum State: Sendable, Equatable {
         /// No batch in the database.
@@ -13,6 +16,8 @@ public struct LoaderStateMachine: Sendable, Equatable {
         case inFlight
         /// The batch failed `attempt` times; it is loaded again whole.
         case retrying(attempt: Int)
+        /// The connection is lost; reconnecting, attempt `attempt`.
+        case reconnecting(attempt: Int)
         /// PostgreSQL refused some row; the batch is loaded row by row.
         case rowByRow(attempt: Int)
     }
@@ -24,8 +29,12 @@ public struct LoaderStateMachine: Sendable, Equatable {
         case awaitResult
         /// The batch is committed: hand its offsets to the consumer.
         case storeOffsets
-        /// Load the batch again, whole, after `delay` (on a new connection when `reconnect`).
-        case retry(reconnect: Bool, delay: Duration)
+        /// Load the batch again, whole, after `delay` (a conflict: on the same connection).
+        case retry(delay: Duration)
+        /// Connect anew after `delay` (`reconnected` or `failed` next).
+        case reconnect(delay: Duration)
+        /// Connected again: drop the batch and read again from the offsets the database holds.
+        case readAgain
         /// Load the batch row by row, skipping (and counting) the refused rows.
         case loadRowByRow
         /// Give up on the batch and stop: the error is not the data's and not passing. A restart
@@ -56,7 +65,7 @@ public struct LoaderStateMachine: Sendable, Equatable {
             return .begin
         case .inFlight:
             return .awaitResult
-        case .retrying, .rowByRow:
+        case .retrying, .rowByRow, .reconnecting:
             preconditionFailure("a new batch while one is being retried: settle first")
         }
     }
@@ -73,22 +82,34 @@ public struct LoaderStateMachine: Sendable, Equatable {
         return .storeOffsets
     }
 
-    /// The batch's transaction (or its start, or a row-by-row pass) failed with `error`.
+    /// A new connection is up after `reconnect`.
+    public mutating func reconnected() -> Action {
+        state = .idle
+        return .readAgain
+    }
+
+    /// The batch's transaction (or its start, or a row-by-row pass, or a reconnect) failed with
+    /// `error`.
     public mutating func failed(_ error: SinkError) -> Action {
         let attempt: Int
         switch state {
         case .idle: attempt = 1  // `begin` failed at once
         case .inFlight: attempt = 1
-        case .retrying(let previous), .rowByRow(let previous): attempt = previous + 1
+        case .retrying(let previous), .rowByRow(let previous), .reconnecting(let previous): attempt = previous + 1
         }
         if stopping && attempt > Self.attemptsWhenStopping { return .fail(error) }
+        if case .reconnecting = state {
+            // Whatever a reconnect fails with, the connection is still not there.
+            state = .reconnecting(attempt: attempt)
+            return .reconnect(delay: Self.backoff(attempt: attempt))
+        }
         switch error.kind {
         case .connectionLost:
-            state = .retrying(attempt: attempt)
-            return .retry(reconnect: true, delay: Self.backoff(attempt: attempt))
+            state = .reconnecting(attempt: attempt)
+            return .reconnect(delay: Self.backoff(attempt: attempt))
         case .conflict:
             state = .retrying(attempt: attempt)
-            return .retry(reconnect: false, delay: .zero)
+            return .retry(delay: .zero)
         case .refusedData:
             if case .rowByRow = state {
                 // Row by row catches refused rows itself; a data error here is no row's.
