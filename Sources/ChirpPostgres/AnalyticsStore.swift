@@ -22,7 +22,10 @@ public final class AnalyticsStore: @unchecked Sendable {
     /// several loaders starting together migrate once. Returns the versions applied.
     @discardableResult
     public func migrate() throws(PostgresError) -> [Int] {
-        try connection.execute(Migrations.createLedger)
+        // Every step holds the migrations' advisory lock: loaders starting together on a new
+        // database would otherwise race on CREATE TABLE IF NOT EXISTS and GRANT, and all but one
+        // fail ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+        try lockedTransaction { () throws(PostgresError) in try connection.execute(Migrations.createLedger) }
         var applied: [Int] = []
         for migration in Migrations.all {
             let ran: Bool = try connection.transaction { () throws(PostgresError) -> Bool in
@@ -35,8 +38,15 @@ public final class AnalyticsStore: @unchecked Sendable {
             }
             if ran { applied.append(migration.version) }
         }
-        try connection.execute(Migrations.grants)
+        try lockedTransaction { () throws(PostgresError) in try connection.execute(Migrations.grants) }
         return applied
+    }
+
+    private func lockedTransaction(_ body: () throws(PostgresError) -> Void) throws(PostgresError) {
+        try connection.transaction { () throws(PostgresError) in
+            try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [String(Migrations.advisoryLockKey)])
+            try body()
+        }
     }
 
     public func schemaVersion() throws(PostgresError) -> Int {

@@ -1,0 +1,36 @@
+import ChirpPostgres
+import ChirpStore
+import Foundation
+import Synchronization
+import Testing
+
+/// Loaders started together on a new database migrate it once, all of them successfully (the
+/// fault matrix's second loader used to fail on the race for CREATE TABLE IF NOT EXISTS).
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct MigrationTests {
+    @Test func loadersMigratingAtOnceAllSucceed() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let url = stack.postgresURL
+        let failures = Mutex<[String]>([])
+        let applied = Mutex<[Int]>([])
+        let group = DispatchGroup()
+        for _ in 0..<4 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    let store = try AnalyticsStore(url: url)
+                    let versions = try store.migrate()
+                    applied.withLock { $0 += versions }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        group.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        #expect(applied.withLock { $0 }.sorted() == Migrations.all.map(\.version).sorted(), "each migration ran once")
+        #expect(try AnalyticsStore(url: url).schemaVersion() == Migrations.all.map(\.version).max())
+    }
+}
