@@ -36,10 +36,10 @@ if [ ! -f "$TOOLS/lib/librdkafka.so.1" ]; then
 fi
 rm -rf "$TOOLS/wheels"
 # `setup.sh s3`: a local S3 server (moto, PyPI) for a Kafka broker that keeps its data across its
-# own restart (the fault matrix, `make chaos`).
-if [ "${1:-}" = s3 ] && [ ! -x "$TOOLS/s3/bin/moto_server" ]; then
-  echo "setup: installing the S3 server moto (PyPI moto[server]==5.2.6) into $TOOLS/s3"
+# own restart, and a Kafka client to count what it kept (the fault matrix, `make chaos`).
+if [ "${1:-}" = s3 ] && { [ ! -x "$TOOLS/s3/bin/moto_server" ] || ! "$TOOLS/s3/bin/python" -c "import confluent_kafka" 2>/dev/null; }; then
+  echo "setup: installing the S3 server moto and a Kafka client (PyPI moto[server]==5.2.6, confluent-kafka==2.16.1) into $TOOLS/s3"
   python3 -m venv "$TOOLS/s3"
-  "$TOOLS/s3/bin/pip" install -q "moto[server]==5.2.6"
+  "$TOOLS/s3/bin/pip" install -q "moto[server]==5.2.6" "confluent-kafka==2.16.1"
 fi
 echo "setup: ready (tansu: $TOOLS/bin/tansu, librdkafka: $TOOLS/lib/librdkafka.so.1)"

@@ -6,7 +6,8 @@
 #   scripts/stack.sh stop STATE_DIR
 #   scripts/stack.sh restart-mqtt STATE_DIR [kill]  stops mosquitto (SIGTERM: it saves its sessions;
 #                                                 with kill: SIGKILL) and starts it again on the same port
-#   scripts/stack.sh restart-kafka STATE_DIR      kills the Kafka broker (SIGKILL) and starts it again
+#   scripts/stack.sh restart-kafka STATE_DIR [kill]  stops the Kafka broker (SIGTERM; with kill:
+#                                                 SIGKILL) and starts it again
 #   scripts/stack.sh restart-postgres STATE_DIR   stops PostgreSQL at once (immediate: no checkpoint,
 #                                                 connections cut) and starts it again
 # With KAFKA_STORAGE=s3 at start, Tansu keeps its data in a local S3 server (moto, on BASE_PORT+3,
@@ -132,7 +133,7 @@ restart-mqtt)
   wait_port 127.0.0.1 "$(sed -n 's/^MQTT_PORT=//p' "$STATE/env")" 10 mosquitto
   ;;
 restart-kafka)
-  kill -KILL "$(cat "$STATE/kafka.pid")" 2>/dev/null || true
+  [ "${3:-}" = kill ] && kill -KILL "$(cat "$STATE/kafka.pid")" 2>/dev/null
   stop_pid_file "$STATE/kafka.pid"
   start_kafka "$STATE"
   wait_port 127.0.0.1 "$(sed -n 's/^KAFKA_BROKERS=127.0.0.1://p' "$STATE/env")" 10 Kafka
