@@ -48,5 +48,9 @@ public enum RuleOptions {
     public static let categoriesFile = OptionSpec(
         "categories-file", env: "CATEGORIES_FILE", default: "",
         help: "Category table (JSON, or YAML for .yaml/.yml) replacing or extending the defaults (see docs/data.md).")
-    public static func maxPayloadBytes(_ help: String) -> OptionSpec { PayloadOptions.maxPayloadBytes(help) }
+    /// The payload size limit, the same for everything that decodes payloads (larger ones are
+    /// dead letters, reason too_large).
+    public static func maxPayloadBytes(_ help: String) -> OptionSpec {
+        OptionSpec("max-payload-bytes", env: "MAX_PAYLOAD_BYTES", default: String(Wire.defaultMaxPayloadBytes), help: help)
+    }
 }

@@ -1,4 +1,5 @@
 import ChirpCore
+import ChirpPipeline
 import ChirpRules
 import ChirpService
 import Foundation

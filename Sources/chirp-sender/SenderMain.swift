@@ -1,4 +1,5 @@
 import ChirpCore
+import ChirpPipeline
 import ChirpService
 
 /// chirp-sender: replays a tweets file to MQTT (QoS 1), or generates a synthetic one.
