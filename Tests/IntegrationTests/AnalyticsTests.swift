@@ -35,12 +35,9 @@ struct AnalyticsTests {
     @Test func trendsCategoriesAndRecomputeMatchTheInput() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
-        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let (bridge, categorizer, loader) = try stack.startPipeline()
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        try stack.start(services)
 
         let sender = try Paths.binary("chirp-sender")
         let first = stack.state.appendingPathComponent("first.jsonl").path

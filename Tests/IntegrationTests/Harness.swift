@@ -297,6 +297,20 @@ extension LocalStack {
         }
     }
 
+    /// Bridge, categorizer and loader on this stack, started and ready (stopped again if one is
+    /// not); the caller stops them.
+    func startPipeline() throws -> (bridge: ServiceProcess, categorizer: ServiceProcess, loader: ServiceProcess) {
+        let services = [try ServiceProcess("chirp-bridge", stack: self), try ServiceProcess("chirp-categorizer", stack: self),
+                        try ServiceProcess("chirp-loader", stack: self)]
+        do {
+            try start(services)
+        } catch {
+            for service in services { service.stop() }
+            throw error
+        }
+        return (services[0], services[1], services[2])
+    }
+
     /// The sender replaying `file` in the background (output in the state folder).
     func replayInBackground(_ file: String, arguments: [String]) throws -> ChildProcess {
         try ChildProcess(try Paths.binary("chirp-sender"), ["--file", file, "--http-port", "0", "--log-format", "text"] + arguments,

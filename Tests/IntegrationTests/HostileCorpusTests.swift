@@ -90,12 +90,9 @@ struct HostileCorpusTests {
         let items = try Self.corpus()
         let stack = try LocalStack()
         defer { stack.stop() }
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
-        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let (bridge, categorizer, loader) = try stack.startPipeline()
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        try stack.start(services)
 
         let logger = Logger(label: "it", factory: { _ in SwiftLogNoOpLogHandler() })
         let mqtt = try MQTTClient(options: .init(host: "127.0.0.1", port: Int32(stack.environment["MQTT_PORT"]!)!, clientId: "it-hostile", cleanSession: true),

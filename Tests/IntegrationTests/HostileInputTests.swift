@@ -28,12 +28,9 @@ struct HostileInputTests {
     @Test func hostileTimesAndSizesNeitherStopNorLoseAnything() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
-        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let (bridge, categorizer, loader) = try stack.startPipeline()
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        try stack.start(services)
 
         // 1. Publish times no store can hold, and one that is no number: the tweets load with a
         //    time of the pipeline's own; the properties are counted and not forwarded.
