@@ -132,6 +132,9 @@ public struct KafkaConfiguration: Sendable {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
+                // librdkafka's message may quote the value: not for a secret setting (checked
+                // without regard to case, as a mistyped name is refused with its value).
+                guard !Secrets.isSecretKey(key) else { throw .configuration("\(key): refused by librdkafka (value not shown)") }
                 throw .configuration("\(key)=\(value): \(KafkaError.text(errorBuffer))")
             }
         }

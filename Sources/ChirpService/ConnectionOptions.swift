@@ -10,7 +10,7 @@ public enum ConnectionOptions {
             OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: "tweets", help: topicHelp),
             OptionSpec("mqtt-client-id", env: clientIdEnv, default: "", help: clientIdHelp),
             OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
-            .secret("mqtt-password", env: "MQTT_PASSWORD", default: "", help: "MQTT password (with --mqtt-username)."),
+            .secret("mqtt-password", env: "MQTT_PASSWORD", default: "", whole: true, help: "MQTT password (with --mqtt-username)."),
         ]
     }
 

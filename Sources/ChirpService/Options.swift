@@ -16,6 +16,9 @@ public struct OptionSpec: Sendable {
     /// come from the file named by `<env>_FILE` (Docker secrets), and a placeholder from an
     /// example file (`change-me…`) is refused.
     public var carriesSecret = false
+    /// The whole value is the secret (a password): never shown. Otherwise (a URL, settings) only
+    /// the secrets in it are masked.
+    public var isWholeSecret = false
 
     public init(_ flag: String, env: String, default defaultValue: String? = nil, help: String) {
         self.flag = flag
@@ -25,10 +28,11 @@ public struct OptionSpec: Sendable {
         self.isSwitch = false
     }
 
-    /// An option whose value is or contains a secret (see `carriesSecret`).
-    public static func secret(_ flag: String, env: String, default defaultValue: String? = nil, help: String) -> OptionSpec {
+    /// An option whose value is a secret (`whole`) or contains secrets (see `carriesSecret`).
+    public static func secret(_ flag: String, env: String, default defaultValue: String? = nil, whole: Bool, help: String) -> OptionSpec {
         var spec = OptionSpec(flag, env: env, default: defaultValue, help: help + " Also read from the file named by \(env)_FILE.")
         spec.carriesSecret = true
+        spec.isWholeSecret = whole
         return spec
     }
 
@@ -125,7 +129,7 @@ public struct ParsedOptions: Sendable {
     public var redactedSummary: String {
         values.sorted { $0.key < $1.key }.map { key, value in
             let spec = specs.first { $0.flag == key }
-            let shown = spec?.carriesSecret == true && !value.contains("=") && !value.contains("://") && !value.isEmpty ? Secrets.mask : Secrets.redact(value)
+            let shown = spec?.isWholeSecret == true && !value.isEmpty ? Secrets.mask : Secrets.redact(value)
             return "\(key)=\(shown)(\(sources[key] ?? "?"))"
         }.joined(separator: " ")
     }

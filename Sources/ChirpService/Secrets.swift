@@ -15,8 +15,9 @@ public enum Secrets {
     }
 
     /// `text` with the password of every URL (`scheme://user:password@host`) and the value of every
-    /// secret `key=value` setting (separated by commas, semicolons, ampersands or white space)
-    /// replaced by `***`.
+    /// secret `key=value` setting replaced by `***`. A setting's value runs to the end of its line,
+    /// or to a comma, semicolon, ampersand or white space that the next `key=` follows: a value may
+    /// itself hold those (`sasl.password=a,b`, `password='p q'`).
     public static func redact(_ text: String) -> String {
         var bytes = Array(text.utf8)
         redactURLPasswords(&bytes)
@@ -37,9 +38,11 @@ public enum Secrets {
                 continue
             }
             let start = index + 3
-            // The authority ends at the path, the query or a separator; its userinfo at the last '@'.
+            // The authority ends at the path, the query or white space (a password may hold ',', ';'
+            // or '&'); its userinfo at the last '@'.
             var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), !isSeparator(bytes[end]) { end += 1 }
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#"),
+                  !isWhitespace(bytes[end]) { end += 1 }
             guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")),
                   let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")), colon + 1 < at
             else {
@@ -61,7 +64,8 @@ public enum Secrets {
             var keyStart = index
             while keyStart > 0, isKeyByte(bytes[keyStart - 1]) { keyStart -= 1 }
             var valueEnd = index + 1
-            while valueEnd < bytes.count, !isSeparator(bytes[valueEnd]) { valueEnd += 1 }
+            while valueEnd < bytes.count, bytes[valueEnd] != UInt8(ascii: "\n"), bytes[valueEnd] != UInt8(ascii: "\r"),
+                  !(isSeparator(bytes[valueEnd]) && startsSetting(bytes, at: valueEnd + 1)) { valueEnd += 1 }
             let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
             if isSecretKey(key), valueEnd > index + 1 {
                 bytes.replaceSubrange((index + 1)..<valueEnd, with: Array(mask.utf8))
@@ -70,6 +74,19 @@ public enum Secrets {
                 index = valueEnd
             }
         }
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+    }
+
+    /// Whether `key=` starts at `index` (after optional white space).
+    private static func startsSetting(_ bytes: [UInt8], at index: Int) -> Bool {
+        var position = index
+        while position < bytes.count, isWhitespace(bytes[position]) { position += 1 }
+        let keyStart = position
+        while position < bytes.count, isKeyByte(bytes[position]) { position += 1 }
+        return position > keyStart && position < bytes.count && bytes[position] == UInt8(ascii: "=")
     }
 
     private static func isKeyByte(_ byte: UInt8) -> Bool {

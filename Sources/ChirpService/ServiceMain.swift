@@ -45,7 +45,7 @@ public enum CommonOptions {
             OptionSpec("http-host", env: "HTTP_HOST", default: "127.0.0.1", help: "Address of the /healthz, /readyz and /metrics endpoint (0.0.0.0 in containers)."),
             OptionSpec("http-port", env: "HTTP_PORT", default: String(httpPort), help: "Port of that endpoint; 0 picks a free one."),
             OptionSpec("instance-id", env: "INSTANCE_ID", default: "", help: "Stable name of this instance (Kafka client id, MQTT client id); default: the host name."),
-            .secret("kafka-config", env: "KAFKA_CONFIG", default: "", help: "Extra librdkafka properties, key=value,… (TLS/SASL settings, tuning); applied after the built-in defaults. In a file, one key=value per line (values may hold commas; # starts a comment). Ignored by services without Kafka."),
+            .secret("kafka-config", env: "KAFKA_CONFIG", default: "", whole: false, help: "Extra librdkafka properties, key=value,… (TLS/SASL settings, tuning); applied after the built-in defaults. In a file, one key=value per line (values may hold commas; # starts a comment). Ignored by services without Kafka."),
         ]
     }
 }

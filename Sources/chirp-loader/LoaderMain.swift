@@ -9,7 +9,7 @@ struct LoaderMain {
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to consume enriched tweets from."),
         ConnectionOptions.topicPartitions("loader creates its input topic"),
         OptionSpec("group-id", env: "LOADER_GROUP_ID", default: "chirp-loader", help: "Kafka consumer group."),
-        .secret("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", help: "libpq connection string of the analytics database (writer role)."),
+        .secret("postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", whole: false, help: "libpq connection string of the analytics database (writer role)."),
         OptionSpec("batch-size", env: "LOADER_BATCH_SIZE", default: "2000", help: "Tweets per database transaction at most."),
         OptionSpec("batch-wait-ms", env: "LOADER_BATCH_WAIT_MS", default: "200", help: "Longest wait to fill a batch; a batch goes sooner when the database has finished the previous one."),
         OptionSpec("raw-retention-days", env: "RAW_RETENTION_DAYS", default: "30", help: "Days of raw payloads to keep (by receive time, whole UTC days); 0 keeps them forever."),

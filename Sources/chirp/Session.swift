@@ -7,10 +7,10 @@ import Foundation
 /// Options every question shares.
 enum SharedOptions {
     static let readerURL = OptionSpec.secret(
-        "postgres-url", env: "CHIRP_POSTGRES_URL", default: "postgresql://chirp_reader@127.0.0.1:5432/chirp",
+        "postgres-url", env: "CHIRP_POSTGRES_URL", default: "postgresql://chirp_reader@127.0.0.1:5432/chirp", whole: false,
         help: "libpq connection string of the analytics database (the read-only role is enough).")
     static let writerURL = OptionSpec.secret(
-        "postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp",
+        "postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", whole: false,
         help: "libpq connection string of the analytics database (writer role, as the loader's).")
     static let tz = OptionSpec("tz", env: "CHIRP_TZ", default: "UTC", help: "Time zone for times read and shown: an IANA name (Europe/Berlin), UTC or an offset (+05:30).")
     static let json = OptionSpec.switch("json", env: "CHIRP_JSON", help: "Print JSON instead of a table.")
@@ -113,11 +113,7 @@ enum Session {
     }
 
     /// The URL without its password.
-    static func redacted(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", range: scheme.upperBound..<url.endIndex),
-              let colon = url.range(of: ":", range: scheme.upperBound..<at.lowerBound) else { return url }
-        return url.replacingCharacters(in: colon.upperBound..<at.lowerBound, with: "***")
-    }
+    static func redacted(_ url: String) -> String { Secrets.redact(url) }
 }
 
 extension PostgresRows {

@@ -1,4 +1,4 @@
-import ChirpKafka
+@testable import ChirpKafka
 import ChirpService
 import Testing
 
@@ -18,6 +18,20 @@ import Testing
         try configuration.apply(options: parsed)
         #expect(configuration["sasl.jaas.config"] == "a,b;c")
         #expect(configuration["linger.ms"] == "7")
+    }
+
+    /// librdkafka refuses a mistyped secret setting (names are case-sensitive) and its message
+    /// quotes the value: the error does not.
+    @Test func aRefusedSecretSettingIsNotEchoed() throws {
+        var configuration = KafkaConfiguration(brokers: "b:9092")
+        try configuration.apply(overrides: "SASL.PASSWORD=TopSecret")
+        do {
+            _ = try configuration.makeHandle()
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("SASL.PASSWORD: refused by librdkafka (value not shown)"))
+            #expect(!"\(error)".contains("TopSecret"))
+        }
     }
 
     /// An entry without '=' may be a secret typed wrongly: the error does not repeat it.
