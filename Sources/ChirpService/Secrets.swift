@@ -99,9 +99,10 @@ public enum Secrets {
         value.lowercased().hasPrefix("change-me") ? "is a placeholder ('change-me…'): set a real secret" : nil
     }
 
-    /// Why a `key=value,…` text cannot be used: a secret setting holds a placeholder.
+    /// Why a text of `key=value` settings (Kafka's, libpq's keywords, a URL's query) cannot be
+    /// used: a secret setting holds a placeholder.
     public static func settingsPlaceholderProblem(_ text: String) -> String? {
-        for item in text.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+        for item in text.split(whereSeparator: { ",\n\r\t &?;".contains($0) }) {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, isSecretKey(parts[0].trimmingCharacters(in: .whitespaces)) else { continue }
             if let problem = placeholderProblem(parts[1].trimmingCharacters(in: .whitespaces)) {

@@ -52,6 +52,11 @@ import Testing
         #expect(throws: UsageError("--postgres-url (POSTGRES_URL) is a placeholder ('change-me…'): set a real secret")) {
             try ParsedOptions.parse([], specs: specs, environment: ["POSTGRES_URL": "postgresql://chirp:CHANGE-ME@db/chirp"])
         }
+        for url in ["host=db password=change-me dbname=chirp", "postgresql://chirp@db/chirp?sslmode=require&password=change-me"] {
+            #expect(throws: UsageError("--postgres-url (POSTGRES_URL) sets password, which is a placeholder ('change-me…'): set a real secret")) {
+                try ParsedOptions.parse([], specs: specs, environment: ["POSTGRES_URL": url])
+            }
+        }
         #expect(throws: UsageError("--kafka-config (KAFKA_CONFIG) sets sasl.password, which is a placeholder ('change-me…'): set a real secret")) {
             try ParsedOptions.parse(["--kafka-config", "linger.ms=5,sasl.password=change-me"], specs: specs, environment: [:])
         }
