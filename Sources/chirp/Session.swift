@@ -80,7 +80,7 @@ enum Session {
             try connection.execute("SET TIME ZONE 'UTC'")
             if readOnly { try connection.execute("SET default_transaction_read_only = on") }
         } catch {
-            throw CLIError.database("cannot connect to PostgreSQL at \(redacted(url)): \(error.message.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw connectionFailed(url, error)
         }
         return connection
     }
@@ -90,7 +90,7 @@ enum Session {
         do {
             return try AnalyticsStore(url: url)
         } catch {
-            throw CLIError.database("cannot connect to PostgreSQL at \(redacted(url)): \(error.message.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw connectionFailed(url, error)
         }
     }
 
@@ -113,7 +113,10 @@ enum Session {
     }
 
     /// The URL without its password.
-    static func redacted(_ url: String) -> String { Secrets.redact(url) }
+    /// The error for a database that cannot be reached, its URL's secrets masked.
+    static func connectionFailed(_ url: String, _ error: PostgresError) -> CLIError {
+        .database("cannot connect to PostgreSQL at \(Secrets.redact(url)): \(error.message.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
 }
 
 extension PostgresRows {
