@@ -336,16 +336,28 @@ struct RecomputeReader: Sendable {
             phase = clock.now
             afterMs = Int64(last[1] ?? "") ?? afterMs
             afterId = last[0] ?? afterId
+            // A document's tweets, decoded once per page (its payload comes with its first row).
+            var documents: [String: Result<[Tweet], TweetRejection>] = [:]
             for row in rows {
-                guard let id = row[0], let payload = row[2], let fallback = row[3].flatMap({ Int64($0) }) else { continue }
-                do throws(TweetRejection) {
-                    let tweets = try TweetDecoder.decode(bytes: Array(payload.utf8), maximumBytes: maximumPayloadBytes)
+                guard let id = row[0], let fallback = row[3].flatMap({ Int64($0) }) else { continue }
+                let decoded: Result<[Tweet], TweetRejection>
+                if let payload = row[2] {
+                    decoded = Result { () throws(TweetRejection) in try TweetDecoder.decode(bytes: Array(payload.utf8), maximumBytes: maximumPayloadBytes) }
+                    if let document = row[4] { documents[document] = decoded }
+                } else if let document = row[4], let known = documents[document] {
+                    decoded = known
+                } else {
+                    derived.undecodable.append((id, "no payload is stored for this tweet"))
+                    continue
+                }
+                switch decoded {
+                case .success(let tweets):
                     guard let tweet = tweets.first(where: { $0.id == id }) else {
                         derived.undecodable.append((id, "the payload no longer yields a tweet with this id"))
                         continue
                     }
                     derived.batch.append(enricher.enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: fallback)))
-                } catch {
+                case .failure(let error):
                     derived.undecodable.append((id, error.description))
                 }
             }

@@ -137,6 +137,64 @@ public enum Migrations {
         Migration(version: 3, name: "hashtag facts without a per-tweet key", sql: """
             ALTER TABLE tweet_hashtags DROP CONSTRAINT tweet_hashtags_pkey;
             """),
+        // A payload that yields many tweets (a v2 page) is kept once, not once per tweet: the
+        // tweets' raw rows point at it by raw position, and carry no payload of their own. Its
+        // partitions follow raw_tweets' days, created and dropped together.
+        Migration(version: 4, name: "raw documents: a payload of several tweets stored once", sql: """
+            CREATE TABLE raw_documents (
+                received_at      timestamptz NOT NULL,
+                source_topic     text NOT NULL,
+                source_partition integer NOT NULL,
+                source_offset    bigint NOT NULL,
+                payload_text     text NOT NULL,
+                PRIMARY KEY (source_topic, source_partition, source_offset, received_at)
+            ) PARTITION BY RANGE (received_at);
+            ALTER TABLE raw_tweets DROP CONSTRAINT raw_tweets_check;
+            ALTER TABLE raw_tweets ADD CONSTRAINT raw_tweets_one_payload CHECK (payload IS NULL OR payload_text IS NULL);
+
+            CREATE OR REPLACE FUNCTION chirp_raw_partition(day date) RETURNS text LANGUAGE plpgsql AS $fn$
+            DECLARE
+                suffix text := to_char(day, 'YYYYMMDD');
+                low timestamptz := day::timestamp AT TIME ZONE 'UTC';
+                high timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+            BEGIN
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                IF to_regclass('raw_tweets_' || suffix) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF raw_tweets FOR VALUES FROM (%L) TO (%L)', 'raw_tweets_' || suffix, low, high);
+                END IF;
+                IF to_regclass('raw_documents_' || suffix) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF raw_documents FOR VALUES FROM (%L) TO (%L)', 'raw_documents_' || suffix, low, high);
+                END IF;
+                RETURN 'raw_tweets_' || suffix;
+            END
+            $fn$;
+
+            CREATE OR REPLACE FUNCTION chirp_drop_raw_partitions(keep interval) RETURNS integer LANGUAGE plpgsql AS $fn$
+            DECLARE
+                part record;
+                dropped integer := 0;
+                cutoff date := ((now() - keep) AT TIME ZONE 'UTC')::date;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                FOR part IN
+                    SELECT substr(c.relname, 12) AS suffix FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'raw_tweets'::regclass AND c.relname ~ '^raw_tweets_[0-9]{8}$'
+                      AND to_date(substr(c.relname, 12), 'YYYYMMDD') + 1 <= cutoff
+                    ORDER BY c.relname
+                LOOP
+                    EXECUTE format('DROP TABLE %I', 'raw_tweets_' || part.suffix);
+                    EXECUTE format('DROP TABLE IF EXISTS %I', 'raw_documents_' || part.suffix);
+                    dropped := dropped + 1;
+                END LOOP;
+                RETURN dropped;
+            END
+            $fn$;
+
+            -- The days that already have raw partitions get their document partitions now.
+            SELECT chirp_raw_partition(to_date(substr(c.relname, 12), 'YYYYMMDD'))
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'raw_tweets'::regclass AND c.relname ~ '^raw_tweets_[0-9]{8}$';
+            """),
     ]
 
     /// Serializes creating and dropping raw partitions.

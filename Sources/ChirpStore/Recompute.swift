@@ -144,15 +144,31 @@ public struct RecomputeBatch: Sendable {
     public static let rewriteStatement = apply.firstIndex { $0.hasPrefix("UPDATE tweets") }!
 
     /// The next raw payloads at or after `$1` (ISO time), after the position `$2` (milliseconds),
-    /// `$3` (tweet id), in event-time order, at most `$4`.
+    /// `$3` (tweet id), in event-time order, at most `$4`. A tweet whose payload is a document
+    /// (a payload of several tweets, kept once) has its raw position in `document`; the payload
+    /// comes with the first of the page's rows from that document only, so a page of 500 tweets
+    /// from one payload reads and decodes it once.
     public static let selectRaw = """
-        SELECT tweet_id, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,
-               coalesce(payload_text, payload::text) AS payload,
-               (extract(epoch FROM coalesce(published_at, received_at)) * 1000)::bigint AS fallback_ms
-        FROM raw_tweets
-        WHERE created_at >= $1::timestamptz
-          AND (created_at, tweet_id) > (timestamptz 'epoch' + $2::bigint * interval '1 millisecond', $3::text)
-        ORDER BY created_at, tweet_id LIMIT $4::integer
+        SELECT r.tweet_id, (extract(epoch FROM r.created_at) * 1000)::bigint AS created_ms,
+               coalesce(r.payload_text, r.payload::text,
+                        CASE WHEN row_number() OVER (PARTITION BY d.source_topic, d.source_partition, d.source_offset, d.received_at
+                                                     ORDER BY r.created_at, r.tweet_id) = 1
+                             THEN d.payload_text END) AS payload,
+               (extract(epoch FROM coalesce(r.published_at, r.received_at)) * 1000)::bigint AS fallback_ms,
+               CASE WHEN d.source_topic IS NOT NULL
+                    THEN concat_ws('/', d.source_topic, d.source_partition, d.source_offset, (extract(epoch FROM d.received_at) * 1000)::bigint)
+               END AS document
+        FROM (
+            SELECT * FROM raw_tweets
+            WHERE created_at >= $1::timestamptz
+              AND (created_at, tweet_id) > (timestamptz 'epoch' + $2::bigint * interval '1 millisecond', $3::text)
+            ORDER BY created_at, tweet_id LIMIT $4::integer
+        ) r
+        LEFT JOIN raw_documents d
+          ON r.payload IS NULL AND r.payload_text IS NULL
+         AND d.source_topic = r.source_topic AND d.source_partition = r.source_partition
+         AND d.source_offset = r.source_offset AND d.received_at = r.received_at
+        ORDER BY r.created_at, r.tweet_id
         """
 
     /// How many raw payloads and how many tweets without one are at or after `$1`.

@@ -20,7 +20,19 @@ public struct LoadProvenance: Sendable {
 
 /// A payload as received on the raw topic: the master data every derived table can be rebuilt from.
 public struct RawPayload: Sendable {
-    public var bytes: [UInt8]
+    /// Where a tweet's payload bytes are kept.
+    public enum Storage: Sendable, Equatable {
+        /// In the tweet's own raw row: a payload that yielded this one tweet.
+        case own([UInt8])
+        /// Once, in `raw_documents` at the raw position: the first tweet of a payload that
+        /// yielded several (the tweet's raw row points there).
+        case document([UInt8])
+        /// A later tweet of such a payload: its raw row points at the document, whose bytes come
+        /// with the first tweet's record.
+        case inDocument
+    }
+
+    public var storage: Storage
     /// The raw record's Kafka timestamp: when the bridge produced it.
     public var receivedAt: Timestamp
     public var topic: String
@@ -28,7 +40,11 @@ public struct RawPayload: Sendable {
     public var offset: Int64
 
     public init(bytes: [UInt8], receivedAt: Timestamp, topic: String, partition: Int32, offset: Int64) {
-        self.bytes = bytes
+        self.init(storage: .own(bytes), receivedAt: receivedAt, topic: topic, partition: partition, offset: offset)
+    }
+
+    public init(storage: Storage, receivedAt: Timestamp, topic: String, partition: Int32, offset: Int64) {
+        self.storage = storage
         self.receivedAt = receivedAt
         self.topic = topic
         self.partition = partition
@@ -74,14 +90,18 @@ public struct TweetBatch: Sendable {
         copy.int32(provenance.partition)
         copy.int64(provenance.offset)
         if let raw = provenance.raw {
-            copy.utf8(raw.bytes)
+            switch raw.storage {
+            case .own(let bytes): copy.utf8(bytes); copy.null()
+            case .document(let bytes): copy.null(); copy.utf8(bytes)
+            case .inDocument: copy.null(); copy.null()
+            }
             copy.timestamp(raw.receivedAt)
             copy.text(raw.topic)
             copy.int32(raw.partition)
             copy.int64(raw.offset)
             rawDays.insert(raw.partitionDay)
         } else {
-            for _ in 0..<5 { copy.null() }
+            for _ in 0..<6 { copy.null() }
         }
         copy.endRow()
         noteOffset(topic: provenance.topic, partition: provenance.partition, offset: provenance.offset)
@@ -112,15 +132,17 @@ public struct TweetBatch: Sendable {
             retweet_of text, is_retweet boolean, format text, categories text[], hashtag_keys text[],
             hashtag_tags text[], mentions text[], hashtag_rules text, category_rules text,
             published_at timestamptz, source_topic text, source_partition integer, source_offset bigint,
-            raw_payload text, raw_received_at timestamptz, raw_topic text, raw_partition integer,
-            raw_offset bigint
+            raw_payload text, raw_document text, raw_received_at timestamptz, raw_topic text,
+            raw_partition integer, raw_offset bigint
         ) ON COMMIT DELETE ROWS
         """
 
     public static let copyStaging = "COPY staging_tweets FROM STDIN (FORMAT binary)"
 
-    /// Inserts new tweets (first occurrence wins, existing ids are skipped), their raw payloads and
-    /// hashtags, and adds only the inserted rows to the rollups. Rollup rows are written in key order so that
+    /// Inserts new tweets (first occurrence wins, existing ids are skipped), their raw rows and
+    /// hashtags, and adds only the inserted rows to the rollups. A payload that yielded several
+    /// tweets is stored once, in `raw_documents`, whether or not its first tweet is new: its
+    /// other tweets, which may be new, arrive on other partitions, at other times, and point there. Rollup rows are written in key order so that
     /// concurrent loaders take row locks in the same order. Returns the number inserted.
     public static let insertFromStaging = """
         WITH incoming AS (
@@ -143,7 +165,13 @@ public struct TweetBatch: Sendable {
             INSERT INTO raw_tweets (tweet_id, created_at, received_at, published_at, source_topic, source_partition,
                                     source_offset, payload_text)
             SELECT id, created_at, raw_received_at, published_at, raw_topic, raw_partition, raw_offset, raw_payload
-            FROM new_rows WHERE raw_payload IS NOT NULL
+            FROM new_rows WHERE raw_topic IS NOT NULL
+        ), document_rows AS (
+            INSERT INTO raw_documents (received_at, source_topic, source_partition, source_offset, payload_text)
+            SELECT DISTINCT ON (raw_topic, raw_partition, raw_offset, raw_received_at)
+                   raw_received_at, raw_topic, raw_partition, raw_offset, raw_document
+            FROM staging_tweets WHERE raw_document IS NOT NULL
+            ON CONFLICT DO NOTHING
         ), tags AS (
             SELECT n.id, n.created_at, t.key, t.tag, t.position
             FROM new_rows n, unnest(n.hashtag_keys, n.hashtag_tags) WITH ORDINALITY AS t(key, tag, position)

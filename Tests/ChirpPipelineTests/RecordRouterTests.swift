@@ -14,26 +14,40 @@ import Testing
                               timestampMilliseconds: timestamp)
     }
 
-    @Test func aPageBecomesOneRecordPerTweetCarryingTheRawPayload() throws {
-        let page = ##"{"data":[{"id":"1","text":"#Pizza time"},{"id":"2","text":"no tags"}]}"##
+    @Test func aPageBecomesOneRecordPerTweetAndCarriesItsPayloadOnce() throws {
+        let page = ##"{"data":[{"id":"1","text":"#Pizza time"},{"id":"2","text":"no tags"},{"id":"3","text":"x"}]}"##
         let decision = Self.router.route(Self.record(page, published: "1700000000500"), now: 0, maxRecordBytes: 10_000, recordSize: Self.size)
-        guard case .enriched(let outputs, let headers) = decision.route else { Issue.record("\(decision.route)"); return }
-        #expect(outputs.map { String(decoding: $0.key, as: UTF8.self) } == ["1", "2"])
+        guard case .enriched(let outputs) = decision.route else { Issue.record("\(decision.route)"); return }
+        #expect(outputs.map { String(decoding: $0.key, as: UTF8.self) } == ["1", "2", "3"])
         #expect(try EnrichedTweet.decode(outputs[0].value).hashtags.map(\.key) == ["pizza"])
         // No created_at: the publish time stands in.
         #expect(try EnrichedTweet.decode(outputs[1].value).createdAt.millisecondsSinceEpoch == 1_700_000_000_500)
-        #expect(headers.string(Wire.rawPayload) == page)
-        #expect(headers.int64(Wire.rawPartition) == 2 && headers.int64(Wire.rawOffset) == 41)
-        #expect(headers.int64(Wire.publishedAt) == 1_700_000_000_500)
+        #expect(outputs.map { $0.headers.string(Wire.rawDocument) } == [page, nil, nil])
+        #expect(outputs.map { $0.headers.int64(Wire.rawPart) } == [0, 1, 2])
+        for output in outputs {
+            #expect(output.headers[Wire.rawPayload] == nil)
+            #expect(output.headers.int64(Wire.rawPartition) == 2 && output.headers.int64(Wire.rawOffset) == 41)
+            #expect(output.headers.string(Wire.rawTopicName) == "tweets.raw" && output.headers.int64(Wire.rawTimestamp) == 1_700_000_000_000)
+            #expect(output.headers.int64(Wire.publishedAt) == 1_700_000_000_500)
+        }
         #expect(decision.ignored.isEmpty)
+    }
+
+    @Test func aSingleTweetCarriesItsPayloadWithoutParts() throws {
+        let payload = ##"{"id":"7","text":"#one"}"##
+        let decision = Self.router.route(Self.record(payload), now: 0, maxRecordBytes: 10_000, recordSize: Self.size)
+        guard case .enriched(let outputs) = decision.route else { Issue.record("\(decision.route)"); return }
+        #expect(outputs.count == 1)
+        #expect(outputs[0].headers.string(Wire.rawPayload) == payload)
+        #expect(outputs[0].headers[Wire.rawDocument] == nil && outputs[0].headers[Wire.rawPart] == nil)
     }
 
     @Test func unusableTimesAreCountedAndReplaced() throws {
         let decision = Self.router.route(Self.record(#"{"id":"1","text":"x"}"#, published: "-9223372036854775808", timestamp: Int64.max),
                                          now: 1_600_000_000_000, maxRecordBytes: 10_000, recordSize: Self.size)
-        guard case .enriched(let outputs, let headers) = decision.route else { Issue.record("\(decision.route)"); return }
+        guard case .enriched(let outputs) = decision.route else { Issue.record("\(decision.route)"); return }
         #expect(decision.ignored == ["chirp-published-ms:out_of_range", "kafka-timestamp:out_of_range"])
-        #expect(headers[Wire.publishedAt] == nil)
+        #expect(outputs[0].headers[Wire.publishedAt] == nil)
         #expect(try EnrichedTweet.decode(outputs[0].value).createdAt.millisecondsSinceEpoch == 1_600_000_000_000)
     }
 

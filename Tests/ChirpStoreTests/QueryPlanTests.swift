@@ -69,16 +69,24 @@ import Testing
                              topic: "tweets.raw", partition: 2, offset: 7)
         batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 1, publishedAt: nil, raw: raw))
         batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 2, publishedAt: nil))
+        // A payload of several tweets: its bytes in the document column of the first, none in the others.
+        var first = raw, later = raw
+        first.storage = .document(Array("doc".utf8))
+        later.storage = .inDocument
+        batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 3, publishedAt: nil, raw: first))
+        batch.append(tweet, provenance: LoadProvenance(topic: "e", partition: 0, offset: 4, publishedAt: nil, raw: later))
         #expect(batch.rawDays == [20_780])
         let rows = try CopyBinaryRows(batch.copy.bytes).rows
-        #expect(rows.map(\.count) == [24, 24])
-        #expect(Array(rows[0].suffix(5)) == [Array(#"{"id":"1","text":"x"}"#.utf8), [0x00, 0x03, 0x03, 0xF0, 0xC7, 0x3F, 0x98, 0x00],
-                                            Array("tweets.raw".utf8), [0, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 7]])
+        #expect(rows.map(\.count) == [25, 25, 25, 25])
+        let position: [[UInt8]?] = [[0x00, 0x03, 0x03, 0xF0, 0xC7, 0x3F, 0x98, 0x00], Array("tweets.raw".utf8), [0, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 7]]
+        #expect(Array(rows[0].suffix(6)) == [Array(#"{"id":"1","text":"x"}"#.utf8), nil] + position)
         let receivedAt: Int64 = (1_795_442_400_000 - 946_684_800_000) * 1000  // microseconds since 2000-01-01
-        #expect(CopyBinaryRows.int64(rows[0][20]) == receivedAt)
-        #expect(Array(rows[1].suffix(5)) == Array(repeating: nil, count: 5))
+        #expect(CopyBinaryRows.int64(rows[0][21]) == receivedAt)
+        #expect(Array(rows[1].suffix(6)) == Array(repeating: nil, count: 6))
+        #expect(Array(rows[2].suffix(6)) == [nil, Array("doc".utf8)] + position)
+        #expect(Array(rows[3].suffix(6)) == [nil, nil] + position)
         // Each row alone, for loading row by row: the same fields, framed as a stream of its own.
-        for index in 0..<2 {
+        for index in 0..<4 {
             let single = batch.row(index)
             #expect(single.count == 1)
             #expect(single.ids == ["1"])

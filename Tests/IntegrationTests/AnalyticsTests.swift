@@ -209,13 +209,17 @@ struct AnalyticsTests {
     @Test func rawPartitionsPastTheRetentionAreDropped() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        #expect(try Self.chirp(stack, ["migrate"]).output.contains("schema version 3"))
+        #expect(try Self.chirp(stack, ["migrate"]).output.contains("schema version \(Migrations.all.count)"))
         let writer = try PostgresConnection(stack.postgresURL)
         for day in ["2020-01-01", "2020-01-02"] { try writer.execute("SELECT chirp_raw_partition($1::date)", [day]) }
         try writer.execute("SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date)")
         #expect(try writer.execute("SELECT chirp_drop_raw_partitions('30 days') AS n")[0, "n"] == "2")
-        let left = try writer.execute("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass")
-        #expect(left[0, "n"] == "1")
+        let left = try writer.execute("""
+            SELECT (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass) AS tweets,
+                   (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_documents'::regclass) AS documents
+            """)
+        #expect(left[0, "tweets"] == "1")
+        #expect(left[0, "documents"] == "1")
         #expect(try Self.chirp(stack, ["migrate"]).output.contains("up to date"))
 
         // Two loaders: one has loaded raw payloads of an old day, the other's retention drops
@@ -241,6 +245,65 @@ struct AnalyticsTests {
         #expect(rows.inserted == 2)
         #expect(rows.refused.isEmpty)
         #expect(try writer.execute("SELECT count(*) AS n FROM raw_tweets WHERE tweet_id IN ('old-2', 'old-3')")[0, "n"] == "2")
+    }
+
+    /// A payload of several tweets is kept once, in raw_documents, whatever order its tweets
+    /// arrive in and even when its first tweet is already known; recompute reads it for each of
+    /// them. Starts from a store at schema 3, which the migration to 4 upgrades in place.
+    @Test func aDocumentIsKeptOnceAndServesEachOfItsTweets() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let writer = try PostgresConnection(stack.postgresURL)
+        try writer.execute(Migrations.createLedger)
+        for migration in Migrations.all.prefix(3) {
+            try writer.execute(migration.sql)
+            try writer.execute("INSERT INTO chirp_migrations (version, name) VALUES ($1::integer, $2)", [String(migration.version), migration.name])
+        }
+        try writer.execute("SELECT chirp_raw_partition('2020-03-01')")
+        let store = try AnalyticsStore(url: stack.postgresURL)
+        #expect(try store.migrate() == Array(Migrations.all.map(\.version).dropFirst(3)))
+        #expect(try writer.execute("SELECT to_regclass('raw_documents_20200301') IS NOT NULL AS made")[0, "made"] == "t")
+
+        let at = Timestamp(parsing: "2020-03-01T10:00:00Z")!
+        let document = Array(#"{"id": "x", "tweets": ["a good band", "a long flight"]}"#.utf8)
+        var offset: Int64 = 0
+        func batch(_ rows: [(id: String, text: String, storage: RawPayload.Storage, rawOffset: Int64)]) -> TweetBatch {
+            var batch = TweetBatch()
+            for row in rows {
+                let tweet = Tweet(id: row.id, createdAt: at, text: row.text, format: .minimal)
+                let raw = RawPayload(storage: row.storage, receivedAt: at, topic: "tweets.raw", partition: 0, offset: row.rawOffset)
+                batch.append(Enricher().enrich(tweet, fallbackTime: at),
+                             provenance: LoadProvenance(topic: "tweets.enriched", partition: 0, offset: offset, publishedAt: nil, raw: raw))
+                offset += 1
+            }
+            return batch
+        }
+        // x-0 known already from a payload of its own; the document's second tweet arrives before
+        // its first (they are keyed apart and travel on different partitions).
+        #expect(try store.load(batch([("x-0", "a good band", .own(Array(#"{"id":"x-0","text":"a good band"}"#.utf8)), 5)]), consumerGroup: "g") == 1)
+        #expect(try store.load(batch([("x-1", "a long flight", .inDocument, 9)]), consumerGroup: "g") == 1)
+        let first = batch([("x-0", "a good band", .document(document), 9)])
+        #expect(try store.load(first, consumerGroup: "g") == 0)
+        #expect(try store.load(first, consumerGroup: "g") == 0, "delivered again")
+        let kept = try writer.execute("""
+            SELECT (SELECT count(*) FROM raw_documents) AS documents,
+                   (SELECT payload_text FROM raw_documents WHERE source_offset = 9) AS payload,
+                   (SELECT count(*) FROM raw_tweets) AS rows,
+                   (SELECT count(*) FROM raw_tweets WHERE tweet_id = 'x-1' AND payload_text IS NULL AND payload IS NULL AND source_offset = 9) AS pointing
+            """)
+        #expect(kept[0, "documents"] == "1")
+        #expect(kept[0, "payload"] == String(decoding: document, as: UTF8.self))
+        #expect(kept[0, "rows"] == "2")
+        #expect(kept[0, "pointing"] == "1")
+
+        // New rules: both tweets re-derived, x-1 from the document.
+        let table = CategoryTable([.init(name: "bands", keywords: ["band"]), .init(name: "flights", keywords: ["flight"])])
+        let result = try store.recompute(since: at, enricher: Enricher(table: table), batchSize: 100)
+        #expect(result.read == 2)
+        #expect(result.undecodable.isEmpty, "\(result.undecodable)")
+        let categories = try writer.execute("SELECT string_agg(id || '=' || array_to_string(categories, ','), ' ' ORDER BY id) AS c FROM tweets")
+        #expect(categories[0, "c"] == "x-0=bands x-1=flights")
+        #expect(try store.checkRollups().allSatisfy { $0.mismatches == 0 })
     }
 
     /// The loader's half-way loads: a batch in flight while the connection takes nothing else, a

@@ -30,10 +30,12 @@ struct HostileCorpusTests {
             var loaderRejected: String?
             var ignored: String?
             var ignoredCategorizer: String?
+            var ignoredLoader: String?
 
             enum CodingKeys: String, CodingKey {
                 case loaded, dlq, ignored
                 case bridgeRejected = "bridge_rejected", loaderRejected = "loader_rejected", ignoredCategorizer = "ignored_categorizer"
+                case ignoredLoader = "ignored_loader"
             }
 
             init(from decoder: any Decoder) throws {
@@ -48,6 +50,7 @@ struct HostileCorpusTests {
                 loaderRejected = try container.decodeIfPresent(String.self, forKey: .loaderRejected)
                 ignored = try container.decodeIfPresent(String.self, forKey: .ignored)
                 ignoredCategorizer = try container.decodeIfPresent(String.self, forKey: .ignoredCategorizer)
+                ignoredLoader = try container.decodeIfPresent(String.self, forKey: .ignoredLoader)
             }
         }
 
@@ -131,7 +134,7 @@ struct HostileCorpusTests {
             items.compactMap { key($0.expect) }.reduce(into: [:]) { $0[$1, default: 0] += 1 }
         }
         let dlq = tally(\.dlq), bridgeRejected = tally(\.bridgeRejected), loaderRejected = tally(\.loaderRejected)
-        let ignored = tally(\.ignored), ignoredCategorizer = tally(\.ignoredCategorizer)
+        let ignored = tally(\.ignored), ignoredCategorizer = tally(\.ignoredCategorizer), ignoredLoader = tally(\.ignoredLoader)
         let database = try PostgresConnection(stack.postgresURL)
         let settled = { () throws -> Bool in
             try database.tweetCount() >= expectedIds.count
@@ -144,6 +147,11 @@ struct HostileCorpusTests {
         let stored = Set(try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] })
         #expect(stored.subtracting(expectedIds).isEmpty, "loaded, not expected: \(stored.subtracting(expectedIds).sorted())")
         #expect(expectedIds.subtracting(stored).isEmpty, "expected, not loaded: \(expectedIds.subtracting(stored).sorted())")
+        // A payload that yielded several tweets is stored once, not once per tweet.
+        let multi = items.filter { $0.to != "enriched" && ($0.expect.loaded?.count ?? 0) > 1 }
+        let documents = try database.execute("SELECT count(*) AS n, coalesce(sum(octet_length(payload_text)), 0) AS bytes FROM raw_documents")
+        #expect(documents[0, "n"] == String(multi.count))
+        #expect(documents[0, "bytes"] == String(multi.reduce(0) { $0 + $1.payload.count }))
         // Each counter as the services report it, against the corpus: one message lists every difference.
         func counts(_ service: ServiceProcess, _ metric: String) throws -> [String: Int] {
             var result: [String: Int] = [:]
@@ -159,6 +167,7 @@ struct HostileCorpusTests {
             ("loader rejections", try counts(loader, "chirp_loader_rejected_total"), loaderRejected),
             ("bridge's ignored headers", try counts(bridge, "chirp_bridge_ignored_headers_total"), ignored),
             ("categorizer's ignored headers", try counts(categorizer, "chirp_categorizer_ignored_headers_total"), ignoredCategorizer),
+            ("loader's ignored headers", try counts(loader, "chirp_loader_ignored_headers_total"), ignoredLoader),
         ]
         for (what, got, corpus) in observed {
             #expect(got.filter { $0.value != 0 } == corpus, "\(what): the services counted \(got.sorted { $0.key < $1.key }), the corpus says \(corpus.sorted { $0.key < $1.key })")

@@ -33,6 +33,8 @@ struct PipelineTests {
         ]
         """
     static let handWrittenIds = ["it-food", "it-none", "it-user-0", "it-user-1", "it-v1"]
+    static let document = #"{"id": "it-doc", "tweets": ["what a band", "flight booked", "neither"], "created_at": "2023-03-03T10:40:00Z"}"#
+    static let documentIds = ["it-doc-0", "it-doc-1", "it-doc-2"]
 
     /// A CSV export with its own column names (mapped with the column flags).
     static let csvExport = "tweet_id,posted,body\ncsv-1,2023-03-04T08:00:00Z,\"Sushi, then #Concert\"\ncsv-2,2023-03-04T08:01:00Z,\"quote \"\"this\"\"\"\n"
@@ -106,7 +108,7 @@ struct PipelineTests {
             try #require(try JSONParser.parse(String($0))["data"]?["id"]?.stringValue)
         }
         expected += Self.handWrittenIds + Self.csvIds
-        let expectedSet = Set(expected)
+        var expectedSet = Set(expected)
         #expect(expected.count == 3579)
         #expect(expectedSet.count == 3578)  // sample-v11 repeats one tweet
         let sent = expected.count + 1  // and it-refused
@@ -133,6 +135,13 @@ struct PipelineTests {
             let published = try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-f", path])
             #expect(published.status == 0, "\(published.output)")
         }
+
+        // A payload of several tweets straight onto MQTT (the sender would split it): the
+        // categorizer makes three records of it, and only the first carries the payload.
+        let documentPath = stack.state.appendingPathComponent("document.json").path
+        try Self.document.write(toFile: documentPath, atomically: true, encoding: .utf8)
+        #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-f", documentPath]).status == 0)
+        expectedSet.formUnion(Self.documentIds)
 
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(120), "all \(expectedSet.count) tweets in PostgreSQL") {
@@ -176,8 +185,8 @@ struct PipelineTests {
         let displays = try database.execute("SELECT tag FROM tweet_hashtags WHERE tweet_id = '1440716895355764743' ORDER BY position")
         #expect(displays.rows.map { $0[0] } == ["PeoplesVote", "Brexit"])
 
-        // Every row carries the sender's publish time and a load time after it.
-        let timing = try database.execute("SELECT count(*) FILTER (WHERE published_at IS NULL) AS unstamped, count(*) FILTER (WHERE loaded_at < published_at) AS backwards FROM tweets")
+        // Every row the sender published carries its publish time and a load time after it.
+        let timing = try database.execute("SELECT count(*) FILTER (WHERE published_at IS NULL) AS unstamped, count(*) FILTER (WHERE loaded_at < published_at) AS backwards FROM tweets WHERE id NOT LIKE 'it-doc-%'")
         #expect(timing[0, "unstamped"] == "0")
         #expect(timing[0, "backwards"] == "0")
 
@@ -193,24 +202,44 @@ struct PipelineTests {
         #expect(rollups[0, "languages_ok"] == "t")
         #expect(rollups[0, "tennis"] == "2")
 
-        // Raw master data: one payload per loaded tweet, as received, with its raw-topic position,
-        // in a partition of the day the bridge received it.
+        // Raw master data: one raw row per loaded tweet with its raw-topic position, in a partition
+        // of the day the bridge received it; the payload as received in the row, or, for the one
+        // payload that yielded three tweets, once in raw_documents, where all three rows point.
         let raw = try database.execute("""
             SELECT (SELECT count(*) FROM raw_tweets) AS raw,
                    (SELECT count(*) FROM tweets t JOIN raw_tweets r ON r.tweet_id = t.id AND r.created_at = t.created_at) AS matched,
-                   (SELECT count(*) FROM raw_tweets WHERE payload_text IS NULL OR payload IS NOT NULL OR source_topic <> 'tweets.raw') AS odd,
+                   (SELECT count(*) FROM raw_tweets r WHERE payload IS NOT NULL OR source_topic <> 'tweets.raw'
+                        OR (payload_text IS NULL) <> (tweet_id LIKE 'it-doc-%')
+                        OR (payload_text IS NULL) <> EXISTS (SELECT 1 FROM raw_documents d WHERE (d.source_topic, d.source_partition, d.source_offset, d.received_at)
+                                                                                           = (r.source_topic, r.source_partition, r.source_offset, r.received_at))) AS odd,
+                   (SELECT count(*) FROM raw_documents) AS documents,
+                   (SELECT left(payload_text, 17) FROM raw_documents) AS document_start,
                    (SELECT count(DISTINCT (source_partition, source_offset)) FROM raw_tweets) AS positions,
                    (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_tweets'::regclass) AS partitions,
+                   (SELECT count(*) FROM pg_inherits WHERE inhparent = 'raw_documents'::regclass) AS document_partitions,
                    (SELECT payload_text::jsonb->'extended_tweet'->>'full_text' FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_text,
                    (SELECT left(payload_text, 33) FROM raw_tweets WHERE tweet_id = 'it-v1') AS v1_start
             """)
         #expect(raw[0, "raw"] == String(expectedSet.count))
         #expect(raw[0, "matched"] == String(expectedSet.count))
         #expect(raw[0, "odd"] == "0")
-        #expect(raw[0, "positions"] == String(expectedSet.count))
+        #expect(raw[0, "documents"] == "1")
+        #expect(raw[0, "document_start"] == #"{"id": "it-doc", "#)
+        #expect(raw[0, "positions"] == String(expectedSet.count - 2))
         #expect(raw[0, "partitions"] == "1")
+        #expect(raw[0, "document_partitions"] == "1")
         #expect(raw[0, "v1_text"] == "Long v1.1 text about #Tennis and #tennis")
         #expect(raw[0, "v1_start"] == #"{"id_str": "it-v1", "created_at":"#, "spacing and key order as sent")
+
+        // Recompute reads the document for both of its tweets: new rules, new categories.
+        let rules = stack.state.appendingPathComponent("rules.yaml").path
+        try "mode: replace\ncategories:\n  bands: [band]\n  flights: [flight]\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        let recompute = try AnalyticsTests.chirp(stack, ["recompute", "--since", "2023-03-03T10:40:00Z", "--categories-file", rules])
+        #expect(recompute.status == 0, "\(recompute.output)")
+        #expect(!recompute.output.contains("no longer decode"), "\(recompute.output)")
+        #expect(try row("it-doc-0")["categories"] == "{bands}")
+        #expect(try row("it-doc-1")["categories"] == "{flights}")
+        #expect(try row("it-doc-2")["categories"] == "{uncategorized}")
 
         // Health and metrics on every service.
         for service in services {
@@ -218,12 +247,12 @@ struct PipelineTests {
             #expect(try service.get("/readyz").status == 200)
             #expect(try service.get("/metrics").body.contains("# TYPE"))
         }
-        let published = Double(sent + Self.badPayloads.count)
+        let published = Double(sent + Self.badPayloads.count + 1)  // and the document
         #expect(try bridge.metric("chirp_bridge_received_total") == published)
         #expect(try bridge.metric("chirp_bridge_delivered_total") == published)
         #expect(try bridge.metric("chirp_bridge_unconfirmed") == 0)
         #expect(try categorizer.metric("chirp_categorizer_consumed_total") == published)
-        #expect(try loader.metric("chirp_loader_consumed_total") == Double(sent))
+        #expect(try loader.metric("chirp_loader_consumed_total") == Double(sent + Self.documentIds.count))
         #expect(try loader.metric("chirp_loader_rejected_total{reason=\"database\"}") == 1)
         #expect(loader.logText.contains("tweet refused by the database; skipped"))
         #expect(try loader.metric("chirp_loader_inserted_total") == Double(expectedSet.count))

@@ -8,10 +8,16 @@ public enum Wire {
     /// The MQTT topic a raw record arrived on.
     public static let mqttTopic = "mqtt-topic"
 
-    /// Headers the categorizer puts on every enriched record so the loader can keep the payload
-    /// as received (the raw master data recompute reads): the payload bytes, the raw record's
-    /// Kafka topic, timestamp in milliseconds (when the bridge produced it), partition and offset.
+    /// Headers the categorizer puts on enriched records so the loader can keep the payload as
+    /// received (the raw master data recompute reads). Every record gets the raw record's Kafka
+    /// topic, timestamp in milliseconds (when the bridge produced it), partition and offset.
+    /// The payload bytes travel once per payload: on the record of a payload that yields one
+    /// tweet as `rawPayload`; for a payload that yields several, on the first record only as
+    /// `rawDocument`, and every record of it has `rawPart` (its index, decimal), so the loader
+    /// stores the payload once and points each tweet's raw row at it.
     public static let rawPayload = "chirp-raw-payload"
+    public static let rawDocument = "chirp-raw-document"
+    public static let rawPart = "chirp-raw-part"
     public static let rawTopicName = "chirp-raw-topic"
     public static let rawTimestamp = "chirp-raw-ms"
     public static let rawPartition = "chirp-raw-partition"

@@ -59,9 +59,9 @@ final class CategorizerAttempt {
     let deadLetter: (TweetRejection, forwarded: RecordHeaders)?
     var failure: ProducerFailure?
     /// The enriched records until they are sent (a retry routes the record again).
-    var outputs: ([RecordRouter.Output], headers: RecordHeaders)?
+    var outputs: [RecordRouter.Output]?
 
-    init(record: ConsumedRecord, deadLetter: (TweetRejection, forwarded: RecordHeaders)?, outputs: ([RecordRouter.Output], headers: RecordHeaders)?) {
+    init(record: ConsumedRecord, deadLetter: (TweetRejection, forwarded: RecordHeaders)?, outputs: [RecordRouter.Output]?) {
         self.record = record
         self.deadLetter = deadLetter
         self.outputs = outputs
@@ -175,8 +175,8 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
         }
         for reason in decision.ignored { metrics.ignoredHeaders.increment(label: reason) }
         switch decision.route {
-        case .enriched(let outputs, let headers):
-            return CategorizerAttempt(record: record, deadLetter: nil, outputs: (outputs, headers))
+        case .enriched(let outputs):
+            return CategorizerAttempt(record: record, deadLetter: nil, outputs: outputs)
         case .deadLetter(let rejection, let forwarded):
             return CategorizerAttempt(record: record, deadLetter: (rejection, forwarded), outputs: nil)
         }
@@ -206,14 +206,14 @@ public final class CategorizerLoop<Consumer: RecordConsumer, Producer: RecordPro
             }
             return
         }
-        guard let (outputs, headers) = attempt.outputs else { preconditionFailure("an attempt with no output") }
+        guard let outputs = attempt.outputs else { preconditionFailure("an attempt with no output") }
         // librdkafka copies what it is sent: the encoded records need not outlive the sending.
         attempt.outputs = nil
         attempt.remaining = outputs.count
         attempts[token] = attempt
         for (index, output) in outputs.enumerated() {
             do throws(ProducerFailure) {
-                try producer.send(topic: settings.router.enrichedTopic, key: output.key, value: output.value, headers: headers, token: token)
+                try producer.send(topic: settings.router.enrichedTopic, key: output.key, value: output.value, headers: output.headers, token: token)
             } catch {
                 // The records not sent will not be reported: the attempt fails with this error
                 // once the sent ones are.

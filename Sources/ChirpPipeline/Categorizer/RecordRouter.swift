@@ -18,11 +18,13 @@ public struct RecordRouter: Sendable {
     public struct Output: Sendable {
         public var key: [UInt8]
         public var value: [UInt8]
+        /// Publish time and raw provenance; the payload on the first record of a document only.
+        public var headers: RecordHeaders
     }
 
     public enum Route: Sendable {
-        /// One enriched record per tweet, all with `headers` (publish time and raw provenance).
-        case enriched([Output], headers: RecordHeaders)
+        /// One enriched record per tweet.
+        case enriched([Output])
         /// The raw record goes to the dead letters; `forwarded` are the headers it keeps.
         case deadLetter(TweetRejection, forwarded: RecordHeaders)
     }
@@ -40,7 +42,7 @@ public struct RecordRouter: Sendable {
         var ignored: [String] = []
         // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
         // storable time, and so does the record's own timestamp. The enriched records' headers
-        // are built in one buffer sized for the raw payload they carry.
+        // are built in one buffer sized for the raw payload the first of them carries.
         var headers = RecordHeaders(minimumCapacity: record.value.count + 256)
         var published: Timestamp?
         record.headers.withValue(Wire.publishedAt) { bytes in
@@ -65,8 +67,9 @@ public struct RecordRouter: Sendable {
         } catch {
             return Decision(route: .deadLetter(error, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
         }
-        // The payload as received travels with each record: the loader keeps it as raw master data.
-        headers.append(Wire.rawPayload, record.value)
+        // Where the payload came from travels with each record; the payload itself once per
+        // payload (the loader keeps it as raw master data): a page of 500 tweets must not put
+        // its bytes through Kafka and the store 500 times.
         headers.append(Wire.rawTopicName, record.topic)
         headers.append(Wire.rawTimestamp, (recordTime ?? fallback).millisecondsSinceEpoch)
         headers.append(Wire.rawPartition, Int64(record.partition))
@@ -76,15 +79,27 @@ public struct RecordRouter: Sendable {
             let rejection = TweetRejection(.tooManyHashtags, "tweet \(crowded.id) has \(crowded.hashtags.count) hashtags; the store numbers at most \(EnrichedTweet.maximumHashtags)")
             return Decision(route: .deadLetter(rejection, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
         }
-        let outputs = enriched.map { Output(key: Array($0.id.utf8), value: $0.encoded()) }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(enriched.count)
+        if enriched.count == 1 {
+            headers.append(Wire.rawPayload, record.value)
+            outputs.append(Output(key: Array(enriched[0].id.utf8), value: enriched[0].encoded(), headers: headers))
+        } else {
+            for (index, tweet) in enriched.enumerated() {
+                var own = headers
+                own.append(Wire.rawPart, Int64(index))
+                if index == 0 { own.append(Wire.rawDocument, record.value) }
+                outputs.append(Output(key: Array(tweet.id.utf8), value: tweet.encoded(), headers: own))
+            }
+        }
         // Kafka refuses a record over its limit; the escaped text and the raw payload can make an
         // enriched record twice the payload's size or more. Checked before anything is sent, so a
         // document goes out whole or as one dead letter.
-        if let largest = outputs.map({ recordSize($0.key.count, $0.value.count, headers) }).max(), largest > maxRecordBytes {
+        if let largest = outputs.map({ recordSize($0.key.count, $0.value.count, $0.headers) }).max(), largest > maxRecordBytes {
             let rejection = TweetRejection(.tooLarge, "an enriched record would take \(largest) bytes with its headers; Kafka takes at most \(maxRecordBytes) (message.max.bytes)")
             return Decision(route: .deadLetter(rejection, forwarded: Self.forwardedHeaders(of: record)), ignored: ignored)
         }
-        return Decision(route: .enriched(outputs, headers: headers), ignored: ignored)
+        return Decision(route: .enriched(outputs), ignored: ignored)
     }
 
     /// The headers a dead letter of `record` keeps: its publish time, when usable. Read again

@@ -406,9 +406,23 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
     /// them; with one of its headers missing or unusable, the tweet is loaded, its raw copy is not,
     /// and the header is counted).
     func rawPayload(of record: ConsumedRecord) -> RawPayload? {
-        guard let bytes = record.header(Wire.rawPayload) else { return nil }
         func unusable(_ name: String, _ problem: String) -> RawPayload? {
             metrics.ignoredHeaders.increment(label: "\(name):\(problem)")
+            return nil
+        }
+        let storage: RawPayload.Storage
+        if let bytes = record.header(Wire.rawPayload) {
+            storage = .own(bytes)
+        } else if record.header(Wire.rawPart) != nil {
+            guard let part = record.headerInt64(Wire.rawPart) else { return unusable(Wire.rawPart, "not_a_number") }
+            guard part >= 0 else { return unusable(Wire.rawPart, "out_of_range") }
+            if part == 0 {
+                guard let bytes = record.header(Wire.rawDocument) else { return unusable(Wire.rawDocument, "missing") }
+                storage = .document(bytes)
+            } else {
+                storage = .inDocument
+            }
+        } else {
             return nil
         }
         guard let topic = record.headerString(Wire.rawTopicName) else { return unusable(Wire.rawTopicName, "missing") }
@@ -418,7 +432,7 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         guard let partition = Int32(exactly: partitionNumber), partition >= 0 else { return unusable(Wire.rawPartition, "out_of_range") }
         guard let offset = record.headerInt64(Wire.rawOffset) else { return unusable(Wire.rawOffset, "not_a_number") }
         guard offset >= 0 else { return unusable(Wire.rawOffset, "out_of_range") }
-        return RawPayload(bytes: bytes, receivedAt: receivedAt, topic: topic, partition: partition, offset: offset)
+        return RawPayload(storage: storage, receivedAt: receivedAt, topic: topic, partition: partition, offset: offset)
     }
 
     /// Decodes the records into a batch; records that are no enriched tweet are counted, logged
