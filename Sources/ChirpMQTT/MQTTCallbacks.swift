@@ -14,12 +14,12 @@ let chirpMQTTConnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
     _, userData, rc, _, _ in
     guard let client = client(userData) else { return }
     client.packetsHandled += 1
-    client.connectResult.withLock { $0 = rc }
+    client.connectResult = rc
     if rc == 0 {
-        client.connected.store(true, ordering: .relaxed)
-        let count = client.connects.add(1, ordering: .relaxed).newValue
+        client.status.connected.store(true, ordering: .relaxed)
+        let count = client.status.connects.add(1, ordering: .relaxed).newValue
         client.logger.info("mqtt connected", metadata: ["broker": "\(client.options.host):\(client.options.port)", "connects": "\(count)"])
-        client.acknowledgedSubscriptions.store(0, ordering: .relaxed)
+        client.status.acknowledgedSubscriptions.store(0, ordering: .relaxed)
         client.resubscribe()
     } else {
         client.logger.error("mqtt connection refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(rc)))"])
@@ -29,7 +29,7 @@ let chirpMQTTConnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
 let chirpMQTTDisconnectCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, OpaquePointer?) -> Void = {
     _, userData, rc, _ in
     guard let client = client(userData) else { return }
-    client.connected.store(false, ordering: .relaxed)
+    client.status.connected.store(false, ordering: .relaxed)
     if rc != 0 {
         client.logger.warning("mqtt disconnected; reconnecting", metadata: ["reason": "\(String(cString: mosquitto_strerror(rc)))"])
     }
@@ -44,7 +44,7 @@ let chirpMQTTSubscribeCallback: @convention(c) (OpaquePointer?, UnsafeMutableRaw
     if let refused = codes.first(where: { $0 >= 0x80 }) {
         client.logger.error("mqtt subscription refused", metadata: ["reason": "\(String(cString: mosquitto_reason_string(refused)))"])
     } else {
-        client.acknowledgedSubscriptions.add(1, ordering: .relaxed)
+        client.status.acknowledgedSubscriptions.add(1, ordering: .relaxed)
     }
 }
 

@@ -5,13 +5,12 @@ import Logging
 import Synchronization
 
 /// An MQTT 5 client over libmosquitto. Owns the `struct mosquitto` handle. The caller's thread
-/// runs the connection and every callback, inside `connect`, `publish`, `idle`,
-/// `waitForAcknowledgements` and `disconnect`, so the client is used from that one thread (the
-/// counters and `isConnected` may be read from any). libmosquitto's network thread is not used:
-/// a publisher or a subscriber that keeps calling the client anyway sends each message without
-/// waking another thread, and reads every packet that has arrived per wait on the socket (the
-/// sender alone went from 40–47k to 60–75k tweets/s; end to end the sender and the bridge each
-/// spend 1–2 µs less CPU per tweet).
+/// runs the connection and every callback, inside `connect`, `publish`, `idle`, `receive`,
+/// `waitForAcknowledgements` and `disconnect`, so the client lives on that one thread and is not
+/// `Sendable`; other threads (metrics, readiness) read its `status`. libmosquitto's network
+/// thread is not used: a publisher or a subscriber that keeps calling the client anyway sends
+/// each message without waking another thread, and reads every packet that has arrived per wait
+/// on the socket (see docs/benchmarks.md for what that saved).
 ///
 /// Publishing: QoS 1 messages in flight (sent, PUBACK not yet received) are bounded by
 /// `Options.maxInFlight`; `publish` blocks while the window is full. Message ids are 16-bit, so
@@ -22,9 +21,7 @@ import Synchronization
 /// Without `holdAcknowledgements`, libmosquitto sends the PUBACK when `onMessage` returns, so
 /// `onMessage` must hand the message on before returning. With it, the owner takes messages with
 /// `receive` and releases their PUBACKs with `acknowledgeReceived` (`MessageSubscriber`).
-/// `@unchecked`: the connection state is touched only by the thread that runs the connection;
-/// what other threads read (counters, `isConnected`) is atomic or behind a mutex.
-public final class MQTTClient: @unchecked Sendable {
+public final class MQTTClient {
     public struct Options: Sendable {
         public var host: String
         public var port: Int32
@@ -62,25 +59,18 @@ public final class MQTTClient: @unchecked Sendable {
 
     let options: Options
     let logger: Logger
-    let onMessage: (@Sendable (MQTTMessage) -> Void)?
+    let onMessage: ((MQTTMessage) -> Void)?
     private let handle: OpaquePointer
-    private var retainedSelf: Unmanaged<MQTTClient>?
+    /// What other threads may read.
+    public let status: MQTTClientStatus
 
-    let connected = Atomic<Bool>(false)
-    let connectResult = Mutex<Int32?>(nil)
+    var connectResult: Int32?
     /// When to try reconnecting after the connection was lost, and the current back-off (1 s
     /// doubling to 10 s).
     private var reconnectAt: ContinuousClock.Instant?
     private var reconnectDelay: Duration = .seconds(1)
-    let published = Atomic<Int>(0)
-    let acknowledged = Atomic<Int>(0)
-    let rejected = Atomic<Int>(0)
-    let received = Atomic<Int>(0)
-    let connects = Atomic<Int>(0)
     /// Subscriptions re-sent on every (re)connect.
-    let subscriptions = Mutex<[(String, Int32)]>([])
-    /// SUBACKs received since the last connect.
-    let acknowledgedSubscriptions = Atomic<Int>(0)
+    var subscriptions: [(String, Int32)] = []
     /// Packets whose callback ran (PUBLISH, PUBACK, CONNACK, SUBACK): tells a read that handled one.
     var packetsHandled = 0
     /// Messages read and not yet returned by `receive` (hold mode).
@@ -92,18 +82,22 @@ public final class MQTTClient: @unchecked Sendable {
 
     private static let libraryInit: Void = { mosquitto_lib_init() }()
 
-    public init(options: Options, logger: Logger, onMessage: (@Sendable (MQTTMessage) -> Void)? = nil) throws(MQTTError) {
+    /// `status`: where the client reports its state, made by the caller when other threads must
+    /// read it before the client exists (a client is made on the thread that runs it).
+    public init(options: Options, logger: Logger, status: MQTTClientStatus = MQTTClientStatus(),
+                onMessage: ((MQTTMessage) -> Void)? = nil) throws(MQTTError) {
         _ = Self.libraryInit
         self.options = options
         self.logger = logger
+        self.status = status
         self.onMessage = onMessage
         guard let handle = mosquitto_new(options.clientId, options.cleanSession, nil) else {
             throw MQTTError(message: "mosquitto_new failed for client id '\(options.clientId)'")
         }
         self.handle = handle
-        let retained = Unmanaged.passRetained(self)
-        retainedSelf = retained
-        mosquitto_user_data_set(handle, retained.toOpaque())
+        // Not retained: libmosquitto calls back only inside the owner's calls on the client,
+        // which keep it alive, and `deinit` destroys the handle before the memory goes.
+        mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
         mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5)
         mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1)
         mosquitto_max_inflight_messages_set(handle, UInt32(min(options.maxInFlight, 65_535)))
@@ -127,6 +121,7 @@ public final class MQTTClient: @unchecked Sendable {
 
     deinit {
         mosquitto_destroy(handle)
+        status.connected.store(false, ordering: .relaxed)
     }
 
     // MARK: Connection
@@ -145,7 +140,7 @@ public final class MQTTClient: @unchecked Sendable {
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let result = connectResult.withLock({ $0 }) {
+            if let result = connectResult {
                 guard result == 0 else {
                     throw MQTTError(message: "broker refused connection: \(String(cString: mosquitto_reason_string(result)))")
                 }
@@ -156,23 +151,22 @@ public final class MQTTClient: @unchecked Sendable {
         throw MQTTError(message: "no CONNACK from mqtt://\(options.host):\(options.port) within \(timeout)")
     }
 
-    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+    public var isConnected: Bool { status.isConnected }
 
     /// Connected, and the broker acknowledged every subscription since (SUBACK).
-    public var isSubscribed: Bool {
-        isConnected && acknowledgedSubscriptions.load(ordering: .relaxed) >= subscriptions.withLock { $0.count }
-    }
+    public var isSubscribed: Bool { status.isSubscribed }
 
     /// Subscribes after every (re)connect, and now if connected.
     public func subscribe(_ topic: String, qos: Int32 = 1) throws(MQTTError) {
-        subscriptions.withLock { $0.append((topic, qos)) }
+        subscriptions.append((topic, qos))
+        status.subscriptions.store(subscriptions.count, ordering: .relaxed)
         guard isConnected else { return }
         let rc = mosquitto_subscribe_v5(handle, nil, topic, qos, 0, nil)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError(code: rc, context: "subscribing to \(topic)") }
     }
 
     func resubscribe() {
-        for (topic, qos) in subscriptions.withLock({ $0 }) {
+        for (topic, qos) in subscriptions {
             mosquitto_subscribe_v5(handle, nil, topic, qos, 0, nil)
         }
     }
@@ -207,8 +201,8 @@ public final class MQTTClient: @unchecked Sendable {
         guard rc == MOSQ_ERR_SUCCESS.rawValue || queued else {
             throw MQTTError(code: rc, context: "publishing to \(topic)")
         }
-        published.add(1, ordering: .relaxed)
-        if qos == 0 { acknowledged.add(1, ordering: .relaxed) }
+        status.published.add(1, ordering: .relaxed)
+        if qos == 0 { status.acknowledged.add(1, ordering: .relaxed) }
         return true
     }
 
@@ -216,16 +210,16 @@ public final class MQTTClient: @unchecked Sendable {
     func didAcknowledge(reasonCode: Int32) {
         packetsHandled += 1
         if reasonCode >= 0x80 {
-            rejected.add(1, ordering: .relaxed)
+            status.rejected.add(1, ordering: .relaxed)
             logger.warning("broker rejected a message", metadata: ["reason": "\(String(cString: mosquitto_reason_string(reasonCode)))"])
         } else {
-            acknowledged.add(1, ordering: .relaxed)
+            status.acknowledged.add(1, ordering: .relaxed)
         }
     }
 
     /// Published QoS>0 messages whose PUBACK has not arrived.
     private var inFlight: Int {
-        published.load(ordering: .relaxed) - acknowledged.load(ordering: .relaxed) - rejected.load(ordering: .relaxed)
+        status.published.load(ordering: .relaxed) - status.acknowledged.load(ordering: .relaxed) - status.rejected.load(ordering: .relaxed)
     }
 
     /// Runs the connection for `duration`: incoming messages, PUBACKs, keep-alive, reconnecting.
@@ -299,7 +293,7 @@ public final class MQTTClient: @unchecked Sendable {
     /// Called while the connection runs for every message read.
     func didReceive(_ message: MQTTMessage) {
         packetsHandled += 1
-        received.add(1, ordering: .relaxed)
+        status.received.add(1, ordering: .relaxed)
         if options.holdAcknowledgements {
             unacknowledgedOnConnection += 1
             inbox.append(message)
@@ -342,13 +336,7 @@ public final class MQTTClient: @unchecked Sendable {
         return false
     }
 
-    public var statistics: Statistics {
-        Statistics(
-            published: published.load(ordering: .relaxed), acknowledged: acknowledged.load(ordering: .relaxed),
-            rejected: rejected.load(ordering: .relaxed), received: received.load(ordering: .relaxed),
-            connects: connects.load(ordering: .relaxed)
-        )
-    }
+    public var statistics: Statistics { status.statistics }
 
     /// Disconnects cleanly. The client cannot be reused.
     public func disconnect() {
@@ -366,9 +354,44 @@ public final class MQTTClient: @unchecked Sendable {
                 if mosquitto_loop(handle, 10, 1) != MOSQ_ERR_SUCCESS.rawValue { break }
             }
         }
-        connected.store(false, ordering: .relaxed)
-        retainedSelf?.release()
-        retainedSelf = nil
+        status.connected.store(false, ordering: .relaxed)
+    }
+}
+
+/// What any thread may read about an `MQTTClient`: whether it is connected and subscribed, and
+/// its counters. The client's thread writes it.
+public final class MQTTClientStatus: Sendable {
+    let connected = Atomic<Bool>(false)
+    let published = Atomic<Int>(0)
+    let acknowledged = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let received = Atomic<Int>(0)
+    let connects = Atomic<Int>(0)
+    let subscriptions = Atomic<Int>(0)
+    /// SUBACKs received since the last connect.
+    let acknowledgedSubscriptions = Atomic<Int>(0)
+
+    public init() {}
+
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// Connected, and the broker acknowledged every subscription since (SUBACK).
+    public var isSubscribed: Bool {
+        isConnected && acknowledgedSubscriptions.load(ordering: .relaxed) >= subscriptions.load(ordering: .relaxed)
+    }
+
+    public var statistics: MQTTClient.Statistics {
+        MQTTClient.Statistics(
+            published: published.load(ordering: .relaxed), acknowledged: acknowledged.load(ordering: .relaxed),
+            rejected: rejected.load(ordering: .relaxed), received: received.load(ordering: .relaxed),
+            connects: connects.load(ordering: .relaxed)
+        )
+    }
+
+    /// The publisher's counts (`MessagePublisher`).
+    public var counts: PublishCounts {
+        let statistics = self.statistics
+        return PublishCounts(published: statistics.published, acknowledged: statistics.acknowledged, refused: statistics.rejected)
     }
 }
 
@@ -379,8 +402,5 @@ extension MQTTClient: MessagePublisher {
         try publish(topic: topic, payload: payload, qos: 1, userProperties: userProperties.map { ($0.name, $0.value) }, timeout: timeout)
     }
 
-    public var counts: PublishCounts {
-        let statistics = self.statistics
-        return PublishCounts(published: statistics.published, acknowledged: statistics.acknowledged, refused: statistics.rejected)
-    }
+    public var counts: PublishCounts { status.counts }
 }

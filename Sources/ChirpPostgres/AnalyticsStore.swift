@@ -3,9 +3,8 @@ import ChirpStore
 import Foundation
 
 /// The loader's and CLI's view of PostgreSQL: migrations and batch loading.
-/// Owns one connection; use it from one thread.
-/// `@unchecked` for the same reason as `PostgresConnection`: one thread at a time.
-public final class AnalyticsStore: @unchecked Sendable {
+/// Owns one connection; lives on the thread that uses it (not `Sendable`).
+public final class AnalyticsStore {
     public let connection: PostgresConnection
     private var stagingReady = false
     private var rawDaysReady: Set<Int64> = []
@@ -197,14 +196,12 @@ extension AnalyticsStore {
         let scope = try connection.execute(RecomputeBatch.scope, [since.iso8601])
         state.total = Int(scope[0, "raw"] ?? "0") ?? 0
         state.withoutRaw = Int(scope[0, "without_raw"] ?? "0") ?? 0
-        // Reading and deriving the next batch (own connection, own thread) overlaps writing this one.
-        let reader = try PostgresConnection(connection.connectionString)
-        try reader.execute(Self.sessionSetup)
+        // Reading and deriving the next batch overlaps writing this one: the reader opens its own
+        // connection on its own thread, which is its only user.
         let pipe = RecomputePipe()
-        let thread = Thread {
-            RecomputeReader(connection: reader, since: since, enricher: enricher, batchSize: batchSize,
-                            maximumPayloadBytes: maximumPayloadBytes).run(into: pipe)
-        }
+        let reader = RecomputeReader(url: connection.connectionString, sessionSetup: Self.sessionSetup, since: since, enricher: enricher,
+                                     batchSize: batchSize, maximumPayloadBytes: maximumPayloadBytes)
+        let thread = Thread { reader.run(into: pipe) }
         thread.start()
         defer { pipe.cancel() }
         let clock = ContinuousClock()
@@ -307,13 +304,22 @@ final class RecomputePipe: @unchecked Sendable {
 
 /// Reads raw payloads in event-time order and re-derives their tweets with the current rules.
 struct RecomputeReader: Sendable {
-    let connection: PostgresConnection
+    let url: String
+    let sessionSetup: String
     let since: Timestamp
     let enricher: Enricher
     let batchSize: Int
     let maximumPayloadBytes: Int?
 
     func run(into pipe: RecomputePipe) {
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(url)
+            try connection.execute(sessionSetup)
+        } catch {
+            _ = pipe.put(.failure(error))
+            return
+        }
         var afterMs = since.millisecondsSinceEpoch - 1
         var afterId = ""
         let clock = ContinuousClock()

@@ -45,9 +45,9 @@ public struct PostgresRows: Sendable {
 /// Queries either block (`execute`, `copyIn`) or are sent and answered later (`send`, then
 /// `awaitResults`), so the caller can work while the server does. In between the connection is
 /// `.awaitingResults` and takes nothing else.
-/// `@unchecked`: a connection may be handed to another thread (recompute's reader) but is used
-/// by one thread at a time, as libpq requires; it holds no state shared between threads.
-public final class PostgresConnection: @unchecked Sendable {
+/// Not `Sendable`: created on the thread that uses it and never handed to another, as libpq
+/// requires of a `PGconn`.
+public final class PostgresConnection {
     private let connection: OpaquePointer
     public let connectionString: String
 

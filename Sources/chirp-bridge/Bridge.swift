@@ -16,14 +16,9 @@ final class Bridge: Sendable {
     let topicFilter: String
     let producer: KafkaRecordProducer
     let metrics: BridgeMetrics
-    let connection = Locked<MQTTStatus>(MQTTStatus())
+    /// The worker thread's MQTT client reports here; readiness reads it.
+    let mqttStatus = MQTTClientStatus()
     let logger: Logger
-
-    /// What the worker thread's MQTT client tells the readiness probe.
-    struct MQTTStatus: Sendable {
-        var connected = false
-        var subscribed = false
-    }
 
     init(context: ServiceContext) throws {
         let options = context.options
@@ -49,13 +44,12 @@ final class Bridge: Sendable {
         mqttOptions.receiveMaximum = window
         self.mqttOptions = mqttOptions
 
-        let connection = self.connection
+        let status = mqttStatus
         let kafka = producer.producer
         let problem = metrics.problem
         context.readiness.add("mqtt") {
-            let status = connection.withLock { $0 }
-            return !status.connected ? "not connected to the MQTT broker"
-                : !status.subscribed ? "subscription not yet acknowledged by the MQTT broker" : nil
+            !status.isConnected ? "not connected to the MQTT broker"
+                : !status.isSubscribed ? "subscription not yet acknowledged by the MQTT broker" : nil
         }
         context.readiness.add("kafka") { kafka.isConnected(timeout: .seconds(2)) ? nil : "no Kafka broker reachable" }
         context.readiness.add("delivery") { problem.withLock { $0 } }
@@ -64,14 +58,13 @@ final class Bridge: Sendable {
     /// Runs on the worker thread, which owns the MQTT client.
     func run(stop: StopSignal) throws {
         try producer.producer.createTopics([(settings.rawTopic, partitions)])
-        let mqtt = try MQTTClient(options: mqttOptions, logger: logger)
+        let mqtt = try MQTTClient(options: mqttOptions, logger: logger, status: mqttStatus)
         try mqtt.subscribe(topicFilter, qos: 1)
         try mqtt.connect()
         let loop = BridgeLoop(settings: settings, subscriber: mqtt, producer: producer, clock: SystemClock(), metrics: metrics, logger: logger)
         logger.info("bridging", metadata: ["from": "\(topicFilter)", "to": "\(settings.rawTopic)"])
         while !stop.isStopping {
             try loop.step()
-            connection.withLock { $0 = MQTTStatus(connected: mqtt.isConnected, subscribed: mqtt.isSubscribed) }
         }
         // Acknowledge what Kafka confirms in time; the broker sends the rest again.
         let left = loop.finish(timeout: .seconds(30))

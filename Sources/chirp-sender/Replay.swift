@@ -12,7 +12,9 @@ final class Replay: Sendable {
     let options: ParsedOptions
     let settings: ReplaySettings
     let progressSeconds: Double
-    let client: MQTTClient
+    let mqttOptions: MQTTClient.Options
+    /// The worker thread's MQTT client reports here; metrics and readiness read it.
+    let mqttStatus = MQTTClientStatus()
     let metrics: ReplayMetrics
     let logger: Logger
 
@@ -42,9 +44,9 @@ final class Replay: Sendable {
         var mqtt = MQTTClient.Options(host: mqttSettings.host, port: mqttSettings.port, clientId: mqttSettings.clientId, cleanSession: true,
                                       username: mqttSettings.username, password: mqttSettings.password)
         mqtt.maxInFlight = window
+        mqttOptions = mqtt
         logger = context.logger
-        client = try MQTTClient(options: mqtt, logger: context.logger)
-        let client = self.client
+        let client = mqttStatus
         let metrics = context.metrics
         self.metrics = ReplayMetrics(metrics)
         _ = metrics.gauge("sender_acknowledged_total", help: "Tweets the MQTT broker acknowledged (PUBACK).") { Double(client.counts.acknowledged) }
@@ -53,7 +55,9 @@ final class Replay: Sendable {
         context.readiness.add("mqtt") { client.isConnected ? nil : "not connected to the MQTT broker" }
     }
 
+    /// Runs on the worker thread, which owns the MQTT client.
     func run(stop: StopSignal) throws {
+        let client = try MQTTClient(options: mqttOptions, logger: logger, status: mqttStatus)
         try client.connect()
         defer { client.disconnect() }
         let source = FileTweetSource(path: path, options: options)
@@ -91,7 +95,7 @@ final class Replay: Sendable {
 
     private func report(prefix: String, sent: Int, since start: ContinuousClock.Instant) {
         let seconds = max(0.001, (ContinuousClock.now - start).seconds)
-        let counts = client.counts
+        let counts = mqttStatus.counts
         let line = String(format: "chirp-sender: %@: sent %d, acknowledged %d, failed %d, invalid documents %lld, %.0f tweets/s over %.1f s\n",
                           prefix, sent, counts.acknowledged, counts.refused, metrics.invalid.total, Double(sent) / seconds, seconds)
         FileHandle.standardError.write(Data(line.utf8))
