@@ -141,6 +141,18 @@ public final class AnalyticsStore {
             } catch {
                 guard error.isDataError else { throw error }
                 refused.append((batch.ids[index], error))
+                if let document = batch.documents[index], case .document(let bytes) = document.storage {
+                    // The other tweets of its payload point here, and may well be loaded.
+                    do {
+                        try connection.execute(TweetBatch.insertDocument, [
+                            document.receivedAt.iso8601, document.topic, String(document.partition), String(document.offset),
+                            String(decoding: bytes.filter { $0 != 0 }, as: UTF8.self),
+                        ])
+                    } catch {
+                        guard error.isDataError else { throw error }
+                        refused.append(("the document of \(batch.ids[index])", error))
+                    }
+                }
             }
         }
         var offsetsOnly = TweetBatch()

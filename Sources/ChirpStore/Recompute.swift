@@ -164,10 +164,15 @@ public struct RecomputeBatch: Sendable {
               AND (created_at, tweet_id) > (timestamptz 'epoch' + $2::bigint * interval '1 millisecond', $3::text)
             ORDER BY created_at, tweet_id LIMIT $4::integer
         ) r
-        LEFT JOIN raw_documents d
-          ON r.payload IS NULL AND r.payload_text IS NULL
-         AND d.source_topic = r.source_topic AND d.source_partition = r.source_partition
-         AND d.source_offset = r.source_offset AND d.received_at = r.received_at
+        -- One primary-key lookup per row: a join could read the whole table for every page, and
+        -- the LIMIT keeps the planner from turning the lookup back into one.
+        LEFT JOIN LATERAL (
+            SELECT * FROM raw_documents d
+            WHERE r.payload IS NULL AND r.payload_text IS NULL
+              AND d.source_topic = r.source_topic AND d.source_partition = r.source_partition
+              AND d.source_offset = r.source_offset AND d.received_at = r.received_at
+            LIMIT 1
+        ) d ON true
         ORDER BY r.created_at, r.tweet_id
         """
 

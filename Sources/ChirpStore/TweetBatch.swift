@@ -70,6 +70,9 @@ public struct TweetBatch: Sendable {
     public private(set) var nextOffsets: [String: [Int32: Int64]] = [:]
     /// The UTC days (since 1970-01-01) of the raw payloads in the batch: their partitions must exist.
     public private(set) var rawDays: Set<Int64> = []
+    /// The documents (payloads of several tweets) rows carry, by row: a refused row's document
+    /// must still be stored, since its other tweets point at it.
+    public private(set) var documents: [Int: RawPayload] = [:]
 
     public init() {}
 
@@ -92,7 +95,7 @@ public struct TweetBatch: Sendable {
         if let raw = provenance.raw {
             switch raw.storage {
             case .own(let bytes): copy.utf8(bytes); copy.null()
-            case .document(let bytes): copy.null(); copy.utf8(bytes)
+            case .document(let bytes): copy.null(); copy.utf8(bytes); documents[ids.count - 1] = raw
             case .inDocument: copy.null(); copy.null()
             }
             copy.timestamp(raw.receivedAt)
@@ -208,6 +211,13 @@ public struct TweetBatch: Sendable {
         """
 
     public static let loadOffsets = "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer_group = $1"
+
+    /// Stores one document on its own (its first tweet's row was refused): `$1` received at,
+    /// `$2` topic, `$3` partition, `$4` offset, `$5` the payload.
+    public static let insertDocument = """
+        INSERT INTO raw_documents (received_at, source_topic, source_partition, source_offset, payload_text)
+        VALUES ($1::timestamptz, $2, $3::integer, $4::bigint, $5) ON CONFLICT DO NOTHING
+        """
 }
 
 extension CopyBinaryEncoder {

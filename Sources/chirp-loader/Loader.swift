@@ -48,7 +48,8 @@ final class Loader: Sendable {
         context.readiness.add("group") { membership.hasJoined ? nil : "not yet a member of consumer group \(group)" }
     }
 
-    /// Connects and migrates, retrying while the database is not up yet (within the timeout).
+    /// Connects and migrates, retrying while the database is not up yet, and a migration that
+    /// lost a deadlock or a serialization conflict (within the timeout).
     private func connect(stop: StopSignal) throws -> AnalyticsStore {
         let deadline = ContinuousClock.now + connectTimeout
         while true {
@@ -60,7 +61,7 @@ final class Loader: Sendable {
                 metrics.databaseReady.set(true)
                 return store
             } catch {
-                if !error.isConnectionFailure || ContinuousClock.now >= deadline || stop.isStopping { throw error }
+                if !(error.isConnectionFailure || error.isRetryable) || ContinuousClock.now >= deadline || stop.isStopping { throw error }
                 logger.warning("database not available yet; retrying", metadata: ["error": "\(error)"])
                 Thread.sleep(forTimeInterval: 1)
             }

@@ -33,6 +33,18 @@ import Testing
         #expect(decision.ignored.isEmpty)
     }
 
+    @Test func aPageWithoutAnyUsableTimeCarriesThePayloadOnEachRecord() throws {
+        // Routed again later, "now" would differ, and so would the time a document is found by.
+        let page = #"{"id":"u","tweets":["a","b"]}"#
+        let decision = Self.router.route(Self.record(page, timestamp: nil), now: 1_600_000_000_000, maxRecordBytes: 10_000, recordSize: Self.size)
+        guard case .enriched(let outputs) = decision.route else { Issue.record("\(decision.route)"); return }
+        #expect(outputs.map { $0.headers.string(Wire.rawPayload) } == [page, page])
+        #expect(outputs.allSatisfy { $0.headers[Wire.rawDocument] == nil && $0.headers[Wire.rawPart] == nil })
+        let published = Self.router.route(Self.record(page, published: "1700000000500", timestamp: nil), now: 0, maxRecordBytes: 10_000, recordSize: Self.size)
+        guard case .enriched(let stamped) = published.route else { Issue.record("\(published.route)"); return }
+        #expect(stamped.map { $0.headers.int64(Wire.rawPart) } == [0, 1])
+    }
+
     @Test func aSingleTweetCarriesItsPayloadWithoutParts() throws {
         let payload = ##"{"id":"7","text":"#one"}"##
         let decision = Self.router.route(Self.record(payload), now: 0, maxRecordBytes: 10_000, recordSize: Self.size)

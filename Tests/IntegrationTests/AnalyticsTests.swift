@@ -296,13 +296,29 @@ struct AnalyticsTests {
         #expect(kept[0, "rows"] == "2")
         #expect(kept[0, "pointing"] == "1")
 
-        // New rules: both tweets re-derived, x-1 from the document.
+        // The database refuses a document's first tweet: the batch goes row by row, and the
+        // document is still kept for the second, which loads.
+        try writer.execute("ALTER TABLE tweets ADD CONSTRAINT it_refuse CHECK (id <> 'y-0')")
+        let refused = batch([("y-0", "a good band", .document(Array(#"{"id": "y", "tweets": ["a good band", "a long flight"]}"#.utf8)), 12),
+                             ("y-1", "a long flight", .inDocument, 12)])
+        #expect { try store.load(refused, consumerGroup: "g") } throws: { ($0 as? PostgresError)?.sqlState == "23514" }
+        let rows = try store.loadRowByRow(refused, consumerGroup: "g")
+        #expect(rows.inserted == 1)
+        #expect(rows.refused.map(\.id) == ["y-0"])
+        #expect(try writer.execute("SELECT count(*) AS n FROM raw_documents WHERE source_offset = 12")[0, "n"] == "1")
+
+        // Recompute finds a document by one lookup per row, never by reading the table.
+        try writer.execute("ANALYZE raw_documents")
+        let plan = try writer.execute("EXPLAIN " + RecomputeBatch.selectRaw, [at.iso8601, "0", "", "500"]).rows.compactMap { $0[0] }.joined(separator: "\n")
+        #expect(plan.contains("Nested Loop Left Join") && !plan.contains("Hash") && !plan.contains("Merge"), "\(plan)")
+
+        // New rules: every tweet re-derived, x-1 and y-1 from their documents.
         let table = CategoryTable([.init(name: "bands", keywords: ["band"]), .init(name: "flights", keywords: ["flight"])])
         let result = try store.recompute(since: at, enricher: Enricher(table: table), batchSize: 100)
-        #expect(result.read == 2)
+        #expect(result.read == 3)
         #expect(result.undecodable.isEmpty, "\(result.undecodable)")
         let categories = try writer.execute("SELECT string_agg(id || '=' || array_to_string(categories, ','), ' ' ORDER BY id) AS c FROM tweets")
-        #expect(categories[0, "c"] == "x-0=bands x-1=flights")
+        #expect(categories[0, "c"] == "x-0=bands x-1=flights y-1=flights")
         #expect(try store.checkRollups().allSatisfy { $0.mismatches == 0 })
     }
 

@@ -81,9 +81,12 @@ public struct RecordRouter: Sendable {
         }
         var outputs: [Output] = []
         outputs.reserveCapacity(enriched.count)
-        if enriched.count == 1 {
+        // A document is found by the raw position and time its records carry. With no time of
+        // its own or from the publisher, that time is now, which differs when the record is
+        // routed again: such a record's tweets each carry the payload.
+        if enriched.count == 1 || (recordTime == nil && published == nil) {
             headers.append(Wire.rawPayload, record.value)
-            outputs.append(Output(key: Array(enriched[0].id.utf8), value: enriched[0].encoded(), headers: headers))
+            for tweet in enriched { outputs.append(Output(key: Array(tweet.id.utf8), value: tweet.encoded(), headers: headers)) }
         } else {
             for (index, tweet) in enriched.enumerated() {
                 var own = headers

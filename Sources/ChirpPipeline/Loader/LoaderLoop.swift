@@ -425,6 +425,12 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
         } else {
             return nil
         }
+        // Stored as text: bytes that are not UTF-8 would make PostgreSQL refuse the tweet's row.
+        switch storage {
+        case .own(let bytes) where String(validating: bytes, as: UTF8.self) == nil: return unusable(Wire.rawPayload, "not_utf8")
+        case .document(let bytes) where String(validating: bytes, as: UTF8.self) == nil: return unusable(Wire.rawDocument, "not_utf8")
+        default: break
+        }
         guard let topic = record.headerString(Wire.rawTopicName) else { return unusable(Wire.rawTopicName, "missing") }
         guard record.header(Wire.rawTimestamp) != nil else { return unusable(Wire.rawTimestamp, "missing") }
         guard let receivedAt = time(record, Wire.rawTimestamp) else { return nil }
