@@ -82,12 +82,29 @@ POSTGRES_ADMIN_URL=postgresql://postgres@127.0.0.1:$PG_PORT/chirp
 CHIRP_POSTGRES_URL=postgresql://chirp_reader@127.0.0.1:$PG_PORT/chirp
 LD_LIBRARY_PATH=$ROOT/.tools/lib
 EOF
-  # mosquitto: no queue limit for persistent sessions (the default 1000 drops QoS 1 messages of
-  # a subscriber that falls behind), persistence for restarts.
+  # Secrets: random, readable by the owner only, never on a command line.
+  (umask 077; mkdir -p "$STATE/secrets"
+   for name in mqtt-sender mqtt-bridge; do head -c 24 /dev/urandom | base64 | tr '+/' '-_' > "$STATE/secrets/$name"; done)
+  cat >> "$STATE/env" <<EOF
+SENDER_MQTT_USERNAME=chirp-sender
+SENDER_MQTT_PASSWORD_FILE=$STATE/secrets/mqtt-sender
+BRIDGE_MQTT_USERNAME=chirp-bridge
+BRIDGE_MQTT_PASSWORD_FILE=$STATE/secrets/mqtt-bridge
+EOF
+  # mosquitto: every client logs in; the sender may only publish tweets, the bridge only read
+  # them (the password file is written in plain text, then hashed in place). No queue limit for
+  # persistent sessions (the default 1000 drops QoS 1 messages of a subscriber that falls
+  # behind), persistence for restarts.
   mkdir -p "$STATE/mosquitto"
+  (umask 077
+   printf 'chirp-sender:%s\nchirp-bridge:%s\n' "$(cat "$STATE/secrets/mqtt-sender")" "$(cat "$STATE/secrets/mqtt-bridge")" > "$STATE/mosquitto/passwd"
+   mosquitto_passwd -U "$STATE/mosquitto/passwd"
+   printf 'user chirp-sender\ntopic write tweets\n\nuser chirp-bridge\ntopic read tweets\n' > "$STATE/mosquitto/acl")
   cat > "$STATE/mosquitto/mosquitto.conf" <<EOF
 listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
+allow_anonymous false
+password_file $STATE/mosquitto/passwd
+acl_file $STATE/mosquitto/acl
 max_queued_messages 0
 max_inflight_messages 0
 persistence true

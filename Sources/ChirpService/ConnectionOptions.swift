@@ -1,16 +1,19 @@
 /// Options that several services share, defined once so that flags, variables, defaults and help
 /// texts are the same everywhere (and in `docker-compose.yml`).
 public enum ConnectionOptions {
-    /// MQTT broker address, topic and credentials. `clientIdEnv` differs per service, since a
-    /// client id must be unique on the broker.
-    public static func mqtt(topicHelp: String, clientIdEnv: String, clientIdHelp: String) -> [OptionSpec] {
+    /// MQTT broker address, topic and credentials. The client id and the credentials are the
+    /// service's own (`<SERVICE>_MQTT_CLIENT_ID`, `<SERVICE>_MQTT_USERNAME`,
+    /// `<SERVICE>_MQTT_PASSWORD`): a client id must be unique on the broker, and each service
+    /// logs in as a user the broker's ACL allows only what that service does.
+    public static func mqtt(service: String, topicHelp: String, clientIdHelp: String) -> [OptionSpec] {
         [
             OptionSpec("mqtt-host", env: "MQTT_HOST", default: "127.0.0.1", help: "MQTT broker host."),
             OptionSpec("mqtt-port", env: "MQTT_PORT", default: "1883", help: "MQTT broker port."),
             OptionSpec("mqtt-topic", env: "MQTT_TOPIC", default: "tweets", help: topicHelp),
-            OptionSpec("mqtt-client-id", env: clientIdEnv, default: "", help: clientIdHelp),
-            OptionSpec("mqtt-username", env: "MQTT_USERNAME", default: "", help: "MQTT user name (optional)."),
-            .secret("mqtt-password", env: "MQTT_PASSWORD", default: "", whole: true, help: "MQTT password (with --mqtt-username)."),
+            OptionSpec("mqtt-client-id", env: "\(service)_MQTT_CLIENT_ID", default: "", help: clientIdHelp),
+            OptionSpec("mqtt-username", env: "\(service)_MQTT_USERNAME", default: "",
+                       help: "MQTT user name; empty connects anonymously, which the brokers Chirpstream sets up refuse."),
+            .secret("mqtt-password", env: "\(service)_MQTT_PASSWORD", default: "", whole: true, help: "MQTT password (with --mqtt-username)."),
         ]
     }
 
@@ -43,7 +46,8 @@ public struct MQTTSettings: Sendable {
         username = user.isEmpty ? nil : user
         password = username == nil ? nil : options.string("mqtt-password")
         if let username, password?.isEmpty ?? true {
-            throw UsageError("--mqtt-username is '\(username)' but --mqtt-password (MQTT_PASSWORD or MQTT_PASSWORD_FILE) is empty")
+            let env = options.environmentName("mqtt-password") ?? "MQTT_PASSWORD"
+            throw UsageError("--mqtt-username is '\(username)' but --mqtt-password (\(env) or \(env)_FILE) is empty")
         }
     }
 }

@@ -134,6 +134,9 @@ public struct ParsedOptions: Sendable {
         }.joined(separator: " ")
     }
 
+    /// The environment variable of option `flag`.
+    public func environmentName(_ flag: String) -> String? { specs.first { $0.flag == flag }?.env }
+
     public func string(_ flag: String) -> String? { values[flag] }
 
     public func required(_ flag: String) throws(UsageError) -> String {

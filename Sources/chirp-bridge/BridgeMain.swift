@@ -5,7 +5,7 @@ import ChirpService
 @main
 struct BridgeMain {
     static let specs: [OptionSpec] = ConnectionOptions.mqtt(
-        topicHelp: "Topic filter to subscribe to (QoS 1).", clientIdEnv: "BRIDGE_MQTT_CLIENT_ID",
+        service: "BRIDGE", topicHelp: "Topic filter to subscribe to (QoS 1).",
         clientIdHelp: "Fixed MQTT client id of the persistent session; default chirp-bridge-<instance-id>."
     ) + [
         ConnectionOptions.kafkaBrokers,

@@ -8,7 +8,7 @@ struct SenderMain {
     static let specs: [OptionSpec] = [
         OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON of v1.1, v2, records or minimal tweets; or CSV). Also accepted as the first argument."),
     ] + InputOptions.specs + ConnectionOptions.mqtt(
-        topicHelp: "Topic to publish tweets to.", clientIdEnv: "SENDER_MQTT_CLIENT_ID",
+        service: "SENDER", topicHelp: "Topic to publish tweets to.",
         clientIdHelp: "MQTT client id; default chirp-sender-<instance-id>."
     ) + [
         OptionSpec("rate", env: "SENDER_RATE", default: "0", help: "Tweets per second; 0 = as fast as the broker acknowledges."),

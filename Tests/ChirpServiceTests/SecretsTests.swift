@@ -63,9 +63,9 @@ import Testing
     }
 
     @Test func anMQTTUserWithoutAPasswordIsRefused() throws {
-        let specs = ConnectionOptions.mqtt(topicHelp: "t", clientIdEnv: "X_ID", clientIdHelp: "c")
-        let options = try ParsedOptions.parse(["--mqtt-username", "bridge"], specs: specs, environment: [:])
-        #expect(throws: UsageError("--mqtt-username is 'bridge' but --mqtt-password (MQTT_PASSWORD or MQTT_PASSWORD_FILE) is empty")) {
+        let specs = ConnectionOptions.mqtt(service: "BRIDGE", topicHelp: "t", clientIdHelp: "c")
+        let options = try ParsedOptions.parse([], specs: specs, environment: ["BRIDGE_MQTT_USERNAME": "bridge"])
+        #expect(throws: UsageError("--mqtt-username is 'bridge' but --mqtt-password (BRIDGE_MQTT_PASSWORD or BRIDGE_MQTT_PASSWORD_FILE) is empty")) {
             try MQTTSettings(options, defaultClientId: "x")
         }
     }

@@ -49,7 +49,7 @@ struct AnalyticsTests {
         let nulPath = stack.state.appendingPathComponent("nul.json").path
         let nulPayload = #"{"id": "nul-1", "text": "nul \u0000 inside #zero\ttab \\ \"q\" line\nbreak 🙂 #Über", "created_at": "2024-05-01T08:00:00Z"}"#
         try nulPayload.write(toFile: nulPath, atomically: true, encoding: .utf8)
-        #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", stack.environment["MQTT_PORT"]!, "-q", "1", "-t", "tweets", "-f", nulPath]).status == 0)
+        #expect(try stack.mosquittoPublish(["-f", nulPath]).status == 0)
         let database = try PostgresConnection(stack.postgresURL)
         try eventually(timeout: .seconds(90), "4001 tweets loaded") { try database.tweetCount() >= 4001 }
         let truth = try GroundTruth(files: [first])

@@ -178,6 +178,12 @@ struct DeployTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
         let mapped = text.replacingOccurrences(of: "listener 1883 0.0.0.0", with: "listener \(port) 127.0.0.1")
             .replacingOccurrences(of: "/mosquitto/data/", with: data.path + "/")
+            .replacingOccurrences(of: "/mosquitto/config/acl", with: Paths.repository.appendingPathComponent("deploy/mosquitto/acl").path)
+        // The password file, as the container writes it at start: plain text, hashed in place.
+        let passwords = data.appendingPathComponent("passwd").path
+        try "chirp-sender:one\nchirp-bridge:two\n".write(toFile: passwords, atomically: true, encoding: .utf8)
+        #expect(try run("/usr/bin/mosquitto_passwd", ["-U", passwords]).status == 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: passwords)
         let config = folder.appendingPathComponent("mosquitto.conf").path
         try mapped.write(toFile: config, atomically: true, encoding: .utf8)
         let log = folder.appendingPathComponent("out").path

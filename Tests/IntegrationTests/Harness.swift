@@ -143,6 +143,21 @@ final class LocalStack {
 
     var postgresURL: String { environment["POSTGRES_URL"]! }
 
+    /// The sender's MQTT user and password: the one user the broker lets publish tweets.
+    var senderMQTTCredentials: (username: String, password: String) {
+        get throws {
+            let password = try String(contentsOfFile: environment["SENDER_MQTT_PASSWORD_FILE"]!, encoding: .utf8)
+            return (environment["SENDER_MQTT_USERNAME"]!, password.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// `mosquitto_pub` to the stack's broker as the sender's user, QoS 1 to `tweets`, plus `arguments`.
+    func mosquittoPublish(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let (username, password) = try senderMQTTCredentials
+        return try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", environment["MQTT_PORT"]!, "-u", username, "-P", password,
+                                                  "-q", "1", "-t", "tweets"] + arguments)
+    }
+
     /// Stops mosquitto (SIGTERM: it saves its sessions) and starts it again on the same port.
     func restartMQTT() throws {
         let script = Paths.repository.appendingPathComponent("scripts/stack.sh").path

@@ -98,7 +98,9 @@ struct HostileCorpusTests {
         defer { for service in services { service.stop() } }
 
         let logger = Logger(label: "it", factory: { _ in SwiftLogNoOpLogHandler() })
-        let mqtt = try MQTTClient(options: .init(host: "127.0.0.1", port: Int32(stack.environment["MQTT_PORT"]!)!, clientId: "it-hostile", cleanSession: true),
+        let (username, password) = try stack.senderMQTTCredentials
+        let mqtt = try MQTTClient(options: .init(host: "127.0.0.1", port: Int32(stack.environment["MQTT_PORT"]!)!, clientId: "it-hostile", cleanSession: true,
+                                                 username: username, password: password),
                                   logger: logger)
         try mqtt.connect()
         let producer = try KafkaProducer(

@@ -13,9 +13,9 @@ import Testing
 struct HostileInputTests {
     /// mosquitto_pub with MQTT 5 and one user property.
     static func publish(_ stack: LocalStack, payloadFile: String, property: (String, String)? = nil) throws {
-        var arguments = ["-h", "127.0.0.1", "-p", stack.environment["MQTT_PORT"]!, "-q", "1", "-t", "tweets", "-V", "mqttv5", "-f", payloadFile]
+        var arguments = ["-V", "mqttv5", "-f", payloadFile]
         if let (name, value) = property { arguments += ["-D", "publish", "user-property", name, value] }
-        let result = try run("/usr/bin/mosquitto_pub", arguments)
+        let result = try stack.mosquittoPublish(arguments)
         #expect(result.status == 0, "\(result.output)")
     }
 

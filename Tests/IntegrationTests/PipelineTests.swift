@@ -128,11 +128,10 @@ struct PipelineTests {
 
         // Payloads that are no tweet, one per dead-letter reason, straight onto MQTT: they become
         // dead letters with their original bytes; nothing else stops.
-        let mqttPort = stack.environment["MQTT_PORT"]!
         for (index, (_, payload)) in Self.badPayloads.enumerated() {
             let path = stack.state.appendingPathComponent("bad-\(index)").path
             FileManager.default.createFile(atPath: path, contents: Data(payload))
-            let published = try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-f", path])
+            let published = try stack.mosquittoPublish(["-f", path])
             #expect(published.status == 0, "\(published.output)")
         }
 
@@ -140,7 +139,7 @@ struct PipelineTests {
         // categorizer makes three records of it, and only the first carries the payload.
         let documentPath = stack.state.appendingPathComponent("document.json").path
         try Self.document.write(toFile: documentPath, atomically: true, encoding: .utf8)
-        #expect(try run("/usr/bin/mosquitto_pub", ["-h", "127.0.0.1", "-p", mqttPort, "-q", "1", "-t", "tweets", "-f", documentPath]).status == 0)
+        #expect(try stack.mosquittoPublish(["-f", documentPath]).status == 0)
         expectedSet.formUnion(Self.documentIds)
 
         let database = try PostgresConnection(stack.postgresURL)
