@@ -218,9 +218,7 @@ public final class MQTTClient {
     }
 
     /// Published QoS>0 messages whose PUBACK has not arrived.
-    private var inFlight: Int {
-        status.published.load(ordering: .relaxed) - status.acknowledged.load(ordering: .relaxed) - status.rejected.load(ordering: .relaxed)
-    }
+    private var inFlight: Int { status.counts.unanswered }
 
     /// Runs the connection for `duration`: incoming messages, PUBACKs, keep-alive, reconnecting.
     public func idle(for duration: Duration) {

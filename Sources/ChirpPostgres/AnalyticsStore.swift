@@ -211,7 +211,7 @@ extension AnalyticsStore {
         // Reading and deriving the next batch overlaps writing this one: the reader opens its own
         // connection on its own thread, which is its only user.
         let pipe = RecomputePipe()
-        let reader = RecomputeReader(url: connection.connectionString, sessionSetup: Self.sessionSetup, since: since, enricher: enricher,
+        let reader = RecomputeReader(url: connection.connectionString, since: since, enricher: enricher,
                                      batchSize: batchSize, maximumPayloadBytes: maximumPayloadBytes)
         let thread = Thread { reader.run(into: pipe) }
         thread.start()
@@ -317,7 +317,6 @@ final class RecomputePipe: @unchecked Sendable {
 /// Reads raw payloads in event-time order and re-derives their tweets with the current rules.
 struct RecomputeReader: Sendable {
     let url: String
-    let sessionSetup: String
     let since: Timestamp
     let enricher: Enricher
     let batchSize: Int
@@ -327,7 +326,7 @@ struct RecomputeReader: Sendable {
         let connection: PostgresConnection
         do {
             connection = try PostgresConnection(url)
-            try connection.execute(sessionSetup)
+            try connection.execute(AnalyticsStore.sessionSetup)
         } catch {
             _ = pipe.put(.failure(error))
             return

@@ -46,13 +46,13 @@ final class Replay: Sendable {
         mqtt.maxInFlight = window
         mqttOptions = mqtt
         logger = context.logger
-        let client = mqttStatus
+        let status = mqttStatus
         let metrics = context.metrics
         self.metrics = ReplayMetrics(metrics)
-        _ = metrics.gauge("sender_acknowledged_total", help: "Tweets the MQTT broker acknowledged (PUBACK).") { Double(client.counts.acknowledged) }
-        _ = metrics.gauge("sender_in_flight", help: "Published tweets awaiting PUBACK.") { Double(client.counts.unanswered) }
-        _ = metrics.gauge("sender_rejected_total", help: "Tweets the broker refused.") { Double(client.counts.refused) }
-        context.readiness.add("mqtt") { client.isConnected ? nil : "not connected to the MQTT broker" }
+        _ = metrics.gauge("sender_acknowledged_total", help: "Tweets the MQTT broker acknowledged (PUBACK).") { Double(status.counts.acknowledged) }
+        _ = metrics.gauge("sender_in_flight", help: "Published tweets awaiting PUBACK.") { Double(status.counts.unanswered) }
+        _ = metrics.gauge("sender_rejected_total", help: "Tweets the broker refused.") { Double(status.counts.refused) }
+        context.readiness.add("mqtt") { status.isConnected ? nil : "not connected to the MQTT broker" }
     }
 
     /// Runs on the worker thread, which owns the MQTT client.

@@ -143,12 +143,15 @@ final class LocalStack {
 
     var postgresURL: String { environment["POSTGRES_URL"]! }
 
+    /// A service's MQTT user and password (`service`: SENDER or BRIDGE), as the stack wrote them.
+    func mqttCredentials(_ service: String) throws -> (username: String, password: String) {
+        let password = try String(contentsOfFile: environment["\(service)_MQTT_PASSWORD_FILE"]!, encoding: .utf8)
+        return (environment["\(service)_MQTT_USERNAME"]!, password.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// The sender's MQTT user and password: the one user the broker lets publish tweets.
     var senderMQTTCredentials: (username: String, password: String) {
-        get throws {
-            let password = try String(contentsOfFile: environment["SENDER_MQTT_PASSWORD_FILE"]!, encoding: .utf8)
-            return (environment["SENDER_MQTT_USERNAME"]!, password.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
+        get throws { try mqttCredentials("SENDER") }
     }
 
     /// `mosquitto_pub` to the stack's broker as the sender's user, QoS 1 to `tweets`, plus `arguments`.

@@ -10,9 +10,7 @@ struct MQTTAccessTests {
         defer { stack.stop() }
         let port = stack.environment["MQTT_PORT"]!
         let (sender, senderPassword) = try stack.senderMQTTCredentials
-        let bridge = stack.environment["BRIDGE_MQTT_USERNAME"]!
-        let bridgePassword = try String(contentsOfFile: stack.environment["BRIDGE_MQTT_PASSWORD_FILE"]!, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (bridge, bridgePassword) = try stack.mqttCredentials("BRIDGE")
         let mosquittoPub = "/usr/bin/mosquitto_pub", mosquittoSub = "/usr/bin/mosquitto_sub"
 
         // No password, a wrong one, a user that does not exist: refused at the door.

@@ -42,7 +42,7 @@ public struct RecordRouter: Sendable {
         var ignored: [String] = []
         // Headers are anyone's to write: a publish time travels on (as sent) only when it is a
         // storable time, and so does the record's own timestamp. The enriched records' headers
-        // are built in one buffer sized for the raw payload the first of them carries.
+        // are built in one buffer sized for the raw payload (which a single tweet's record carries).
         var headers = RecordHeaders(minimumCapacity: record.value.count + 256)
         var published: Timestamp?
         record.headers.withValue(Wire.publishedAt) { bytes in

@@ -410,26 +410,24 @@ public final class LoaderLoop<Consumer: RecordConsumer, Sink: TweetSink> {
             metrics.ignoredHeaders.increment(label: "\(name):\(problem)")
             return nil
         }
+        // Stored as text: bytes that are not UTF-8 would make PostgreSQL refuse the tweet's row.
+        func isText(_ bytes: [UInt8]) -> Bool { String(validating: bytes, as: UTF8.self) != nil }
         let storage: RawPayload.Storage
         if let bytes = record.header(Wire.rawPayload) {
+            guard isText(bytes) else { return unusable(Wire.rawPayload, "not_utf8") }
             storage = .own(bytes)
         } else if record.header(Wire.rawPart) != nil {
             guard let part = record.headerInt64(Wire.rawPart) else { return unusable(Wire.rawPart, "not_a_number") }
             guard part >= 0 else { return unusable(Wire.rawPart, "out_of_range") }
             if part == 0 {
                 guard let bytes = record.header(Wire.rawDocument) else { return unusable(Wire.rawDocument, "missing") }
+                guard isText(bytes) else { return unusable(Wire.rawDocument, "not_utf8") }
                 storage = .document(bytes)
             } else {
                 storage = .inDocument
             }
         } else {
             return nil
-        }
-        // Stored as text: bytes that are not UTF-8 would make PostgreSQL refuse the tweet's row.
-        switch storage {
-        case .own(let bytes) where String(validating: bytes, as: UTF8.self) == nil: return unusable(Wire.rawPayload, "not_utf8")
-        case .document(let bytes) where String(validating: bytes, as: UTF8.self) == nil: return unusable(Wire.rawDocument, "not_utf8")
-        default: break
         }
         guard let topic = record.headerString(Wire.rawTopicName) else { return unusable(Wire.rawTopicName, "missing") }
         guard record.header(Wire.rawTimestamp) != nil else { return unusable(Wire.rawTimestamp, "missing") }
