@@ -29,7 +29,7 @@ public struct StdoutLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        let now = Timestamp.now
         var line: [UInt8]
         switch format {
         case .json:

@@ -69,7 +69,7 @@ final class Categorizer: Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, membership: membership)
         try producer.producer.createTopics([(settings.rawTopic, partitions), (enrichedTopic, partitions), (settings.dlqTopic, partitions)])
         let loop = CategorizerLoop(settings: settings, consumer: consumer, producer: producer, clock: SystemClock(), metrics: metrics,
-                                   logger: logger, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                                   logger: logger, wallClock: { Timestamp.now.millisecondsSinceEpoch })
         try consumer.subscribe([settings.rawTopic])
         logger.info("consuming", metadata: ["from": "\(settings.rawTopic)", "to": "\(enrichedTopic)", "dead_letters": "\(settings.dlqTopic)"])
         while !stop.isStopping {

@@ -32,7 +32,7 @@ enum Classify {
         var reader = try InputOptions.reader(options, path: options.positional.first ?? "-", maximumBytes: maxPayload)
         var rejected = 0
         var output: [UInt8] = []
-        let now = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        let now = Timestamp.now
         func handle(_ items: [TweetInputReader.Item]) {
             for item in items {
                 switch item {

@@ -26,7 +26,7 @@ enum Generate {
         let startText = options.string("start") ?? ""
         let start: Timestamp
         if startText.isEmpty {
-            start = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) - Int64(span) * 1000)
+            start = Timestamp(millisecondsSinceEpoch: Timestamp.now.millisecondsSinceEpoch - Int64(span) * 1000)
         } else {
             guard let parsed = Timestamp(parsing: startText) else { throw UsageError("--start is not an ISO 8601 time: '\(startText)'") }
             start = parsed

@@ -64,7 +64,7 @@ final class Replay: Sendable {
         var problemsShown = 0
         let path = self.path
         let loop = ReplayLoop(settings: settings, publisher: client, source: source, clock: SystemClock(), metrics: metrics,
-                              wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }) { problem in
+                              wallClock: { Timestamp.now.millisecondsSinceEpoch }) { problem in
             guard problemsShown < 20 else { return }
             problemsShown += 1
             FileHandle.standardError.write(Data("chirp-sender: \(path): skipped \(problem)\n".utf8))

@@ -33,8 +33,7 @@ struct Question {
     init(_ options: ParsedOptions) throws {
         self.options = options
         zone = try SystemZone.named(options.string("tz") ?? "UTC")
-        let clock = Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-        now = try TimeExpression.instant(options.string("now") ?? "now", now: clock, zone: zone)
+        now = try TimeExpression.instant(options.string("now") ?? "now", now: .now, zone: zone)
         json = try options.bool("json")
     }
 
