@@ -92,7 +92,8 @@ BRIDGE_MQTT_USERNAME=chirp-bridge
 BRIDGE_MQTT_PASSWORD_FILE=$STATE/secrets/mqtt-bridge
 EOF
   # mosquitto: every client logs in; the sender may only publish tweets, the bridge only read
-  # them (the password file is written in plain text, then hashed in place). No queue limit for
+  # them (the password file is written in plain text, then hashed in place). The broker uses the
+  # login name as client id, so only the bridge's password opens the bridge's session. No queue limit for
   # persistent sessions (the default 1000 drops QoS 1 messages of a subscriber that falls
   # behind), persistence for restarts.
   mkdir -p "$STATE/mosquitto"
@@ -103,6 +104,7 @@ EOF
   cat > "$STATE/mosquitto/mosquitto.conf" <<EOF
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous false
+use_username_as_clientid true
 password_file $STATE/mosquitto/passwd
 acl_file $STATE/mosquitto/acl
 max_queued_messages 0

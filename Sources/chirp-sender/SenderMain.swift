@@ -9,7 +9,7 @@ struct SenderMain {
         OptionSpec("file", env: "TWEETS_FILE", default: "", help: "Tweets file to replay (JSON array, JSON lines or concatenated JSON of v1.1, v2, records or minimal tweets; or CSV). Also accepted as the first argument."),
     ] + InputOptions.specs + ConnectionOptions.mqtt(
         service: "SENDER", topicHelp: "Topic to publish tweets to.",
-        clientIdHelp: "MQTT client id; default chirp-sender-<instance-id>."
+        clientIdHelp: "MQTT client id; default chirp-sender-<instance-id>. Chirpstream's broker configurations use the login name instead."
     ) + [
         OptionSpec("rate", env: "SENDER_RATE", default: "0", help: "Tweets per second; 0 = as fast as the broker acknowledges."),
         OptionSpec("speedup", env: "SENDER_SPEEDUP", default: "0", help: "Replay with the tweets' original created_at spacing divided by this factor; 0 = off."),

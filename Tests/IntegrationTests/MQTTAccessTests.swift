@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// The local broker's access rules, tried as an outsider would: nobody gets in without a password,
-/// the sender's user may only publish tweets, the bridge's user may only read them.
+/// the sender's user may only publish tweets, the bridge's user may only read them, and nobody but
+/// the bridge's user can open (and so empty) the bridge's persistent session.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct MQTTAccessTests {
     @Test func onlyTheSenderPublishesAndOnlyTheBridgeReads() throws {
@@ -50,6 +51,22 @@ struct MQTTAccessTests {
             try published(as: sender, senderPassword, message: "private")
             #expect(spy.wait() != 0, "the sender's user read '\(topic)'")
         }
+
+        // Nobody takes over the bridge's persistent session: the broker names a client by its
+        // login, so the sender's user asking for the bridge's client id (clean start, which would
+        // discard the queue) gets a session of its own, and every queued message still reaches
+        // the bridge's user when it comes back.
+        let bridgeId = "chirp-bridge-0"
+        _ = try run(mosquittoSub, ["-h", "127.0.0.1", "-p", port, "-u", bridge, "-P", bridgePassword, "-i", bridgeId, "-c",
+                                   "-t", "tweets", "-q", "1", "-E"])
+        for index in 1...3 { try published(as: sender, senderPassword, message: "queued \(index)") }
+        let takeover = try run(mosquittoSub, ["-h", "127.0.0.1", "-p", port, "-u", sender, "-P", senderPassword, "-i", bridgeId,
+                                              "-t", "tweets", "-q", "1", "-W", "1"])
+        #expect(!takeover.output.contains("queued"), "the sender's user read the bridge's queue: \(takeover.output)")
+        let resumed = try run(mosquittoSub, ["-h", "127.0.0.1", "-p", port, "-u", bridge, "-P", bridgePassword, "-i", bridgeId, "-c",
+                                             "-t", "tweets", "-q", "1", "-C", "3", "-W", "5"])
+        #expect(resumed.output.split(separator: "\n").filter { $0.hasPrefix("queued") } == ["queued 1", "queued 2", "queued 3"],
+                "the bridge's session lost its queue: \(resumed.output)")
 
         // The secrets are the owner's alone.
         for file in [stack.environment["SENDER_MQTT_PASSWORD_FILE"]!, stack.environment["BRIDGE_MQTT_PASSWORD_FILE"]!] {
