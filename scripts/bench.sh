@@ -98,7 +98,7 @@ echo "bench: input $(du -h "$WORK/main.jsonl" | cut -f1), $(nproc) cores"
 # ---------------------------------------------------------------- stages alone
 if [ "${BENCH_STAGES:-1}" = 1 ]; then
 S="$WORK/stages"
-bash scripts/stack.sh start "$S" "$BASE" > /dev/null
+stack_start "$S" "$BASE" > /dev/null
 set -a; . "$S/env"; set +a
 start bridge $((BASE + 11)) "$S"; stop bridge "$S"   # creates the persistent session and topics
 
@@ -133,7 +133,7 @@ fi
 # CPU_TOTALS.
 end_to_end() {
 E="$1"; PACE="$2"
-bash scripts/stack.sh start "$E" $((BASE + 50)) > /dev/null
+stack_start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
 LOADERS="${BENCH_LOADERS:-1}"
@@ -213,9 +213,9 @@ fi
 if [ "${BENCH_STORE:-1}" = 1 ]; then
 echo
 T="$WORK/store"
-bash scripts/stack.sh start "$T" $((BASE + 80)) > /dev/null
+stack_start "$T" $((BASE + 80)) > /dev/null
 set -a; . "$T/env"; set +a
-BENCH_STORE_TWEETS="${BENCH_STORE_TWEETS:-1000000}" "$BIN/chirp-bench" store "$POSTGRES_URL"
+BENCH_STORE_TWEETS="${BENCH_STORE_TWEETS:-1000000}" "$BIN/chirp-bench" store "$POSTGRES_OWNER_URL"
 t0=$(now)
 for _ in 1 2 3 4 5; do "$BIN/chirp" trends --last 1h > /dev/null; done
 t1=$(now)

@@ -72,12 +72,12 @@ sender_start() {  # file
 cut_loader_connection() {
   for _ in $(seq 1 200); do
     cut=$(psql -X -tA "$POSTGRES_ADMIN_URL" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-      WHERE usename = 'chirp' AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')" 2>/dev/null)
+      WHERE usename = 'chirp_writer' AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')" 2>/dev/null)
     [ "${cut:-0}" -gt 0 ] && return 0
     sleep 0.01
   done
   # No batch caught in flight within 2 s: cut the idle connections instead.
-  psql -X -tA "$POSTGRES_ADMIN_URL" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'chirp' AND pid <> pg_backend_pid()" > /dev/null
+  psql -X -tA "$POSTGRES_ADMIN_URL" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'chirp_writer' AND pid <> pg_backend_pid()" > /dev/null
 }
 
 inject() {  # fault
@@ -104,7 +104,7 @@ day_sql() {  # day → counts of that day: loaded, and tweets counted beyond the
 
 # A fresh stack and services for a row; `s3` puts the Kafka broker's data in the S3 server.
 row_start() {  # storage
-  KAFKA_STORAGE=$1 bash "$ROOT/scripts/stack.sh" start "$STATE" "$BASE" > "$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log"; exit 1; }
+  KAFKA_STORAGE=$1 stack_start "$STATE" "$BASE" > "$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log"; exit 1; }
   set -a; . "$STATE/env"; set +a
   # The first loader migrates the new database alone, so the others find it ready.
   start loader; service_wait_ready "${PORT[loader]}"

@@ -115,6 +115,7 @@ expected_first=$(distinct_ids "$CONTEXT/sample.jsonl")
 POSTGRES_PASSWORD="pg-$RANDOM$RANDOM"; ADMIN_PASSWORD="admin-$RANDOM$RANDOM"
 cat > "$STATE/env" <<EOF
 POSTGRES_PASSWORD=$POSTGRES_PASSWORD
+CHIRP_OWNER_PASSWORD=owner-$RANDOM$RANDOM
 CHIRP_WRITER_PASSWORD=writer-$RANDOM$RANDOM
 CHIRP_READER_PASSWORD=reader-$RANDOM$RANDOM
 SENDER_MQTT_PASSWORD=sender-$RANDOM$RANDOM
@@ -206,7 +207,7 @@ distinct=$(sql "SELECT count(DISTINCT id) FROM tweets")
 check "killed at $mid rows, the loader resumed: $rows rows, $distinct ids, expected $total" \
   test "$rows" -eq "$total" -a "$distinct" -eq "$total"
 check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loader-1" \
-  chirp verify --postgres-url "postgresql://chirp:$(grep CHIRP_WRITER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp"
+  chirp verify --postgres-url "postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp"
 
 # Scaling from a fresh start, as a user would: Tansu, unlike Kafka, never expires a static group
 # member that is gone, so scaling a running group (which recreates containers under new host

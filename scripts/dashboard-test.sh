@@ -52,7 +52,7 @@ cleanup() {
 bash "$ROOT/scripts/stack.sh" stop "$OUT/stack" 2>/dev/null || true
 rm -rf "$OUT"; mkdir -p "$OUT"
 trap cleanup EXIT
-bash scripts/stack.sh start "$OUT/stack" "$BASE"
+stack_start "$OUT/stack" "$BASE"
 set -a; . "$OUT/stack/env"; set +a
 pipeline_start "$OUT/stack" $((BASE + 101)) dashboard
 "$BIN/chirp-sender" generate --count 3000 --seed 11 --span-seconds 3000 --output "$OUT/recent.jsonl"
@@ -70,7 +70,7 @@ log "$loaded tweets loaded"
 export PATH="$VENV/bin:$PATH" PYTHON="$VENV/bin/python"
 export SUPERSET_CONFIG_PATH="$ROOT/deploy/superset/superset_config.py" SUPERSET_HOME="$OUT/superset-home"
 export SUPERSET_SECRET_KEY="dashboard-test-$(date +%s%N)" SUPERSET_ADMIN_USER=admin SUPERSET_ADMIN_PASSWORD="test-$RANDOM$RANDOM"
-export CHIRP_DATABASE_URI="postgresql+psycopg2://chirp_reader@127.0.0.1:$((BASE + 2))/chirp"
+export CHIRP_DATABASE_URI="postgresql+psycopg2://chirp_reader@127.0.0.1:$((BASE + 2))/chirp?passfile=$OUT/stack/secrets/chirp_reader.pgpass"
 log "provisioning Superset (deploy/superset/bootstrap.sh)"
 bash deploy/superset/bootstrap.sh > "$OUT/bootstrap.log" 2>&1 || { tail -30 "$OUT/bootstrap.log" >&2; exit 1; }
 grep '^bootstrap:\|^grant_public:\|^bundle:' "$OUT/bootstrap.log"

@@ -34,7 +34,7 @@ run)
   bash "$ROOT/scripts/stack.sh" stop "$STATE" 2>/dev/null || true
   rm -rf "$STATE"
   trap 'stop_all "$STATE"' EXIT
-  bash scripts/stack.sh start "$STATE" "$BASE"
+  stack_start "$STATE" "$BASE"
   start_services "$STATE"
   echo "demo: generating $COUNT tweets (seed $SEED) spread over the last hour"
   "$BIN/chirp-sender" generate --count "$COUNT" --seed "$SEED" --span-seconds 3600 --output "$STATE/sample.jsonl"
@@ -66,12 +66,12 @@ up)
   STATE="$ROOT/.run/stack"
   bash "$ROOT/scripts/stack.sh" stop "$STATE" 2>/dev/null || true
   rm -rf "$STATE"
-  bash scripts/stack.sh start "$STATE" "$BASE"
+  stack_start "$STATE" "$BASE"
   start_services "$STATE" || { stop_all "$STATE"; exit 1; }
   echo "up: services running; logs in $STATE/*.log"
   echo "up: replay with:  set -a; . $STATE/env; set +a; $BIN/chirp-sender --file FILE"
   echo "up: health:       http://127.0.0.1:$((BASE + 101))/readyz (bridge), :$((BASE + 102)) (categorizer), :$((BASE + 103)) (loader)"
-  echo "up: database:     psql $(grep POSTGRES_URL "$STATE/env" | cut -d= -f2-)"
+  echo "up: database:     psql \"$(grep '^CHIRP_POSTGRES_URL=' "$STATE/env" | cut -d= -f2-)\"   (read-only; the roles' passwords are in $STATE/secrets)"
   ;;
 down)
   stop_all "$ROOT/.run/stack"

@@ -1,6 +1,8 @@
 # Sourced by demo.sh, bench.sh and the dashboard and compose tests: the services as background
 # processes of a script, and waiting for the tweets they load.
 # Needs BIN (the folder of the built executables).
+#   stack_start STATE BASE_PORT                    scripts/stack.sh start, then the schema
+#                                                  (chirp migrate, as the schema's owner)
 #   service_start NAME PORT STATE [VAR=value …]   chirp-NAME on HTTP port PORT, log and pid in STATE;
 #                                                  NAME@K runs chirp-NAME as a further instance
 #   service_wait_ready PORT                        until /readyz answers 200 (30 s at most)
@@ -12,6 +14,12 @@
 #                                                  SECONDS); prints the last count seen
 #   distinct_ids FILE…                             how many distinct tweet ids generated JSON-lines
 #                                                  files (chirp-sender generate) hold
+
+stack_start() {
+  bash "$ROOT/scripts/stack.sh" start "$1" "$2" || return 1
+  env $(grep '^POSTGRES_OWNER_URL=\|^LD_LIBRARY_PATH=' "$1/env") "$BIN/chirp" migrate > "$1/migrate.log" 2>&1 \
+    || { echo "stack: chirp migrate failed:" >&2; cat "$1/migrate.log" >&2; return 1; }
+}
 
 service_start() {
   local name=$1 port=$2 state=$3

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts or stops the servers Chirpstream runs against, on loopback, in a private state folder:
 #   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE, Kafka (Tansu) on BASE+1,
-#                                                 PostgreSQL on BASE+2 (database chirp, writer role chirp,
-#                                                 read-only role chirp_reader)
+#                                                 PostgreSQL on BASE+2 (database chirp; roles chirp, the
+#                                                 owner, chirp_writer, the loader, and chirp_reader; the
+#                                                 schema comes from `chirp migrate`)
 #   scripts/stack.sh stop STATE_DIR
 #   scripts/stack.sh restart-mqtt STATE_DIR [kill]  stops mosquitto (SIGTERM: it saves its sessions;
 #                                                 with kill: SIGKILL) and starts it again on the same port
@@ -77,14 +78,25 @@ start)
 MQTT_HOST=127.0.0.1
 MQTT_PORT=$MQTT_PORT
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-POSTGRES_URL=postgresql://chirp@127.0.0.1:$PG_PORT/chirp
-POSTGRES_ADMIN_URL=postgresql://postgres@127.0.0.1:$PG_PORT/chirp
-CHIRP_POSTGRES_URL=postgresql://chirp_reader@127.0.0.1:$PG_PORT/chirp
 LD_LIBRARY_PATH=$ROOT/.tools/lib
 EOF
-  # Secrets: random, readable by the owner only, never on a command line.
+  # Secrets: random, readable by the owner only, never on a command line. Each PostgreSQL role's
+  # password is in a libpq password file of its own, which its URL names (passfile=).
   (umask 077; mkdir -p "$STATE/secrets"
-   for name in mqtt-sender mqtt-bridge; do head -c 24 /dev/urandom | base64 | tr '+/' '-_' > "$STATE/secrets/$name"; done)
+   for name in mqtt-sender mqtt-bridge postgres chirp chirp_writer chirp_reader; do
+     head -c 24 /dev/urandom | base64 | tr '+/' '-_' > "$STATE/secrets/$name"
+   done
+   for role in postgres chirp chirp_writer chirp_reader; do
+     printf '127.0.0.1:%s:*:%s:%s\n' "$PG_PORT" "$role" "$(cat "$STATE/secrets/$role")" > "$STATE/secrets/$role.pgpass"
+   done)
+  echo "$PG_PORT" > "$STATE/pg.port"
+  pg_url() { echo "postgresql://$1@127.0.0.1:$PG_PORT/$2?passfile=$STATE/secrets/$1.pgpass"; }
+  cat >> "$STATE/env" <<EOF
+POSTGRES_URL=$(pg_url chirp_writer chirp)
+POSTGRES_OWNER_URL=$(pg_url chirp chirp)
+CHIRP_POSTGRES_URL=$(pg_url chirp_reader chirp)
+POSTGRES_ADMIN_URL=$(pg_url postgres chirp)
+EOF
   cat >> "$STATE/env" <<EOF
 SENDER_MQTT_USERNAME=chirp-sender
 SENDER_MQTT_PASSWORD_FILE=$STATE/secrets/mqtt-sender
@@ -126,14 +138,20 @@ EOF
   fi
   start_kafka "$STATE"
 
-  mkdir -p "$STATE/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg"
-  as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -A trust -U postgres > "$STATE/pg-init.log" 2>&1
+  # PostgreSQL: every login needs its password (SCRAM), the superuser's included; the roles
+  # and the database from the recipe compose uses (deploy/postgres/roles.sql).
+  mkdir -p "$STATE/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg"; chmod 700 "$STATE/pg"
+  (umask 077; cp "$STATE/secrets/postgres" "$STATE/pg/pwfile")
+  [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg/pwfile"
+  as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$STATE/pg/pwfile" \
+    --encoding=UTF8 --locale=C.UTF-8 > "$STATE/pg-init.log" 2>&1
+  rm -f "$STATE/pg/pwfile"
   start_postgres "$STATE" "$PG_PORT"
-  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 <<'EOF'
-CREATE ROLE chirp LOGIN;
-CREATE ROLE chirp_reader LOGIN;
-CREATE DATABASE chirp OWNER chirp;
-EOF
+  { printf '\\set owner_pw %s\n\\set writer_pw %s\n\\set reader_pw %s\n' \
+      "$(cat "$STATE/secrets/chirp")" "$(cat "$STATE/secrets/chirp_writer")" "$(cat "$STATE/secrets/chirp_reader")"
+    cat "$ROOT/deploy/postgres/roles.sql"
+  } | psql -X -q "$(pg_url postgres postgres)" > "$STATE/pg-roles.log" 2>&1 \
+    || { echo "stack: creating the database roles failed:" >&2; cat "$STATE/pg-roles.log" >&2; exit 1; }
   wait_port 127.0.0.1 "$MQTT_PORT" 10 mosquitto
   wait_port 127.0.0.1 "$KAFKA_PORT" 10 Kafka
   echo "stack: mosquitto :$MQTT_PORT, Kafka (Tansu) :$KAFKA_PORT, PostgreSQL :$PG_PORT, state $STATE"
@@ -159,7 +177,7 @@ restart-kafka)
   ;;
 restart-postgres)
   as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m immediate -w stop > /dev/null
-  start_postgres "$STATE" "$(sed -n 's#^POSTGRES_URL=postgresql://chirp@127.0.0.1:\([0-9]*\)/chirp#\1#p' "$STATE/env")"
+  start_postgres "$STATE" "$(cat "$STATE/pg.port")"
   ;;
 env)
   cat "$STATE/env"

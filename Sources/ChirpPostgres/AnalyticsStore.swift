@@ -53,6 +53,16 @@ public final class AnalyticsStore {
         return Int(rows[0, "v"] ?? "0") ?? 0
     }
 
+    /// The schema version as a role that did not make the schema sees it: 0 while there is no
+    /// ledger yet, or no privilege on it yet (the grants come last in a migration run).
+    public func visibleSchemaVersion() throws(PostgresError) -> Int {
+        do {
+            return try schemaVersion()
+        } catch where error.sqlState == "42P01" || error.sqlState == "42501" {
+            return 0
+        }
+    }
+
     /// Loads one batch in one transaction: facts, hashtags, rollups for new rows only, and the
     /// consumed offsets. Returns how many tweets were new.
     public func load(_ batch: TweetBatch, consumerGroup: String) throws(PostgresError) -> Int {

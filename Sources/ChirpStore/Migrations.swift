@@ -13,6 +13,9 @@ public enum Migrations {
     /// Serializes concurrent migrators (several loaders starting at once).
     public static let advisoryLockKey: Int64 = 0x4348_4952_5053  // "CHIRPS"
 
+    /// The version this code loads into: the last migration's.
+    public static var latestVersion: Int { all[all.count - 1].version }
+
     public static let all: [Migration] = [
         Migration(version: 1, name: "facts, rollups and consumer offsets", sql: """
             CREATE TABLE tweets (
@@ -198,31 +201,54 @@ public enum Migrations {
             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
             WHERE i.inhparent = 'raw_tweets'::regclass AND c.relname ~ '^raw_tweets_[0-9]{8}$';
             """),
+        // The loader logs in as a role that owns nothing (chirp_writer): making and dropping a
+        // day's raw partitions needs the tables' owner, so the two functions run as their owner,
+        // with a search path that a caller cannot point elsewhere. Who may call them is granted
+        // after every migration run (`grants`).
+        Migration(version: 5, name: "partition functions run as the schema's owner", sql: """
+            DO $m$
+            BEGIN
+                EXECUTE format('ALTER FUNCTION chirp_raw_partition(date) SECURITY DEFINER SET search_path = %I, pg_temp', current_schema());
+                EXECUTE format('ALTER FUNCTION chirp_drop_raw_partitions(interval) SECURITY DEFINER SET search_path = %I, pg_temp', current_schema());
+            END
+            $m$;
+            REVOKE EXECUTE ON FUNCTION chirp_raw_partition(date), chirp_drop_raw_partitions(interval) FROM PUBLIC;
+            """),
     ]
 
     /// Serializes creating and dropping raw partitions.
     public static let rawPartitionLockKey: Int64 = 0x4348_4952_5052  // "CHIRPR"
 
-    /// Privileges for the two group roles, when they exist: `chirp_reader` may read everything
-    /// (dashboards, the `chirp` CLI), `chirp_writer` may also write rows (a loader or recompute
-    /// logging in as a member instead of as the owner). Applied after every migration run, so a
-    /// role created later gets its privileges at the next start; tables created later by the
-    /// owner (raw partitions) inherit them through default privileges.
+    /// What the two other roles may do, when they exist (deploy/postgres/roles.sql makes them).
+    /// `chirp_writer`, the loader, adds rows: facts, raw payloads, rollup and offset upserts, the
+    /// partition functions; it cannot delete or rewrite a stored tweet, nor read raw payloads.
+    /// `chirp_reader` (the CLI's questions, Superset) reads facts and rollups, nothing else: no raw
+    /// payloads, no consumer offsets. Everything else stays the owner's. Applied after every
+    /// migration run, from scratch (what was granted before is revoked first), so the privileges
+    /// are these whatever an older version granted; tables created later (raw partitions) are
+    /// reached through their parent, which needs no privilege of its own.
     public static let grants = """
         DO $grants$
         DECLARE
             schema_name text := quote_ident(current_schema());
+            role_name text;
         BEGIN
-            IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_reader') THEN
-                EXECUTE 'GRANT USAGE ON SCHEMA ' || schema_name || ' TO chirp_reader';
-                EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA ' || schema_name || ' TO chirp_reader';
-                EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || schema_name || ' GRANT SELECT ON TABLES TO chirp_reader';
-            END IF;
+            FOREACH role_name IN ARRAY ARRAY['chirp_writer', 'chirp_reader'] LOOP
+                CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name);
+                EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %s FROM %I', schema_name, role_name);
+                EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %s FROM %I', schema_name, role_name);
+                EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %s REVOKE ALL ON TABLES FROM %I', schema_name, role_name);
+                EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', schema_name, role_name);
+            END LOOP;
             IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_writer') THEN
-                EXECUTE 'GRANT USAGE ON SCHEMA ' || schema_name || ' TO chirp_writer';
-                EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ' || schema_name || ' TO chirp_writer';
-                EXECUTE 'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ' || schema_name || ' TO chirp_writer';
-                EXECUTE 'ALTER DEFAULT PRIVILEGES IN SCHEMA ' || schema_name || ' GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO chirp_writer';
+                GRANT SELECT ON chirp_migrations TO chirp_writer;
+                GRANT SELECT, INSERT ON tweets TO chirp_writer;
+                GRANT INSERT ON tweet_hashtags, raw_tweets, raw_documents TO chirp_writer;
+                GRANT SELECT, INSERT, UPDATE ON hashtag_counts_hourly, category_counts_minutely, language_counts_hourly, kafka_offsets TO chirp_writer;
+                GRANT EXECUTE ON FUNCTION chirp_raw_partition(date), chirp_drop_raw_partitions(interval) TO chirp_writer;
+            END IF;
+            IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_reader') THEN
+                GRANT SELECT ON tweets, tweet_hashtags, hashtag_counts_hourly, category_counts_minutely, language_counts_hourly TO chirp_reader;
             END IF;
         END
         $grants$

@@ -48,21 +48,24 @@ final class Loader: Sendable {
         context.readiness.add("group") { membership.hasJoined ? nil : "not yet a member of consumer group \(group)" }
     }
 
-    /// Connects and migrates, retrying while the database is not up yet, and a migration that
-    /// lost a deadlock or a serialization conflict (within the timeout).
+    /// Connects and waits for the schema this loader needs, retrying while the database is not
+    /// up yet or not yet migrated (within the timeout). The loader's role changes no schema:
+    /// `chirp migrate`, as the schema's owner, does (compose runs it before any loader starts).
     private func connect(stop: StopSignal) throws -> AnalyticsStore {
         let deadline = ContinuousClock.now + connectTimeout
         while true {
             do {
                 let store = try AnalyticsStore(url: postgresURL)
-                let applied = try store.migrate()
-                let version = try store.schemaVersion()
-                logger.info("database ready", metadata: ["schema_version": "\(version)", "applied_now": "\(applied)"])
+                let version = try store.visibleSchemaVersion()
+                guard version >= Migrations.latestVersion else { throw SchemaBehind(version: version) }
+                logger.info("database ready", metadata: ["schema_version": "\(version)"])
                 metrics.databaseReady.set(true)
                 return store
             } catch {
-                if !(error.isConnectionFailure || error.isRetryable) || ContinuousClock.now >= deadline || stop.isStopping { throw error }
-                logger.warning("database not available yet; retrying", metadata: ["error": "\(error)"])
+                let waiting = error is SchemaBehind || (error as? PostgresError)?.isConnectionFailure == true
+                if !waiting || ContinuousClock.now >= deadline || stop.isStopping { throw error }
+                logger.warning(error is SchemaBehind ? "waiting for the schema" : "database not available yet; retrying",
+                               metadata: ["error": "\(error)"])
                 Thread.sleep(forTimeInterval: 1)
             }
         }
@@ -83,5 +86,13 @@ final class Loader: Sendable {
         }
         try loop.finish()
         consumer.close()
+    }
+}
+
+/// The database's schema is older than this loader's (or not there).
+struct SchemaBehind: Error, CustomStringConvertible {
+    let version: Int
+    var description: String {
+        "the database schema is at version \(version), this loader needs \(Migrations.latestVersion): run `chirp migrate` as the schema's owner (--postgres-url / POSTGRES_OWNER_URL)"
     }
 }

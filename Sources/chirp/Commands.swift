@@ -228,7 +228,7 @@ enum Commands {
 
     static let recompute = Command(
         name: "recompute", summary: "Re-derive facts and rollups since a time from the raw payloads with the current rules.",
-        specs: [SharedOptions.writerURL, SharedOptions.tz, SharedOptions.json, SharedOptions.now,
+        specs: [SharedOptions.ownerURL, SharedOptions.tz, SharedOptions.json, SharedOptions.now,
                 OptionSpec("since", env: "RECOMPUTE_SINCE", default: "", help: "Re-derive tweets whose event time is at or after this (required)."),
                 RuleOptions.categoriesFile,
                 RuleOptions.maxPayloadBytes("Payloads larger than this are reported, not re-derived."),
@@ -241,9 +241,9 @@ enum Commands {
         guard (1...100_000).contains(batchSize) else { throw CLIError.usage("--batch-size must be between 1 and 100000") }
         let enricher = Enricher(table: try CategoryFile.load(path: options.string("categories-file") ?? ""))
         let store = try Session.store(options.string("postgres-url") ?? "")
-        let privileges = try Session.run(store.connection, Query(sql: "SELECT has_table_privilege('tweets', 'UPDATE') AND has_table_privilege('hashtag_counts_hourly', 'UPDATE') AS ok", parameters: []))
+        let privileges = try Session.run(store.connection, Query(sql: "SELECT has_table_privilege('tweets', 'UPDATE') AND has_table_privilege('tweet_hashtags', 'DELETE') AND has_table_privilege('raw_tweets', 'SELECT') AS ok", parameters: []))
         guard privileges[0, "ok"] == "t" else {
-            throw CLIError.database("recompute rewrites facts and rollups: connect as the writer role (--postgres-url / POSTGRES_URL), not a read-only one")
+            throw CLIError.database("recompute rewrites facts and rollups: connect as the schema's owner (--postgres-url / POSTGRES_OWNER_URL)")
         }
         let started = ContinuousClock.now
         var lastReport = started
@@ -300,8 +300,8 @@ enum Commands {
     }
 
     static let migrate = Command(
-        name: "migrate", summary: "Apply pending schema migrations and grants (the loader does this at start too).",
-        specs: [SharedOptions.writerURL]
+        name: "migrate", summary: "Apply pending schema migrations and the other roles' grants, as the schema's owner (loaders wait for it).",
+        specs: [SharedOptions.ownerURL]
     ) { options in
         let store = try Session.store(options.string("postgres-url") ?? "")
         do throws(PostgresError) {

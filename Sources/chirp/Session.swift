@@ -9,9 +9,9 @@ enum SharedOptions {
     static let readerURL = OptionSpec.secret(
         "postgres-url", env: "CHIRP_POSTGRES_URL", default: "postgresql://chirp_reader@127.0.0.1:5432/chirp", whole: false,
         help: "libpq connection string of the analytics database (the read-only role is enough).")
-    static let writerURL = OptionSpec.secret(
-        "postgres-url", env: "POSTGRES_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", whole: false,
-        help: "libpq connection string of the analytics database (writer role, as the loader's).")
+    static let ownerURL = OptionSpec.secret(
+        "postgres-url", env: "POSTGRES_OWNER_URL", default: "postgresql://chirp@127.0.0.1:5432/chirp", whole: false,
+        help: "libpq connection string of the analytics database as the schema's owner (role chirp).")
     static let tz = OptionSpec("tz", env: "CHIRP_TZ", default: "UTC", help: "Time zone for times read and shown: an IANA name (Europe/Berlin), UTC or an offset (+05:30).")
     static let json = OptionSpec.switch("json", env: "CHIRP_JSON", help: "Print JSON instead of a table.")
     static let now = OptionSpec("now", env: "CHIRP_NOW", default: "now", help: "The time windows end at (default the clock; set it to look at replayed old data).")
@@ -105,8 +105,8 @@ enum Session {
     static func explain(_ error: PostgresError) -> CLIError {
         let message = error.message.trimmingCharacters(in: .whitespacesAndNewlines)
         switch error.sqlState {
-        case "42P01": return .database("\(message) (is the schema there? start the loader or run chirp migrate)")
-        case "42501", "25006": return .database("\(message) (this needs the writer role: --postgres-url / POSTGRES_URL)")
+        case "42P01": return .database("\(message) (is the schema there? run chirp migrate as the schema's owner)")
+        case "42501", "25006": return .database("\(message) (this needs the schema's owner: --postgres-url / POSTGRES_OWNER_URL)")
         default: return .database(message)
         }
     }

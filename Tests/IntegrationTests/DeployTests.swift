@@ -111,7 +111,7 @@ struct DeployTests {
         let expectations: [(service: String, binary: String, needs: [String: String])] = [
             ("bridge", "chirp-bridge", ["mosquitto": "service_healthy", "kafka-init": "service_completed_successfully"]),
             ("categorizer", "chirp-categorizer", ["kafka-init": "service_completed_successfully"]),
-            ("loader", "chirp-loader", ["postgres": "service_healthy", "kafka-init": "service_completed_successfully"]),
+            ("loader", "chirp-loader", ["migrate": "service_completed_successfully", "kafka-init": "service_completed_successfully"]),
             ("sender", "chirp-sender", ["bridge": "service_healthy", "categorizer": "service_healthy", "loader": "service_healthy"]),
         ]
         for (name, binary, needs) in expectations {
@@ -135,6 +135,19 @@ struct DeployTests {
             #expect(test == ["CMD", binary, "healthcheck", "--http-port", port], "\(name) healthcheck: \(test)")
             #expect(environment["HTTP_HOST"] as? String == "0.0.0.0")
         }
+        // The schema comes from a one-off as its owner, after the roles; the loader only waits for it.
+        let migrate = try #require(services["migrate"])
+        #expect(migrate["entrypoint"] as? [String] == ["chirp", "migrate"])
+        let migrateHelp = try run(try Paths.binary("chirp"), ["migrate", "--help"])
+        for key in (migrate["environment"] as? [String: Any] ?? [:]).keys {
+            #expect(migrateHelp.output.contains("$\(key)"), "migrate: \(key) is not an option of chirp migrate")
+        }
+        #expect(((migrate["environment"] as? [String: Any])?["POSTGRES_OWNER_URL"] as? String)?.hasPrefix("postgresql://chirp:") == true)
+        let migrateNeeds = migrate["depends_on"] as? [String: [String: Any]] ?? [:]
+        #expect(migrateNeeds["postgres-setup"]?["condition"] as? String == "service_completed_successfully")
+        let loaderURL = (services["loader"]?["environment"] as? [String: Any])?["POSTGRES_URL"] as? String
+        #expect(loaderURL?.hasPrefix("postgresql://chirp_writer:") == true, "the loader logs in as chirp_writer: \(loaderURL ?? "")")
+
         let superset = try #require(services["superset"])
         let uri = try #require((superset["environment"] as? [String: Any])?["CHIRP_DATABASE_URI"] as? String)
         #expect(uri.contains("//chirp_reader:"), "Superset must read through the read-only role: \(uri)")
@@ -213,12 +226,13 @@ struct DeployTests {
         #expect(result.output.contains("max_queued_mesages"), "\(result.output)")
     }
 
-    // MARK: PostgreSQL init script
+    // MARK: PostgreSQL roles
 
-    /// Runs deploy/postgres/10-chirp-roles.sh the way the official image does (psql as the
-    /// superuser, passwords from the environment) on a fresh cluster with password authentication
-    /// over TCP, then logs in as each role with its password.
-    @Test func postgresInitScriptCreatesTheRoles() throws {
+    /// Runs deploy/postgres/setup.sh as compose's postgres-setup does (psql as the superuser,
+    /// passwords from the environment) on a fresh cluster with password authentication over TCP:
+    /// each role logs in with its password and may do only its part; running it again with a new
+    /// password rotates it; placeholders and missing secrets stop it, naming the variable.
+    @Test func postgresSetupCreatesTheRolesAndRotatesPasswords() throws {
         let folder = try Self.scratch()
         defer {
             _ = try? run("/usr/sbin/runuser", ["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", folder.appendingPathComponent("data").path, "-m", "immediate", "stop"])
@@ -234,29 +248,49 @@ struct DeployTests {
                                                               "-l", folder.appendingPathComponent("log").path,
                                                               "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1", "start"])
         try #require(start.status == 0, "\(start.output)")
-        let environment = ["POSTGRES_USER": "postgres", "PGHOST": folder.path, "PGPORT": String(port),
-                           "CHIRP_WRITER_PASSWORD": "w-secret", "CHIRP_READER_PASSWORD": "r-secret"]
-        let script = Self.root.appendingPathComponent("deploy/postgres/10-chirp-roles.sh").path
-        let initialized = try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/env"] + environment.map { "\($0)=\($1)" } + ["/bin/bash", script])
-        #expect(initialized.status == 0, "\(initialized.output)")
+        let script = Self.root.appendingPathComponent("deploy/postgres/setup.sh").path
+        func setup(_ secrets: [String: String]) throws -> (status: Int32, output: String) {
+            let environment = ["PGHOST": folder.path, "PGPORT": String(port), "POSTGRES_PASSWORD": "unused-locally"].merging(secrets) { _, new in new }
+            return try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/env"] + environment.map { "\($0)=\($1)" } + ["/bin/bash", script])
+        }
+        let secrets = ["CHIRP_OWNER_PASSWORD": "o-secret", "CHIRP_WRITER_PASSWORD": "w-secret", "CHIRP_READER_PASSWORD": "r-secret"]
+        let first = try setup(secrets)
+        #expect(first.status == 0 && first.output.contains("setup: roles"), "\(first.output)")
 
         func login(_ user: String, _ password: String, _ sql: String) throws -> (status: Int32, output: String) {
             try run("/usr/bin/psql", ["-X", "-tA", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "chirp", "-c", sql],
                     environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"])
         }
-        let writer = try login("chirp", "w-secret", "CREATE TABLE t (x int); SELECT current_user")
-        #expect(writer.status == 0 && writer.output.contains("chirp"), "\(writer.output)")
+        let owner = try login("chirp", "o-secret", "CREATE TABLE t (x int); SELECT current_user")
+        #expect(owner.status == 0 && owner.output.contains("chirp"), "\(owner.output)")
         // The cluster here is initialized in the C locale (SQL_ASCII); tweets need UTF-8 whatever it is.
-        let encoding = try login("chirp", "w-secret", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'chirp'")
+        let encoding = try login("chirp", "o-secret", "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = 'chirp'")
         #expect(encoding.output.trimmingCharacters(in: .whitespacesAndNewlines) == "UTF8", "\(encoding.output)")
-        let reader = try login("chirp_reader", "r-secret", "SELECT current_user")
-        #expect(reader.status == 0 && reader.output.contains("chirp_reader"), "\(reader.output)")
-        let readerWrites = try login("chirp_reader", "r-secret", "CREATE TABLE u (x int)")
-        #expect(readerWrites.status != 0 && readerWrites.output.contains("permission denied"), "\(readerWrites.output)")
+        for (user, password, refusal) in [("chirp_writer", "w-secret", "permission denied for schema public"),
+                                          ("chirp_reader", "r-secret", "read-only transaction")] {
+            let made = try login(user, password, "CREATE TABLE u (x int)")
+            #expect(made.status != 0 && made.output.contains(refusal), "\(user): \(made.output)")
+        }
+        let timeout = try login("chirp_reader", "r-secret", "SHOW statement_timeout")
+        #expect(timeout.output.trimmingCharacters(in: .whitespacesAndNewlines) == "30s", "\(timeout.output)")
         let wrongPassword = try login("chirp_reader", "nope", "SELECT 1")
         #expect(wrongPassword.status != 0 && wrongPassword.output.contains("password authentication failed"), "\(wrongPassword.output)")
-        let missing = try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/env", "POSTGRES_USER=postgres", "PGHOST=\(folder.path)", "PGPORT=\(port)", "/bin/bash", script])
-        #expect(missing.status != 0 && missing.output.contains("CHIRP_WRITER_PASSWORD"), "\(missing.output)")
+        let stored = try run("/usr/sbin/runuser", asPostgres + ["/usr/bin/psql", "-X", "-tA", "-h", folder.path, "-p", String(port), "-d", "postgres", "-c",
+            "SELECT count(*) FROM pg_authid WHERE rolname LIKE 'chirp%' AND rolpassword LIKE 'SCRAM-SHA-256$%'"])
+        #expect(stored.output.trimmingCharacters(in: .whitespacesAndNewlines) == "3", "\(stored.output)")
+
+        // Rotation: the same script with a new writer password; the old one no longer works.
+        let rotated = try setup(secrets.merging(["CHIRP_WRITER_PASSWORD": "w-rotated"]) { _, new in new })
+        #expect(rotated.status == 0, "\(rotated.output)")
+        #expect(try login("chirp_writer", "w-secret", "SELECT 1").status != 0)
+        #expect(try login("chirp_writer", "w-rotated", "SELECT 1").status == 0)
+
+        let placeholder = try setup(secrets.merging(["CHIRP_READER_PASSWORD": "change-me-reader"]) { _, new in new })
+        #expect(placeholder.status != 0 && placeholder.output.contains("setup: CHIRP_READER_PASSWORD is a placeholder"), "\(placeholder.output)")
+        var missingOwner = secrets
+        missingOwner["CHIRP_OWNER_PASSWORD"] = nil
+        let missing = try setup(missingOwner)
+        #expect(missing.status != 0 && missing.output.contains("setup: CHIRP_OWNER_PASSWORD is empty"), "\(missing.output)")
     }
 
     // MARK: Superset dashboard sources

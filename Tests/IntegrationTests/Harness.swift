@@ -116,12 +116,13 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 }
 
 /// mosquitto, Kafka (Tansu) and PostgreSQL on free loopback ports, in a private folder, started and
-/// stopped through `scripts/stack.sh` (the same recipe `make demo` uses).
+/// stopped through `scripts/stack.sh` (the same recipe `make demo` uses). The schema is migrated
+/// as its owner, as `chirp migrate` does before loaders start, unless `migrated` is false.
 final class LocalStack {
     let state: URL
     let environment: [String: String]
 
-    init() throws {
+    init(migrated: Bool = true) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("chirp-it-\(UUID().uuidString.prefix(8))")
         let base = try Self.freePortBlock(count: 3)
         let script = Paths.repository.appendingPathComponent("scripts/stack.sh").path
@@ -133,6 +134,14 @@ final class LocalStack {
             if parts.count == 2 { environment[parts[0]] = parts[1] }
         }
         self.environment = environment
+        if migrated {
+            do {
+                try AnalyticsStore(url: environment["POSTGRES_OWNER_URL"]!).migrate()
+            } catch {
+                stop()
+                throw HarnessError("the schema did not migrate: \(error)")
+            }
+        }
     }
 
     func stop() {
@@ -141,7 +150,10 @@ final class LocalStack {
         try? FileManager.default.removeItem(at: state)
     }
 
+    /// The loader's role (chirp_writer): adds rows, reads few tables.
     var postgresURL: String { environment["POSTGRES_URL"]! }
+    /// The schema's owner (chirp): migrations, recompute, and tests that look at everything.
+    var ownerURL: String { environment["POSTGRES_OWNER_URL"]! }
 
     /// A service's MQTT user and password (`service`: SENDER or BRIDGE), as the stack wrote them.
     func mqttCredentials(_ service: String) throws -> (username: String, password: String) {

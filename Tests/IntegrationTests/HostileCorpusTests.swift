@@ -137,7 +137,7 @@ struct HostileCorpusTests {
         }
         let dlq = tally(\.dlq), bridgeRejected = tally(\.bridgeRejected), loaderRejected = tally(\.loaderRejected)
         let ignored = tally(\.ignored), ignoredCategorizer = tally(\.ignoredCategorizer), ignoredLoader = tally(\.ignoredLoader)
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         let settled = { () throws -> Bool in
             try database.tweetCount() >= expectedIds.count
                 && dlq.allSatisfy { try categorizer.metric("chirp_dlq_total{reason=\"\($0.key)\"}") ?? 0 >= Double($0.value) }

@@ -107,7 +107,7 @@ struct HostileInputTests {
                              environment: stack.environment)
         #expect(replay.status == 0, "\(replay.output)")
 
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         let expected = Set(hostileTimes.map(\.0) + ["p-direct", "p-badraw", "p-rawpart"] + (0..<50).map { "good-\($0)" })
         try eventually(timeout: .seconds(60), "\(expected.count) tweets loaded") { try database.tweetCount() >= expected.count }
         try eventually(timeout: .seconds(30), "the large tweets dead-lettered") {

@@ -142,7 +142,7 @@ struct PipelineTests {
         #expect(try stack.mosquittoPublish(["-f", documentPath]).status == 0)
         expectedSet.formUnion(Self.documentIds)
 
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         try eventually(timeout: .seconds(120), "all \(expectedSet.count) tweets in PostgreSQL") {
             try database.tweetCount() >= expectedSet.count
         }

@@ -48,7 +48,7 @@ struct ScalingTests {
         try stack.start([categorizerB, loaderB])
 
         #expect(replay.wait() == 0)
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         try eventually(timeout: .seconds(120), "\(count) tweets loaded") {
             try database.tweetCount() >= count
         }
@@ -98,7 +98,7 @@ struct ScalingTests {
         }
         #expect(replay.wait() == 0)
 
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         // A loss shows as a count that stops short: wait, then say how many.
         try? eventually(timeout: .seconds(90), "\(count) tweets loaded") { try database.tweetCount() >= count }
         Thread.sleep(forTimeInterval: 2)
@@ -135,7 +135,7 @@ struct ScalingTests {
         #expect(senderLog.contains("mqtt disconnected; reconnecting"), "\(senderLog)")
         #expect(senderLog.components(separatedBy: "mqtt connected").count - 1 == 2, "\(senderLog)")
 
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         try eventually(timeout: .seconds(90), "\(count) tweets loaded") { try database.tweetCount() >= count }
         Thread.sleep(forTimeInterval: 2)
         let stored = try database.execute("SELECT id FROM tweets").rows.compactMap { $0[0] }
@@ -177,7 +177,7 @@ struct ScalingTests {
         }
 
         let replay = try stack.replayInBackground(file, arguments: ["--rate", "2500"])
-        let database = try PostgresConnection(stack.postgresURL)
+        let database = try PostgresConnection(stack.ownerURL)
         for _ in 0..<3 {
             // Kill at a random moment after this instance has committed a batch (or everything is
             // loaded already), so every restarted loader finds offsets stored in PostgreSQL.

@@ -1,0 +1,118 @@
+import ChirpCore
+import ChirpPostgres
+import ChirpStore
+import Foundation
+import Testing
+
+/// The local stack's PostgreSQL, tried as each role and as an outsider: nobody logs in without
+/// the role's password, the loader's role only adds rows, the reader only reads facts and
+/// rollups, and a reader's runaway query is stopped.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DatabaseRolesTests {
+    /// The statement's SQLSTATE, or "ok".
+    static func outcome(_ connection: PostgresConnection, _ sql: String) -> String {
+        do {
+            try connection.execute(sql)
+            return "ok"
+        } catch {
+            return error.sqlState ?? "no state: \(error.message)"
+        }
+    }
+
+    @Test func eachRoleDoesItsPartOnly() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let writerStore = try AnalyticsStore(url: stack.postgresURL)
+        var batch = TweetBatch()
+        let raw = RawPayload(bytes: Array(#"{"id":"r1","text":"a #test"}"#.utf8), receivedAt: Timestamp(parsing: "2026-12-01T10:00:00Z")!,
+                             topic: "tweets.raw", partition: 0, offset: 0)
+        let tweet = Tweet(id: "r1", createdAt: Timestamp(parsing: "2026-12-01T10:00:00Z"), text: "a #test", format: .minimal)
+        batch.append(Enricher().enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
+                     provenance: LoadProvenance(topic: "tweets.enriched", partition: 0, offset: 0, publishedAt: nil, raw: raw))
+        #expect(try writerStore.load(batch, consumerGroup: "g") == 1, "the loader's role loads a batch with its raw payload")
+
+        // The reader: a runaway query is cancelled by the role's statement timeout (30 s); the
+        // other checks run meanwhile on connections of their own.
+        let runaway = try PostgresConnection(stack.environment["CHIRP_POSTGRES_URL"]!)
+        try runaway.send("SELECT pg_sleep(120)")
+
+        let reader = try PostgresConnection(stack.environment["CHIRP_POSTGRES_URL"]!)
+        #expect(try reader.tweetCount() == 1)
+        for table in ["tweet_hashtags", "hashtag_counts_hourly", "category_counts_minutely", "language_counts_hourly"] {
+            #expect(Self.outcome(reader, "SELECT count(*) FROM \(table)") == "ok", "reader reads \(table)")
+        }
+        for table in ["kafka_offsets", "raw_tweets", "raw_documents", "raw_tweets_20261201", "chirp_migrations"] {
+            #expect(Self.outcome(reader, "SELECT count(*) FROM \(table)") == "42501", "reader reads \(table)")
+        }
+        // Read-only transactions first; a reader that turns them off meets the missing privileges.
+        #expect(Self.outcome(reader, "DELETE FROM tweets") == "25006")
+        try reader.execute("SET default_transaction_read_only = off")
+        for sql in ["DELETE FROM tweets", "UPDATE tweets SET text = ''", "INSERT INTO tweets (id) VALUES ('x')",
+                    "UPDATE hashtag_counts_hourly SET count = 0", "TRUNCATE tweets", "CREATE TABLE mine (x int)",
+                    "SELECT chirp_drop_raw_partitions('0 days')", "SELECT chirp_raw_partition('2030-01-01')"] {
+            #expect(Self.outcome(reader, sql) == "42501", "reader: \(sql)")
+        }
+
+        // The loader's role: no schema changes, no deletes or rewrites of stored tweets, no raw
+        // payloads read back; the partition functions run as their owner, on their own search path.
+        let writer = try PostgresConnection(stack.postgresURL)
+        for sql in ["DROP TABLE tweets", "ALTER TABLE tweets ADD COLUMN x int", "CREATE TABLE mine (x int)", "TRUNCATE raw_tweets",
+                    "DELETE FROM tweets", "UPDATE tweets SET text = ''", "DELETE FROM tweet_hashtags", "SELECT count(*) FROM raw_tweets",
+                    "SELECT count(*) FROM raw_documents", "DROP TABLE raw_tweets_20261201",
+                    "DELETE FROM kafka_offsets"] {
+            #expect(Self.outcome(writer, sql) == "42501", "writer: \(sql)")
+        }
+        try writer.execute("SET search_path = pg_temp, public")
+        #expect(Self.outcome(writer, "SELECT chirp_raw_partition('2030-01-01')") == "ok")
+        let made = try PostgresConnection(stack.ownerURL).execute("SELECT tableowner FROM pg_tables WHERE tablename = 'raw_tweets_20300101'")
+        #expect(made[0, "tableowner"] == "chirp")
+        let functions = try writer.execute("""
+            SELECT count(*) FILTER (WHERE prosecdef AND array_to_string(proconfig, ',') LIKE 'search_path=public, pg_temp%') AS fixed,
+                   count(*) AS total
+            FROM pg_proc WHERE proname IN ('chirp_raw_partition', 'chirp_drop_raw_partitions')
+            """)
+        #expect(functions[0, "fixed"] == "2" && functions[0, "total"] == "2")
+
+        // Nobody logs in without the role's password.
+        let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        for (url, expected) in [("postgresql://chirp@127.0.0.1:\(port)/chirp?passfile=/dev/null", "no password supplied"),
+                                ("postgresql://postgres:guess@127.0.0.1:\(port)/chirp", "password authentication failed"),
+                                ("postgresql://chirp_reader:guess@127.0.0.1:\(port)/chirp", "password authentication failed")] {
+            #expect { try PostgresConnection(url) } throws: { ($0 as? PostgresError)?.message.contains(expected) == true }
+        }
+        let limits = try writer.execute("""
+            SELECT string_agg(rolname || '=' || rolconnlimit, ',' ORDER BY rolname) AS limits,
+                   bool_or(rolsuper OR rolcreaterole OR rolcreatedb) AS powerful
+            FROM pg_roles WHERE rolname IN ('chirp', 'chirp_writer', 'chirp_reader')
+            """)
+        #expect(limits[0, "limits"] == "chirp=8,chirp_reader=20,chirp_writer=32")
+        #expect(limits[0, "powerful"] == "f")
+        for name in ["postgres", "chirp", "chirp_writer", "chirp_reader"] {
+            for file in [name, "\(name).pgpass"] {
+                let path = stack.state.appendingPathComponent("secrets/\(file)").path
+                let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+                #expect(mode == 0o600, "\(file) has mode \(String(mode ?? 0, radix: 8))")
+            }
+        }
+
+        #expect { try runaway.awaitResults() } throws: { ($0 as? PostgresError)?.sqlState == "57014" }
+    }
+
+    /// A loader started before the schema waits for it, not ready, and loads once `chirp migrate`
+    /// (as the owner) has run; it never migrates itself.
+    @Test func theLoaderWaitsForTheOwnersMigration() throws {
+        let stack = try LocalStack(migrated: false)
+        defer { stack.stop() }
+        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        defer { _ = loader.stop() }
+        try loader.waitForHTTP()
+        try eventually(timeout: .seconds(20), "the loader says what it waits for") {
+            loader.logText.contains("this loader needs \(Migrations.latestVersion): run `chirp migrate` as the schema's owner")
+        }
+        #expect(try loader.get("/readyz").status == 503)
+        let migrated = try run(try Paths.binary("chirp"), ["migrate"], environment: stack.environment)
+        #expect(migrated.status == 0 && migrated.output.contains("schema version \(Migrations.latestVersion)"), "\(migrated.output)")
+        try loader.waitUntilReady()
+        #expect(loader.logText.contains("database ready"))
+    }
+}
