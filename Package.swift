@@ -48,7 +48,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpMQTT", dependencies: [
-            "CMosquitto", "ChirpPipeline",
+            "CMosquitto", "ChirpPipeline", "ChirpService",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ChirpPostgres", dependencies: ["CLibPQ", "ChirpCore", "ChirpStore", "ChirpPipeline"]),

@@ -212,6 +212,19 @@ check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loa
 # Scaling from a fresh start, as a user would: Tansu, unlike Kafka, never expires a static group
 # member that is gone, so scaling a running group (which recreates containers under new host
 # names) or killing one of several instances would strand partitions (docs/operations.md, The local stack).
+# Every secret the test configured, looked for in every container's log (services, brokers,
+# PostgreSQL, Superset), after a run that included a kill and a restart.
+compose logs --no-color > "$STATE/all-logs.txt" 2>&1
+leaked=""
+for name in POSTGRES_PASSWORD CHIRP_OWNER_PASSWORD CHIRP_WRITER_PASSWORD CHIRP_READER_PASSWORD SENDER_MQTT_PASSWORD \
+            BRIDGE_MQTT_PASSWORD SUPERSET_SECRET_KEY SUPERSET_ADMIN_PASSWORD; do
+  value=$(grep "^$name=" "$STATE/env" | cut -d= -f2-)
+  grep -qF -- "$value" "$STATE/all-logs.txt" && leaked="$leaked $name"
+done
+check "no container log holds a secret ($(wc -l < "$STATE/all-logs.txt") lines; leaked:${leaked:- none})" test -z "$leaked"
+refusal=$(compose run --rm --no-deps -e CHIRP_READER_PASSWORD=change-me-reader postgres-setup 2>&1 || true)
+check "postgres-setup refuses a placeholder secret, naming it" grep -q "setup: CHIRP_READER_PASSWORD is a placeholder" <<< "$refusal"
+
 log "docker compose down -v, then up --scale categorizer=3 --scale loader=2 and the sample again"
 compose down -v > "$STATE/down-1.log" 2>&1
 if compose up -d --wait --wait-timeout 240 --no-build --pull never --scale categorizer=3 --scale loader=2 \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts or stops the servers Chirpstream runs against, on loopback, in a private state folder:
-#   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE, Kafka (Tansu) on BASE+1,
+#   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE (and over TLS on BASE+4, with a
+#                                                 CA of the stack's own: STACK_MQTT_TLS_PORT and
+#                                                 STACK_MQTT_CA_FILE in DIR/env), Kafka (Tansu) on BASE+1,
 #                                                 PostgreSQL on BASE+2 (database chirp; roles chirp, the
 #                                                 owner, chirp_writer, the loader, and chirp_reader; the
 #                                                 schema comes from `chirp migrate`)
@@ -125,6 +127,28 @@ persistence true
 persistence_location $STATE/mosquitto/
 autosave_interval 5
 EOF
+  # A TLS listener too, with a certificate for the name localhost (not 127.0.0.1) from a CA made
+  # here, whose key is thrown away once it has signed.
+  mkdir -p "$STATE/tls"
+  (cd "$STATE/tls" && umask 077 &&
+   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=Chirpstream stack CA" \
+     -keyout ca.key -out ca.crt &&
+   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr &&
+   printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext &&
+   openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
+   rm -f ca.key ca.srl server.csr server.ext && chmod 644 ca.crt server.crt) > "$STATE/tls.log" 2>&1 \
+    || { echo "stack: making the TLS certificates failed:" >&2; cat "$STATE/tls.log" >&2; exit 1; }
+  mv "$STATE/tls/server.key" "$STATE/tls/server.crt" "$STATE/mosquitto/"
+  cat >> "$STATE/mosquitto/mosquitto.conf" <<EOF
+listener $((BASE + 4)) 127.0.0.1
+certfile $STATE/mosquitto/server.crt
+keyfile $STATE/mosquitto/server.key
+tls_version tlsv1.2
+EOF
+  cat >> "$STATE/env" <<EOF
+STACK_MQTT_TLS_PORT=$((BASE + 4))
+STACK_MQTT_CA_FILE=$STATE/tls/ca.crt
+EOF
   [ "$(id -u)" -eq 0 ] && chown -R mosquitto "$STATE/mosquitto" 2>/dev/null || true
   start_mosquitto "$STATE"
 
@@ -153,6 +177,7 @@ EOF
   } | psql -X -q "$(pg_url postgres postgres)" > "$STATE/pg-roles.log" 2>&1 \
     || { echo "stack: creating the database roles failed:" >&2; cat "$STATE/pg-roles.log" >&2; exit 1; }
   wait_port 127.0.0.1 "$MQTT_PORT" 10 mosquitto
+  wait_port 127.0.0.1 $((BASE + 4)) 10 "mosquitto (TLS)"
   wait_port 127.0.0.1 "$KAFKA_PORT" 10 Kafka
   echo "stack: mosquitto :$MQTT_PORT, Kafka (Tansu) :$KAFKA_PORT, PostgreSQL :$PG_PORT, state $STATE"
   ;;

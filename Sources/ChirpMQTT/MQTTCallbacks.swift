@@ -76,3 +76,15 @@ let chirpMQTTMessageCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPo
     }
     client.didReceive(MQTTMessage(topic: m.topic.map { String(cString: $0) } ?? "", payload: payload, userProperties: userProperties))
 }
+
+/// OpenSSL's key password callback: no password (an encrypted key fails to load instead of a
+/// prompt on the terminal).
+let chirpMQTTNoKeyPassword: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _ in 0 }
+
+/// libmosquitto's log: its errors (OpenSSL's reasons among them, such as a certificate that
+/// does not verify) are kept as the client's last error, for the message a failed connect gives.
+let chirpMQTTLogCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?) -> Void = {
+    _, userData, level, text in
+    guard level & Int32(MOSQ_LOG_ERR) != 0, let text, let client = client(userData) else { return }
+    client.lastLibraryError = String(cString: text)
+}

@@ -1,5 +1,6 @@
 import CMosquitto
 import ChirpPipeline
+import ChirpService
 import Foundation
 import Logging
 import Synchronization
@@ -38,6 +39,9 @@ public final class MQTTClient {
         /// QoS 1 messages the broker may send before they are acknowledged (MQTT 5 receive
         /// maximum, 1 to 65 535).
         public var receiveMaximum: Int = 20
+        /// nil: plain TCP. TLS 1.2 at least; the broker's certificate must chain to the CA file
+        /// (or the system's CAs) and, unless told otherwise, name `host`.
+        public var tls: MQTTSettings.TLS?
 
         public init(host: String, port: Int32, clientId: String, cleanSession: Bool, username: String? = nil, password: String? = nil) {
             self.host = host
@@ -46,6 +50,13 @@ public final class MQTTClient {
             self.cleanSession = cleanSession
             self.username = username
             self.password = password
+        }
+
+        /// From the service's parsed MQTT options.
+        public init(_ settings: MQTTSettings, cleanSession: Bool) {
+            self.init(host: settings.host, port: settings.port, clientId: settings.clientId, cleanSession: cleanSession,
+                      username: settings.username, password: settings.password)
+            tls = settings.tls
         }
     }
 
@@ -73,6 +84,10 @@ public final class MQTTClient {
     var subscriptions: [(String, Int32)] = []
     /// Packets whose callback ran (PUBLISH, PUBACK, CONNACK, SUBACK): tells a read that handled one.
     var packetsHandled = 0
+    /// The last turn read its limit of packets: more may be buffered where poll cannot see them.
+    private var readStoppedAtLimit = false
+    /// The last error libmosquitto logged (a TLS handshake's reason), or of the last failed turn.
+    var lastLibraryError: String?
     /// Messages read and not yet returned by `receive` (hold mode).
     var inbox: [MQTTMessage] = []
     /// Messages read on the current connection and not yet acknowledged by the owner (hold mode).
@@ -110,6 +125,19 @@ public final class MQTTClient {
         if let username = options.username {
             mosquitto_username_pw_set(handle, username, options.password)
         }
+        if let tls = options.tls {
+            // Without a CA file, the system's CA folder. No key password callback: libmosquitto
+            // would otherwise have OpenSSL ask for one on the terminal, and a service must fail.
+            var rc = mosquitto_tls_set(handle, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil,
+                                       tls.certificateFile, tls.keyFile, chirpMQTTNoKeyPassword)
+            if rc == MOSQ_ERR_SUCCESS.rawValue { rc = mosquitto_tls_opts_set(handle, 1, "tlsv1.2", nil) }
+            if rc == MOSQ_ERR_SUCCESS.rawValue { rc = mosquitto_tls_insecure_set(handle, !tls.checkHostname) }
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+                mosquitto_destroy(handle)
+                throw MQTTError(code: rc, context: "setting up TLS (CA file '\(tls.caFile ?? "/etc/ssl/certs")', certificate '\(tls.certificateFile ?? "none")')")
+            }
+        }
+        mosquitto_log_callback_set(handle, chirpMQTTLogCallback)
         mosquitto_connect_v5_callback_set(handle, chirpMQTTConnectCallback)
         mosquitto_disconnect_v5_callback_set(handle, chirpMQTTDisconnectCallback)
         mosquitto_publish_v5_callback_set(handle, chirpMQTTPublishCallback)
@@ -129,6 +157,7 @@ public final class MQTTClient {
     /// Connects and waits for the broker's CONNACK.
     public func connect(timeout: Duration = .seconds(10)) throws(MQTTError) {
         unacknowledgedOnConnection = 0
+        lastLibraryError = nil
         var properties: OpaquePointer? = nil
         if !options.cleanSession {
             mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), options.sessionExpirySeconds)
@@ -136,7 +165,7 @@ public final class MQTTClient {
         let rc = mosquitto_connect_bind_v5(handle, options.host, options.port, options.keepAliveSeconds, nil, properties)
         mosquitto_property_free_all(&properties)
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-            throw MQTTError(code: rc, context: "connecting to mqtt://\(options.host):\(options.port)")
+            throw MQTTError(code: rc, context: "connecting to \(brokerURL)" + (lastLibraryError.map { " (\($0))" } ?? ""))
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -146,12 +175,18 @@ public final class MQTTClient {
                 }
                 return
             }
+            // A certificate that does not verify will not verify on the next try either.
+            if let error = lastLibraryError, error.hasPrefix("OpenSSL") {
+                throw MQTTError(message: "TLS handshake with \(brokerURL) failed: \(error)")
+            }
             runNetwork(milliseconds: 5)
         }
-        throw MQTTError(message: "no CONNACK from mqtt://\(options.host):\(options.port) within \(timeout)")
+        throw MQTTError(message: "no CONNACK from \(brokerURL) within \(timeout)" + (lastLibraryError.map { " (last error: \($0))" } ?? ""))
     }
 
     public var isConnected: Bool { status.isConnected }
+
+    var brokerURL: String { "\(options.tls == nil ? "mqtt" : "mqtts")://\(options.host):\(options.port)" }
 
     /// Connected, and the broker acknowledged every subscription since (SUBACK).
     public var isSubscribed: Bool { status.isSubscribed }
@@ -270,8 +305,13 @@ public final class MQTTClient {
         if mayWrite, mosquitto_want_write(handle), mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { return false }
         var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
         if mayWrite, mosquitto_want_write(handle) { descriptor.events |= Int16(POLLOUT) }
-        if poll(&descriptor, 1, milliseconds) > 0, descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
-            for _ in 0..<Self.packetsPerTurn {
+        // Over TLS, packets may wait in OpenSSL's buffer with nothing left on the socket: after a
+        // turn that stopped at its limit, read again without waiting for the socket.
+        let buffered = readStoppedAtLimit
+        readStoppedAtLimit = false
+        let ready = poll(&descriptor, 1, buffered ? 0 : milliseconds) > 0 && descriptor.revents & Int16(POLLIN | POLLERR | POLLHUP) != 0
+        if ready || buffered {
+            for turn in 0..<Self.packetsPerTurn {
                 // libmosquitto returns success for a drained socket too, and its errno is no
                 // guide (queueing a packet writes a wake-up byte to a socket pair nobody drains
                 // here, which fails with EAGAIN once that is full): a read that handled no packet
@@ -279,6 +319,7 @@ public final class MQTTClient {
                 let before = packetsHandled
                 guard mosquitto_loop_read(handle, 1) == MOSQ_ERR_SUCCESS.rawValue else { return false }
                 if packetsHandled == before { break }
+                if turn == Self.packetsPerTurn - 1 { readStoppedAtLimit = true }
             }
         }
         if mayWrite, mosquitto_want_write(handle), mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { return false }

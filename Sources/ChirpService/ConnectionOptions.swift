@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options that several services share, defined once so that flags, variables, defaults and help
 /// texts are the same everywhere (and in `docker-compose.yml`).
 public enum ConnectionOptions {
@@ -14,6 +16,12 @@ public enum ConnectionOptions {
             OptionSpec("mqtt-username", env: "\(service)_MQTT_USERNAME", default: "",
                        help: "MQTT user name; empty connects anonymously, which the brokers Chirpstream sets up refuse."),
             .secret("mqtt-password", env: "\(service)_MQTT_PASSWORD", default: "", whole: true, help: "MQTT password (with --mqtt-username)."),
+            .switch("mqtt-tls", env: "MQTT_TLS", help: "Connect over TLS, checking the broker's certificate against the system's CAs (or --mqtt-ca-file) and its name against --mqtt-host."),
+            OptionSpec("mqtt-ca-file", env: "MQTT_CA_FILE", default: "", help: "CA certificates (PEM) that the broker's certificate must chain to; turns TLS on."),
+            OptionSpec("mqtt-cert-file", env: "\(service)_MQTT_CERT_FILE", default: "", help: "Client certificate (PEM) for brokers that ask for one; with --mqtt-key-file."),
+            OptionSpec("mqtt-key-file", env: "\(service)_MQTT_KEY_FILE", default: "", help: "Private key (PEM, unencrypted) of --mqtt-cert-file."),
+            .switch("mqtt-tls-skip-hostname-check", env: "MQTT_TLS_SKIP_HOSTNAME_CHECK",
+                    help: "Accept a broker certificate that does not name --mqtt-host (the chain is still checked); for test brokers only."),
         ]
     }
 
@@ -33,6 +41,24 @@ public struct MQTTSettings: Sendable {
     public var clientId: String
     public var username: String?
     public var password: String?
+    /// nil: plain TCP.
+    public var tls: TLS?
+
+    /// How to speak TLS to the broker.
+    public struct TLS: Sendable, Equatable {
+        /// nil: the system's CA certificates.
+        public var caFile: String?
+        public var certificateFile: String?
+        public var keyFile: String?
+        public var checkHostname = true
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, checkHostname: Bool = true) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.checkHostname = checkHostname
+        }
+    }
 
     /// `defaultClientId` is used when `--mqtt-client-id` is empty.
     public init(_ options: ParsedOptions, defaultClientId: String) throws(UsageError) {
@@ -48,6 +74,18 @@ public struct MQTTSettings: Sendable {
         if let username, password?.isEmpty ?? true {
             let env = options.environmentName("mqtt-password") ?? "MQTT_PASSWORD"
             throw UsageError("--mqtt-username is '\(username)' but --mqtt-password (\(env) or \(env)_FILE) is empty")
+        }
+        func path(_ flag: String) -> String? { options.string(flag).flatMap { $0.isEmpty ? nil : $0 } }
+        let caFile = path("mqtt-ca-file"), certificate = path("mqtt-cert-file"), key = path("mqtt-key-file")
+        guard (certificate == nil) == (key == nil) else { throw UsageError("--mqtt-cert-file and --mqtt-key-file go together") }
+        let skipHostname = try options.bool("mqtt-tls-skip-hostname-check")
+        if try options.bool("mqtt-tls") || caFile != nil || certificate != nil {
+            for (flag, file) in [("mqtt-ca-file", caFile), ("mqtt-cert-file", certificate), ("mqtt-key-file", key)] {
+                if let file, !FileManager.default.isReadableFile(atPath: file) { throw UsageError("--\(flag): cannot read '\(file)'") }
+            }
+            tls = TLS(caFile: caFile, certificateFile: certificate, keyFile: key, checkHostname: !skipHostname)
+        } else if skipHostname {
+            throw UsageError("--mqtt-tls-skip-hostname-check needs TLS (--mqtt-tls or --mqtt-ca-file)")
         }
     }
 }

@@ -38,8 +38,7 @@ final class Bridge: Sendable {
         producer = try KafkaRecordProducer(configuration: producerConfiguration, logger: context.logger)
 
         let mqtt = try MQTTSettings(options, defaultClientId: "chirp-bridge-\(instance)")
-        var mqttOptions = MQTTClient.Options(host: mqtt.host, port: mqtt.port, clientId: mqtt.clientId, cleanSession: false,
-                                             username: mqtt.username, password: mqtt.password)
+        var mqttOptions = MQTTClient.Options(mqtt, cleanSession: false)
         mqttOptions.holdAcknowledgements = true
         mqttOptions.receiveMaximum = window
         self.mqttOptions = mqttOptions

@@ -41,8 +41,7 @@ final class Replay: Sendable {
         guard (1...65_535).contains(window) else { throw UsageError("--max-in-flight must be between 1 and 65535") }
 
         let mqttSettings = try MQTTSettings(options, defaultClientId: "chirp-sender-\(ServiceMain.instanceId(options))")
-        var mqtt = MQTTClient.Options(host: mqttSettings.host, port: mqttSettings.port, clientId: mqttSettings.clientId, cleanSession: true,
-                                      username: mqttSettings.username, password: mqttSettings.password)
+        var mqtt = MQTTClient.Options(mqttSettings, cleanSession: true)
         mqtt.maxInFlight = window
         mqttOptions = mqtt
         logger = context.logger

@@ -69,4 +69,23 @@ import Testing
             try MQTTSettings(options, defaultClientId: "x")
         }
     }
+
+    @Test func mqttTLSFollowsItsOptions() throws {
+        let specs = ConnectionOptions.mqtt(service: "SENDER", topicHelp: "t", clientIdHelp: "c")
+        func settings(_ arguments: [String]) throws -> MQTTSettings {
+            try MQTTSettings(try ParsedOptions.parse(arguments, specs: specs, environment: [:]), defaultClientId: "x")
+        }
+        #expect(try settings([]).tls == nil)
+        #expect(try settings(["--mqtt-tls"]).tls == MQTTSettings.TLS())
+        // A CA file turns TLS on; the readable file here is any file the test can read.
+        #expect(try settings(["--mqtt-ca-file", #filePath]).tls == MQTTSettings.TLS(caFile: #filePath))
+        #expect(try settings(["--mqtt-tls", "--mqtt-tls-skip-hostname-check"]).tls == MQTTSettings.TLS(checkHostname: false))
+        #expect(throws: UsageError("--mqtt-tls-skip-hostname-check needs TLS (--mqtt-tls or --mqtt-ca-file)")) {
+            try settings(["--mqtt-tls-skip-hostname-check"])
+        }
+        #expect(throws: UsageError("--mqtt-cert-file and --mqtt-key-file go together")) { try settings(["--mqtt-key-file", #filePath]) }
+        #expect(throws: UsageError("--mqtt-key-file: cannot read '/nonexistent'")) {
+            try settings(["--mqtt-cert-file", #filePath, "--mqtt-key-file", "/nonexistent"])
+        }
+    }
 }

@@ -124,7 +124,7 @@ final class LocalStack {
 
     init(migrated: Bool = true) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("chirp-it-\(UUID().uuidString.prefix(8))")
-        let base = try Self.freePortBlock(count: 3)
+        let base = try Self.freePortBlock(count: 5)
         let script = Paths.repository.appendingPathComponent("scripts/stack.sh").path
         let (status, output) = try run("/bin/bash", [script, "start", state.path, String(base)])
         guard status == 0 else { throw HarnessError("stack did not start:\n\(output)") }
