@@ -187,8 +187,8 @@ log "Superset: the provisioned dashboard's numbers through its chart-data API"
 check "Superset answers /health" curl -sf "http://127.0.0.1:$((BASE + 4))/health" -o /dev/null
 PYTHON="$ROOT/.tools/superset-venv/bin/python"
 [ -x "$PYTHON" ] || { python3 -m venv "$ROOT/.tools/superset-venv"; "$ROOT/.tools/superset-venv/bin/pip" install -q requests psycopg2-binary; }
-check "the dashboard's charts return the loaded numbers" env CHIRP_DASHBOARD_MIN_HOURS=1 "$PYTHON" Tests/dashboard/check_dashboard.py api \
-  "http://127.0.0.1:$((BASE + 4))" "$PG_ADMIN" admin "$ADMIN_PASSWORD"
+check "the dashboard's charts return the loaded numbers to the admin; nothing without a login" env CHIRP_DASHBOARD_MIN_HOURS=1 "$PYTHON" Tests/dashboard/check_dashboard.py api \
+  "http://127.0.0.1:$((BASE + 4))" "$PG_ADMIN" admin "$ADMIN_PASSWORD" private
 
 log "a second replay while the loader is killed (SIGKILL) and started again"
 "$STATIC_BIN/chirp-sender" generate --count 20000 --seed 77 --output "$STATE/second.jsonl"

@@ -295,6 +295,26 @@ struct DeployTests {
 
     // MARK: Superset dashboard sources
 
+    /// The Superset container's start refuses placeholders and empty secrets before anything runs,
+    /// naming the variable (the rest of bootstrap.sh runs in `make dashboard-test`).
+    @Test func supersetBootstrapRefusesPlaceholderSecrets() throws {
+        let script = Self.root.appendingPathComponent("deploy/superset/bootstrap.sh").path
+        let good = ["SUPERSET_SECRET_KEY": "k-\(UUID().uuidString)", "SUPERSET_ADMIN_PASSWORD": "a-secret",
+                    "CHIRP_DATABASE_URI": "postgresql+psycopg2://chirp_reader:r-secret@postgres:5432/chirp", "PATH": "/usr/bin:/bin"]
+        let cases: [([String: String], String)] = [
+            (["SUPERSET_ADMIN_PASSWORD": "change-me-admin"], "bootstrap: SUPERSET_ADMIN_PASSWORD is a placeholder"),
+            (["SUPERSET_SECRET_KEY": "CHANGE-ME-to-a-long-random-string"], "bootstrap: SUPERSET_SECRET_KEY is a placeholder"),
+            (["SUPERSET_SECRET_KEY": ""], "bootstrap: SUPERSET_SECRET_KEY is empty"),
+            (["CHIRP_DATABASE_URI": "postgresql+psycopg2://chirp_reader:change-me-reader@postgres:5432/chirp"],
+             "bootstrap: CHIRP_DATABASE_URI holds a placeholder password"),
+        ]
+        for (change, expected) in cases {
+            let environment = good.merging(change) { $1 }
+            let result = try run("/usr/bin/env", ["-i"] + environment.map { "\($0)=\($1)" } + ["/bin/bash", script])
+            #expect(result.status == 1 && result.output.contains(expected), "\(change): \(result.output)")
+        }
+    }
+
     static func bundleCheck(_ source: URL) throws -> (status: Int32, output: String) {
         let python = Self.root.appendingPathComponent(".tools/checks-venv/bin/python").path
         return try run(python, [Self.root.appendingPathComponent("deploy/superset/bundle.py").path, "--check", "--source", source.path])

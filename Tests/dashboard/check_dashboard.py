@@ -4,14 +4,19 @@
 For every chart of the dashboard it asks Superset's chart-data API for the chart's numbers, built
 from the chart's saved settings the way the dashboard's front end builds its queries, and compares
 them with the same figures computed here by separate SQL on the Chirpstream tables (from the facts,
-where the dashboard reads rollups). Then it checks that an anonymous visitor may read the
-dashboard and that nobody may write through the read-only role.
+where the dashboard reads rollups). Then it checks what a visitor who has not logged in gets:
+with ACCESS private (the default deployment) nothing, not even the dashboard's chart list; with
+public the dashboard and its numbers, and nothing else (no database list, no SQL Lab, no
+writing). Every answer carries the security headers. With OLD_PASSWORD, the admin's previous
+password must no longer log in (the password is set from its secret at every start).
 
-    check_dashboard.py api SUPERSET_URL POSTGRES_URL ADMIN_USER ADMIN_PASSWORD
+    check_dashboard.py api SUPERSET_URL POSTGRES_URL ADMIN_USER ADMIN_PASSWORD ACCESS [OLD_PASSWORD]
     check_dashboard.py dom FILE      # the dashboard's page as headless Chromium rendered it
+    check_dashboard.py login FILE    # the page a visitor who has not logged in was given
 
 The second form checks what a person sees: every chart drew its visualisation and none shows an
-error box. Exit status 0 when every check passed; each check prints one line.
+error box; the third that it is the login form and no chart. Exit status 0 when every check
+passed; each check prints one line.
 """
 import collections
 import datetime
@@ -102,7 +107,7 @@ def epoch_ms(moment):
         else int(moment.timestamp() * 1000)
 
 
-def main(superset_url, postgres_url, user, password):
+def main(superset_url, postgres_url, user, password, access, old_password=None):
     db = psycopg2.connect(postgres_url)
     db.autocommit = True
     cursor = db.cursor()
@@ -120,6 +125,13 @@ def main(superset_url, postgres_url, user, password):
     token = session.post(f"{superset_url}/api/v1/security/login", json={
         "username": user, "password": password, "provider": "db", "refresh": False}, timeout=30)
     check("admin logs in through the API", token.status_code == 200, token.text[:200])
+    if old_password:
+        old = requests.post(f"{superset_url}/api/v1/security/login", json={
+            "username": user, "password": old_password, "provider": "db", "refresh": False}, timeout=30)
+        check("the admin's previous password no longer logs in", old.status_code == 401, str(old.status_code))
+    headers = requests.get(f"{superset_url}/login/", timeout=30).headers
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+        check(f"security header {header}", header in headers, ", ".join(sorted(headers)))
     session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
     csrf = session.get(f"{superset_url}/api/v1/security/csrf_token/", timeout=30).json()["result"]
     session.headers.update({"X-CSRFToken": csrf, "Referer": superset_url})
@@ -229,19 +241,34 @@ def main(superset_url, postgres_url, user, password):
             got = list(rows[0].values())[0] if rows else None
             check(f"{name}: {expected}", got == expected, f"chart says {got}")
 
-    # An anonymous visitor can read the dashboard and its data, not write.
     anonymous = requests.Session()
-    listing = anonymous.get(f"{superset_url}/api/v1/dashboard/chirpstream/charts", timeout=30)
-    check("an anonymous visitor may read the dashboard", listing.status_code == 200, str(listing.status_code))
-    try:
-        anonymous_rows = chart_rows(anonymous, superset_url, by_name["Tweets stored"])
-        check("an anonymous visitor gets the numbers", list(anonymous_rows[0].values())[0] == stored)
-    except Exception as error:  # noqa: BLE001
-        check("an anonymous visitor gets the numbers", False, str(error))
-    edit = anonymous.put(f"{superset_url}/api/v1/dashboard/{dashboard['id']}", json={"dashboard_title": "x"}, timeout=30)
-    title = session.get(f"{superset_url}/api/v1/dashboard/chirpstream", timeout=30).json()["result"]["dashboard_title"]
-    check("an anonymous visitor cannot edit the dashboard", edit.status_code in (400, 401, 403) and title == "Chirpstream",
-          f"{edit.status_code}, title {title}")
+    if access == "private":
+        # Nothing without a login: not the charts' list, not their data, not the page.
+        listing = anonymous.get(f"{superset_url}/api/v1/dashboard/chirpstream/charts", timeout=30)
+        check("without a login, the dashboard's charts are refused", listing.status_code in (401, 403), str(listing.status_code))
+        data = anonymous.post(f"{superset_url}/api/v1/chart/data", json={"datasource": {"id": 1, "type": "table"},
+                                                                         "queries": [{"columns": [], "metrics": ["count"]}]}, timeout=30)
+        check("without a login, chart data is refused", data.status_code in (400, 401, 403), str(data.status_code))
+        page = anonymous.get(f"{superset_url}/superset/dashboard/chirpstream/", timeout=30, allow_redirects=False)
+        check("without a login, the dashboard's page sends to the login", page.status_code in (302, 303) and "/login" in page.headers.get("Location", ""),
+              f"{page.status_code} {page.headers.get('Location')}")
+    else:
+        # The dashboard and its data, and nothing else, read-only.
+        listing = anonymous.get(f"{superset_url}/api/v1/dashboard/chirpstream/charts", timeout=30)
+        check("an anonymous visitor may read the dashboard", listing.status_code == 200, str(listing.status_code))
+        try:
+            anonymous_rows = chart_rows(anonymous, superset_url, by_name["Tweets stored"])
+            check("an anonymous visitor gets the numbers", list(anonymous_rows[0].values())[0] == stored)
+        except Exception as error:  # noqa: BLE001
+            check("an anonymous visitor gets the numbers", False, str(error))
+        for what, path in (("the database list", "/api/v1/database/"), ("the user list", "/api/v1/security/users/"),
+                           ("SQL Lab", "/api/v1/sqllab/"), ("saved queries", "/api/v1/saved_query/")):
+            refused = anonymous.get(f"{superset_url}{path}", timeout=30)
+            check(f"an anonymous visitor cannot read {what}", refused.status_code in (401, 403, 404), str(refused.status_code))
+        edit = anonymous.put(f"{superset_url}/api/v1/dashboard/{dashboard['id']}", json={"dashboard_title": "x"}, timeout=30)
+        title = session.get(f"{superset_url}/api/v1/dashboard/chirpstream", timeout=30).json()["result"]["dashboard_title"]
+        check("an anonymous visitor cannot edit the dashboard", edit.status_code in (400, 401, 403) and title == "Chirpstream",
+              f"{edit.status_code}, title {title}")
 
     print(f"{len(failures)} check(s) failed" if failures else "dashboard: every check passed")
     return 1 if failures else 0
@@ -274,9 +301,21 @@ def check_dom(path):
     return 1 if failures else 0
 
 
+def check_login(path):
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        page = handle.read()
+    check("the visitor was given the login form", 'type="password"' in page, f"{len(page)} bytes")
+    containers = page.count('data-test="chart-container"')
+    check("and no chart", containers == 0, f"{containers} chart containers")
+    print(f"{len(failures)} check(s) failed" if failures else "login: every check passed")
+    return 1 if failures else 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "api":
+    if len(sys.argv) in (7, 8) and sys.argv[1] == "api" and sys.argv[6] in ("private", "public"):
         sys.exit(main(*sys.argv[2:]))
+    if len(sys.argv) == 3 and sys.argv[1] == "login":
+        sys.exit(check_login(sys.argv[2]))
     if len(sys.argv) == 3 and sys.argv[1] == "dom":
         sys.exit(check_dom(sys.argv[2]))
     print(__doc__, file=sys.stderr)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Gives Superset's Public role read access to the Chirpstream datasets (datasource_access), so
-the dashboard can be viewed without logging in; does nothing unless the configuration makes the
-dashboard public (AUTH_ROLE_PUBLIC, see superset_config.py)."""
+"""The Public role (what a visitor who is not logged in gets). When the dashboard is public
+(superset_config.py sets PUBLIC_ROLE_LIKE = "Public", and `superset init` has given the role
+Superset's minimal viewing set), it also gets read access to the Chirpstream datasets
+(datasource_access), and to nothing else. When it is not, the role is emptied: a deployment that
+was public before keeps no anonymous access."""
 import sys
 
 from superset.app import create_app
@@ -12,14 +14,17 @@ with app.app_context():
     from superset.connectors.sqla.models import SqlaTable
     from superset.models.core import Database
 
-    public_role_name = app.config.get("AUTH_ROLE_PUBLIC")
-    if not public_role_name:
-        print("grant_public: dashboard is not public, nothing to grant")
+    role_name = app.config.get("AUTH_ROLE_PUBLIC") or "Public"
+    role = security_manager.find_role(role_name)
+    if app.config.get("PUBLIC_ROLE_LIKE") != "Public":
+        if role is not None:
+            role.permissions = []
+            db.session.commit()
+        print(f"grant_public: the dashboard needs a login; role {role_name} holds no permission")
         sys.exit(0)
-    role = security_manager.find_role(public_role_name)
     database = db.session.query(Database).filter_by(database_name="Chirpstream").one_or_none()
     if role is None or database is None:
-        print(f"grant_public: role {public_role_name} or database Chirpstream missing", file=sys.stderr)
+        print(f"grant_public: role {role_name} or database Chirpstream missing", file=sys.stderr)
         sys.exit(1)
     granted = 0
     for dataset in db.session.query(SqlaTable).filter_by(database_id=database.id):
@@ -27,4 +32,4 @@ with app.app_context():
         security_manager.add_permission_role(role, permission)
         granted += 1
     db.session.commit()
-    print(f"grant_public: {public_role_name} may read {granted} Chirpstream datasets")
+    print(f"grant_public: {role_name} may view the dashboard and read {granted} Chirpstream datasets")

@@ -16,16 +16,23 @@ SQLALCHEMY_DATABASE_URI = os.environ.get(
 DEFAULT_RELATIVE_START_TIME = "now"
 DEFAULT_RELATIVE_END_TIME = "now"
 
-# The dashboard can be viewed without logging in (read-only: the Public role gets Gamma's
-# permissions and access to Chirpstream's datasets only) unless SUPERSET_PUBLIC_DASHBOARD=false.
-if os.environ.get("SUPERSET_PUBLIC_DASHBOARD", "true").lower() in ("1", "true", "yes"):
+# Everything needs a login unless SUPERSET_PUBLIC_DASHBOARD=true. Then a visitor who is not
+# logged in gets the Public role: Superset's minimal set for viewing dashboards (no SQL Lab, no
+# database or user listing, nothing written) plus read access to Chirpstream's datasets only
+# (grant_public.py), whatever the role held before.
+if os.environ.get("SUPERSET_PUBLIC_DASHBOARD", "false").lower() in ("1", "true", "yes"):
     AUTH_ROLE_PUBLIC = "Public"
-    PUBLIC_ROLE_LIKE = "Gamma"
+    PUBLIC_ROLE_LIKE = "Public"
 
 # Charts ask PostgreSQL every time (auto-refresh every 10 s): no result cache.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
-# Served over plain HTTP on localhost by default; put a TLS proxy in front to expose it.
-TALISMAN_ENABLED = os.environ.get("TALISMAN_ENABLED", "false").lower() == "true"
+# Security headers (Content-Security-Policy, X-Frame-Options, X-Content-Type-Options, Referrer-
+# Policy) with Superset's own policy, which does not force HTTPS: it is served over plain HTTP on
+# localhost by default; put a TLS proxy in front to expose it.
+TALISMAN_ENABLED = os.environ.get("TALISMAN_ENABLED", "true").lower() == "true"
+# Session cookies not readable by scripts and not sent along with other sites' requests.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 WTF_CSRF_ENABLED = True
 SQLLAB_CTAS_NO_LIMIT = True
 CONTENT_SECURITY_POLICY_WARNING = False
