@@ -171,10 +171,9 @@ EOF
     --encoding=UTF8 --locale=C.UTF-8 > "$STATE/pg-init.log" 2>&1
   rm -f "$STATE/pg/pwfile"
   start_postgres "$STATE" "$PG_PORT"
-  { printf '\\set owner_pw %s\n\\set writer_pw %s\n\\set reader_pw %s\n' \
-      "$(cat "$STATE/secrets/chirp")" "$(cat "$STATE/secrets/chirp_writer")" "$(cat "$STATE/secrets/chirp_reader")"
-    cat "$ROOT/deploy/postgres/roles.sql"
-  } | psql -X -q "$(pg_url postgres postgres)" > "$STATE/pg-roles.log" 2>&1 \
+  CHIRP_OWNER_PASSWORD=$(cat "$STATE/secrets/chirp") CHIRP_WRITER_PASSWORD=$(cat "$STATE/secrets/chirp_writer") \
+  CHIRP_READER_PASSWORD=$(cat "$STATE/secrets/chirp_reader") \
+    psql -X -q -f "$ROOT/deploy/postgres/roles.sql" "$(pg_url postgres postgres)" > "$STATE/pg-roles.log" 2>&1 \
     || { echo "stack: creating the database roles failed:" >&2; cat "$STATE/pg-roles.log" >&2; exit 1; }
   wait_port 127.0.0.1 "$MQTT_PORT" 10 mosquitto
   wait_port 127.0.0.1 $((BASE + 4)) 10 "mosquitto (TLS)"

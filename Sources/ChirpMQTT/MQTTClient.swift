@@ -226,13 +226,16 @@ public final class MQTTClient {
         for (name, value) in userProperties {
             mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), name, value)
         }
-        let rc = payload.withUnsafeBytes { bytes in
-            mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties)
+        let (rc, writeError) = payload.withUnsafeBytes { bytes in
+            (mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties), errno)
         }
         mosquitto_property_free_all(&properties)
         // Without a connection libmosquitto keeps a QoS>0 message queued and sends it after the
-        // reconnect (its PUBACK follows), so only other errors lose the message.
-        let queued = qos > 0 && (rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue)
+        // reconnect (its PUBACK follows), so only other errors lose the message. A connection
+        // that died under this very write (the broker restarted) is such a case too: the write
+        // fails with EPIPE or ECONNRESET, the message stays queued, and the next turn reconnects.
+        let writeFoundConnectionGone = rc == MOSQ_ERR_ERRNO.rawValue && [EPIPE, ECONNRESET, ENOTCONN].contains(writeError)
+        let queued = qos > 0 && (rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue || writeFoundConnectionGone)
         guard rc == MOSQ_ERR_SUCCESS.rawValue || queued else {
             throw MQTTError(code: rc, context: "publishing to \(topic)")
         }

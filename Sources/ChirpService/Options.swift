@@ -112,8 +112,8 @@ public struct ParsedOptions: Sendable {
         }
         for spec in specs where spec.carriesSecret {
             guard let value = values[spec.flag], !value.isEmpty else { continue }
-            let problem = Secrets.placeholderProblem(value) ?? Secrets.urlPassword(value).flatMap(Secrets.placeholderProblem)
-                ?? Secrets.settingsPlaceholderProblem(value)
+            let problem = Secrets.placeholderProblem(value) ?? Secrets.urlShapeProblem(value)
+                ?? Secrets.urlPassword(value).flatMap(Secrets.placeholderProblem) ?? Secrets.settingsPlaceholderProblem(value)
             if let problem { throw UsageError("--\(spec.flag) (\(spec.env)) \(problem)") }
         }
         return ParsedOptions(values: values, sources: sources, positional: positional, specs: specs)

@@ -38,11 +38,18 @@ public enum Secrets {
                 continue
             }
             let start = index + 3
-            // The authority ends at the path, the query or white space (a password may hold ',', ';'
-            // or '&'); its userinfo at the last '@'.
+            // The userinfo ends at the last '@' before the query or white space: a password may
+            // hold ',', ';' or '&', and a mistyped one '/' or '#' (which a URL parser would take
+            // for the path: such a URL is refused, but must not be shown on its way there).
             var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#"),
-                  !isWhitespace(bytes[end]) { end += 1 }
+            while end < bytes.count, bytes[end] != UInt8(ascii: "?"), !isWhitespace(bytes[end]) {
+                // Another URL starts here (a list of them): this one's userinfo ends before it.
+                if bytes[end] == UInt8(ascii: ":"), end + 2 < bytes.count, bytes[end + 1] == UInt8(ascii: "/"), bytes[end + 2] == UInt8(ascii: "/") {
+                    while end > start, isSchemeByte(bytes[end - 1]) { end -= 1 }
+                    break
+                }
+                end += 1
+            }
             guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")),
                   let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")), colon + 1 < at
             else {
@@ -61,17 +68,29 @@ public enum Secrets {
                 index += 1
                 continue
             }
-            var keyStart = index
+            // libpq takes `password = value` too: for its password keywords, blanks around '='
+            // belong to neither side (elsewhere a key ends at the '=').
+            var keyEnd = index
+            while keyEnd > 0, isBlank(bytes[keyEnd - 1]) { keyEnd -= 1 }
+            var keyStart = keyEnd
             while keyStart > 0, isKeyByte(bytes[keyStart - 1]) { keyStart -= 1 }
-            var valueEnd = index + 1
+            let spaced = ["password", "sslpassword"].contains(String(decoding: bytes[keyStart..<keyEnd], as: UTF8.self).lowercased())
+            if !spaced {
+                keyEnd = index
+                keyStart = keyEnd
+                while keyStart > 0, isKeyByte(bytes[keyStart - 1]) { keyStart -= 1 }
+            }
+            var valueStart = index + 1
+            while spaced, valueStart < bytes.count, isBlank(bytes[valueStart]) { valueStart += 1 }
+            var valueEnd = valueStart
             while valueEnd < bytes.count, bytes[valueEnd] != UInt8(ascii: "\n"), bytes[valueEnd] != UInt8(ascii: "\r"),
                   !(isSeparator(bytes[valueEnd]) && startsSetting(bytes, at: valueEnd + 1)) { valueEnd += 1 }
-            let key = String(decoding: bytes[keyStart..<index], as: UTF8.self)
-            if isSecretKey(key), valueEnd > index + 1 {
-                bytes.replaceSubrange((index + 1)..<valueEnd, with: Array(mask.utf8))
-                index += 1 + mask.utf8.count
+            let key = String(decoding: bytes[keyStart..<keyEnd], as: UTF8.self)
+            if isSecretKey(key), valueEnd > valueStart {
+                bytes.replaceSubrange(valueStart..<valueEnd, with: Array(mask.utf8))
+                index = valueStart + mask.utf8.count
             } else {
-                index = valueEnd
+                index = max(valueEnd, index + 1)
             }
         }
     }
@@ -80,14 +99,18 @@ public enum Secrets {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
-    /// Whether `key=` starts at `index` (after optional white space).
+    /// Whether `key=` (or `key = `) starts at `index` (after optional white space).
     private static func startsSetting(_ bytes: [UInt8], at index: Int) -> Bool {
         var position = index
         while position < bytes.count, isWhitespace(bytes[position]) { position += 1 }
         let keyStart = position
         while position < bytes.count, isKeyByte(bytes[position]) { position += 1 }
-        return position > keyStart && position < bytes.count && bytes[position] == UInt8(ascii: "=")
+        let keyEnd = position
+        while position < bytes.count, isBlank(bytes[position]) { position += 1 }
+        return keyEnd > keyStart && position < bytes.count && bytes[position] == UInt8(ascii: "=")
     }
+
+    private static func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     private static func isKeyByte(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
@@ -110,6 +133,42 @@ public enum Secrets {
             }
         }
         return nil
+    }
+
+    /// Why the URL in `value` cannot be used as it is: its user part (before the last '@') holds a
+    /// character a URL parser takes for something else ('/', '#', '?', another '@') or a '%' that
+    /// starts no escape. Such a URL would fail in ways whose messages quote pieces of the
+    /// password. nil when it is fine or no URL.
+    public static func urlShapeProblem(_ value: String) -> String? {
+        guard let scheme = value.range(of: "://") else { return nil }
+        let rest = value[scheme.upperBound...].prefix { $0 != "?" && !$0.isWhitespace }
+        guard let at = rest.lastIndex(of: "@") else { return nil }
+        let userinfo = Array(rest[..<at].utf8)
+        var index = 0
+        var bad = false
+        while index < userinfo.count, !bad {
+            switch userinfo[index] {
+            case UInt8(ascii: "/"), UInt8(ascii: "#"), UInt8(ascii: "?"), UInt8(ascii: "@"):
+                bad = true
+            case UInt8(ascii: "%"):
+                bad = index + 2 >= userinfo.count || !isHexDigit(userinfo[index + 1]) || !isHexDigit(userinfo[index + 2])
+                index += 3
+                continue
+            default:
+                break
+            }
+            index += 1
+        }
+        return bad ? "holds a user name or password with '/', '#', '?', '@' or a '%' that starts no escape: percent-encode them (%2F, %23, %3F, %40, %25)" : nil
+    }
+
+    private static func isSchemeByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
     }
 
     /// The password of a URL (`scheme://user:password@host…`), if it has one.

@@ -214,6 +214,64 @@ public enum Migrations {
             $m$;
             REVOKE EXECUTE ON FUNCTION chirp_raw_partition(date), chirp_drop_raw_partitions(interval) FROM PUBLIC;
             """),
+        // What the loader's role may ask of the two functions, bounded: partitions for days from
+        // 2000 to tomorrow only (a raw row's day is the bridge's clock, so later days are no real
+        // rows, and each partition costs locks in every query over all of them), and no drop
+        // of the last day. A refused day is a data error: the loader skips that row alone.
+        // CREATE OR REPLACE resets a function's attributes, so they are set again.
+        Migration(version: 6, name: "partition functions bounded", sql: """
+            CREATE OR REPLACE FUNCTION chirp_raw_partition(day date) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            DECLARE
+                suffix text := to_char(day, 'YYYYMMDD');
+                low timestamptz := day::timestamp AT TIME ZONE 'UTC';
+                high timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+            BEGIN
+                IF day < date '2000-01-01' OR day > (now() AT TIME ZONE 'UTC')::date + 1 THEN
+                    RAISE EXCEPTION 'no raw partition for %: days from 2000-01-01 to tomorrow (UTC) only', day
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                IF to_regclass('raw_tweets_' || suffix) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF raw_tweets FOR VALUES FROM (%L) TO (%L)', 'raw_tweets_' || suffix, low, high);
+                END IF;
+                IF to_regclass('raw_documents_' || suffix) IS NULL THEN
+                    EXECUTE format('CREATE TABLE %I PARTITION OF raw_documents FOR VALUES FROM (%L) TO (%L)', 'raw_documents_' || suffix, low, high);
+                END IF;
+                RETURN 'raw_tweets_' || suffix;
+            END
+            $fn$;
+
+            CREATE OR REPLACE FUNCTION chirp_drop_raw_partitions(keep interval) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            DECLARE
+                part record;
+                dropped integer := 0;
+                cutoff date := ((now() - keep) AT TIME ZONE 'UTC')::date;
+            BEGIN
+                IF keep IS NULL OR keep < interval '1 day' THEN
+                    RAISE EXCEPTION 'raw partitions are kept one day at least, not %', keep USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                PERFORM pg_advisory_xact_lock(\(rawPartitionLockKey));
+                FOR part IN
+                    SELECT substr(c.relname, 12) AS suffix FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = 'raw_tweets'::regclass AND c.relname ~ '^raw_tweets_[0-9]{8}$'
+                      AND to_date(substr(c.relname, 12), 'YYYYMMDD') + 1 <= cutoff
+                    ORDER BY c.relname
+                LOOP
+                    EXECUTE format('DROP TABLE %I', 'raw_tweets_' || part.suffix);
+                    EXECUTE format('DROP TABLE IF EXISTS %I', 'raw_documents_' || part.suffix);
+                    dropped := dropped + 1;
+                END LOOP;
+                RETURN dropped;
+            END
+            $fn$;
+
+            DO $m$
+            BEGIN
+                EXECUTE format('ALTER FUNCTION chirp_raw_partition(date) SET search_path = %I, pg_temp', current_schema());
+                EXECUTE format('ALTER FUNCTION chirp_drop_raw_partitions(interval) SET search_path = %I, pg_temp', current_schema());
+            END
+            $m$;
+            """),
     ]
 
     /// Serializes creating and dropping raw partitions.

@@ -88,4 +88,27 @@ import Testing
             try settings(["--mqtt-cert-file", #filePath, "--mqtt-key-file", "/nonexistent"])
         }
     }
+
+    /// Shapes an operator can type that used to slip past the mask or into an error message.
+    @Test func oddlyShapedSecretsAreMaskedOrRefusedWithoutShowingThem() throws {
+        for text in ["host=db user=chirp_writer password = Hunter2Secret dbname=chirp", "password\t=\tHunter2Secret",
+                     "postgresql://chirp_writer:Hun/ter2Secret@127.0.0.1:5432/chirp", "postgresql://chirp_writer:Hun#ter2Secret@db/chirp",
+                     "postgresql://chirp_writer:Hun@ter2Secret@db/chirp"] {
+            let shown = Secrets.redact(text)
+            #expect(!shown.contains("ter2Secret") && shown.contains(Secrets.mask), "\(text) → \(shown)")
+        }
+        #expect(Secrets.redact("host=db password = Hunter2Secret dbname=chirp") == "host=db password = *** dbname=chirp")
+        let specs: [OptionSpec] = [.secret("postgres-url", env: "POSTGRES_URL", default: "", whole: false, help: "u")]
+        for url in ["postgresql://chirp_writer:Hun/ter2Secret@127.0.0.1:5432/chirp", "postgresql://chirp_writer:Hun#ter2Secret@db/chirp",
+                    "postgresql://chirp_writer:Hun@ter2Secret@db/chirp", "postgresql://chirp_writer:Hun%zzter2Secret@db/chirp",
+                    "postgresql://chirp_writer:Hunter2Secret%@db/chirp"] {
+            #expect(throws: UsageError("--postgres-url (POSTGRES_URL) holds a user name or password with '/', '#', '?', '@' or a '%' that starts no escape: percent-encode them (%2F, %23, %3F, %40, %25)")) {
+                try ParsedOptions.parse([], specs: specs, environment: ["POSTGRES_URL": url])
+            }
+        }
+        for url in ["postgresql://chirp_writer:Hun%2Fter2Secret@db/chirp", "postgresql://db/chirp?user=u&password=x@y",
+                    "postgresql://chirp_writer@db/chirp?passfile=/run/secrets/pgpass"] {
+            #expect(Secrets.urlShapeProblem(url) == nil, "\(url)")
+        }
+    }
 }

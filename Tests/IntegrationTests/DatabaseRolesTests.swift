@@ -49,9 +49,13 @@ struct DatabaseRolesTests {
         try reader.execute("SET default_transaction_read_only = off")
         for sql in ["DELETE FROM tweets", "UPDATE tweets SET text = ''", "INSERT INTO tweets (id) VALUES ('x')",
                     "UPDATE hashtag_counts_hourly SET count = 0", "TRUNCATE tweets", "CREATE TABLE mine (x int)",
-                    "SELECT chirp_drop_raw_partitions('0 days')", "SELECT chirp_raw_partition('2030-01-01')"] {
+                    "SELECT chirp_drop_raw_partitions('0 days')", "SELECT chirp_raw_partition('2030-01-01')",
+                    // Holding the lock the partition functions and migrations take would stall every loader.
+                    "SELECT pg_advisory_lock(\(Migrations.rawPartitionLockKey))", "SELECT pg_try_advisory_lock(\(Migrations.advisoryLockKey))",
+                    "SELECT pg_advisory_lock_shared(1, 2)", "SELECT lo_from_bytea(0, 'x')", "SELECT lo_create(0)"] {
             #expect(Self.outcome(reader, sql) == "42501", "reader: \(sql)")
         }
+        #expect(try reader.execute("SHOW temp_file_limit")[0, "temp_file_limit"] == "1GB")
 
         // The loader's role: no schema changes, no deletes or rewrites of stored tweets, no raw
         // payloads read back; the partition functions run as their owner, on their own search path.
@@ -62,9 +66,22 @@ struct DatabaseRolesTests {
                     "DELETE FROM kafka_offsets"] {
             #expect(Self.outcome(writer, sql) == "42501", "writer: \(sql)")
         }
+        for sql in ["SELECT pg_advisory_lock(\(Migrations.rawPartitionLockKey))", "SELECT pg_advisory_xact_lock(\(Migrations.advisoryLockKey))",
+                    "SELECT lo_from_bytea(0, 'x')"] {
+            #expect(Self.outcome(writer, sql) == "42501", "writer: \(sql)")
+        }
+        // The functions themselves are bounded: no partitions for days that cannot come yet or
+        // before 2000 (each costs locks in every query over all of them), no drop of the last day.
+        for sql in ["SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date + 2)", "SELECT chirp_raw_partition('1999-12-31')",
+                    "SELECT chirp_raw_partition('12345-06-07')", "SELECT chirp_drop_raw_partitions('0 days')",
+                    "SELECT chirp_drop_raw_partitions('-1 day')", "SELECT chirp_drop_raw_partitions('23 hours')"] {
+            #expect(Self.outcome(writer, sql) == "22023", "writer: \(sql)")
+        }
         try writer.execute("SET search_path = pg_temp, public")
-        #expect(Self.outcome(writer, "SELECT chirp_raw_partition('2030-01-01')") == "ok")
-        let made = try PostgresConnection(stack.ownerURL).execute("SELECT tableowner FROM pg_tables WHERE tablename = 'raw_tweets_20300101'")
+        #expect(Self.outcome(writer, "SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date + 1)") == "ok")
+        let made = try PostgresConnection(stack.ownerURL).execute("""
+            SELECT tableowner FROM pg_tables WHERE tablename = 'raw_tweets_' || to_char((now() AT TIME ZONE 'UTC')::date + 1, 'YYYYMMDD')
+            """)
         #expect(made[0, "tableowner"] == "chirp")
         let functions = try writer.execute("""
             SELECT count(*) FILTER (WHERE prosecdef AND array_to_string(proconfig, ',') LIKE 'search_path=public, pg_temp%') AS fixed,
@@ -75,7 +92,9 @@ struct DatabaseRolesTests {
 
         // Nobody logs in without the role's password.
         let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let readerPassfile = stack.state.appendingPathComponent("secrets/chirp_reader.pgpass").path
         for (url, expected) in [("postgresql://chirp@127.0.0.1:\(port)/chirp?passfile=/dev/null", "no password supplied"),
+                                ("postgresql://chirp_reader@127.0.0.1:\(port)/postgres?passfile=\(readerPassfile)", "permission denied for database"),
                                 ("postgresql://postgres:guess@127.0.0.1:\(port)/chirp", "password authentication failed"),
                                 ("postgresql://chirp_reader:guess@127.0.0.1:\(port)/chirp", "password authentication failed")] {
             #expect { try PostgresConnection(url) } throws: { ($0 as? PostgresError)?.message.contains(expected) == true }

@@ -287,6 +287,9 @@ struct DeployTests {
 
         let placeholder = try setup(secrets.merging(["CHIRP_READER_PASSWORD": "change-me-reader"]) { _, new in new })
         #expect(placeholder.status != 0 && placeholder.output.contains("setup: CHIRP_READER_PASSWORD is a placeholder"), "\(placeholder.output)")
+        let unsafe = try setup(secrets.merging(["CHIRP_WRITER_PASSWORD": "w/secret#1"]) { _, new in new })
+        #expect(unsafe.status != 0 && unsafe.output.contains("setup: CHIRP_WRITER_PASSWORD may hold letters, digits") && !unsafe.output.contains("w/secret"),
+                "\(unsafe.output)")
         var missingOwner = secrets
         missingOwner["CHIRP_OWNER_PASSWORD"] = nil
         let missing = try setup(missingOwner)

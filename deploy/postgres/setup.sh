@@ -12,12 +12,21 @@ secret() {  # NAME: the value of NAME, or of the file NAME_FILE names
   case "${value,,}" in change-me*) echo "setup: $1 is a placeholder ('change-me…'): set a real secret" >&2; return 1 ;; esac
   printf '%s' "$value"
 }
+role_secret() {  # NAME: a secret that also goes into connection URLs, so URL-safe as it is
+  local value
+  value=$(secret "$1") || return 1
+  [[ $value =~ ^[A-Za-z0-9._~-]+$ ]] \
+    || { echo "setup: $1 may hold letters, digits, '.', '_', '~' and '-' only (it goes into connection URLs as it is)" >&2; return 1; }
+  printf '%s' "$value"
+}
 PGPASSWORD=$(secret POSTGRES_PASSWORD); export PGPASSWORD
-owner=$(secret CHIRP_OWNER_PASSWORD)
-writer=$(secret CHIRP_WRITER_PASSWORD)
-reader=$(secret CHIRP_READER_PASSWORD)
+# roles.sql reads these from the environment (\getenv): no password on a command line.
+CHIRP_OWNER_PASSWORD=$(role_secret CHIRP_OWNER_PASSWORD)
+CHIRP_WRITER_PASSWORD=$(role_secret CHIRP_WRITER_PASSWORD)
+CHIRP_READER_PASSWORD=$(role_secret CHIRP_READER_PASSWORD)
+export CHIRP_OWNER_PASSWORD CHIRP_WRITER_PASSWORD CHIRP_READER_PASSWORD
 export PGHOST="${PGHOST:-postgres}" PGUSER="${POSTGRES_USER:-postgres}" PGDATABASE=postgres
-psql -X -q -v owner_pw="$owner" -v writer_pw="$writer" -v reader_pw="$reader" -f "$(dirname "$0")/roles.sql"
+psql -X -q -f "$(dirname "$0")/roles.sql"
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 SELECT 'CREATE DATABASE druid' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'druid') \gexec
 SQL
