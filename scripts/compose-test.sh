@@ -64,7 +64,7 @@ EOF
 export CONTAINERS_CONF="$PODMAN_HOME/containers.conf" CONTAINERS_STORAGE_CONF="$PODMAN_HOME/storage.conf"
 
 api_pid=""; health_pid=""
-compose() { "$COMPOSE" -p "$PROJECT" -f docker-compose.yml -f deploy/test/compose.override.yml --env-file "$STATE/env" "$@"; }
+compose() { "$COMPOSE" -p "$PROJECT" -f docker-compose.yml -f deploy/compose.ports.yml -f deploy/test/compose.override.yml --env-file "$STATE/env" "$@"; }
 teardown() {
   [ -n "$health_pid" ] && { kill "$health_pid" 2>/dev/null || true; wait "$health_pid" 2>/dev/null || true; }
   if [ -n "$api_pid" ]; then
@@ -182,6 +182,17 @@ for entry in "bridge $((BASE + 3)) chirp_bridge_delivered_total" "categorizer $c
   check "$service /readyz answers 200 on 127.0.0.1:$port" endpoint_ok "$port" /readyz
   check "$service /metrics on 127.0.0.1:$port has $metric" bash -c "curl -sf http://127.0.0.1:$port/metrics | grep -q '^$metric'"
 done
+
+# Each container reaches only what it uses, and cannot write its own root file system.
+reader_url="postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp"
+for service in categorizer bridge; do
+  podman exec "${PROJECT}-$service-1" chirp totals --postgres-url "$reader_url" > "$STATE/reach-$service.out" 2>&1 || true
+  check "the $service cannot reach PostgreSQL (not on its network)" grep -q "could not translate host name" "$STATE/reach-$service.out"
+done
+check "the loader, on the storage network, can" podman exec "${PROJECT}-loader-1" chirp totals --postgres-url "$reader_url"
+check "a Chirpstream container cannot write its root file system" \
+  bash -c "! podman exec ${PROJECT}-loader-1 sh -c ': > /probe' 2> '$STATE/probe.err' && grep -q 'Read-only file system' '$STATE/probe.err'"
+check "and holds no capability" bash -c "podman exec ${PROJECT}-loader-1 grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/1/status"
 
 log "Superset: the provisioned dashboard's numbers through its chart-data API"
 check "Superset answers /health" curl -sf "http://127.0.0.1:$((BASE + 4))/health" -o /dev/null

@@ -2,7 +2,7 @@
 # Starts or stops the servers Chirpstream runs against, on loopback, in a private state folder:
 #   scripts/stack.sh start STATE_DIR BASE_PORT   mosquitto on BASE (and over TLS on BASE+4, with a
 #                                                 CA of the stack's own: STACK_MQTT_TLS_PORT and
-#                                                 STACK_MQTT_CA_FILE in DIR/env), Kafka (Tansu) on BASE+1,
+#                                                 STACK_CA_FILE in DIR/env), Kafka (Tansu) on BASE+1,
 #                                                 PostgreSQL on BASE+2 (database chirp; roles chirp, the
 #                                                 owner, chirp_writer, the loader, and chirp_reader; the
 #                                                 schema comes from `chirp migrate`)
@@ -44,7 +44,7 @@ start_kafka() {  # state: memory or S3 storage, as chosen at start
 
 start_postgres() {  # state port
   as_postgres "$PG_BIN/pg_ctl" -D "$1/pg/data" -l "$1/pg/log" -w -o \
-    "-p $2 -k $1/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" \
+    "-p $2 -k $1/pg -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$1/pg/server.crt -c ssl_key_file=$1/pg/server.key -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB" \
     start > /dev/null
 }
 
@@ -89,7 +89,7 @@ EOF
      head -c 24 /dev/urandom | base64 | tr '+/' '-_' > "$STATE/secrets/$name"
    done
    for role in postgres chirp chirp_writer chirp_reader; do
-     printf '127.0.0.1:%s:*:%s:%s\n' "$PG_PORT" "$role" "$(cat "$STATE/secrets/$role")" > "$STATE/secrets/$role.pgpass"
+     printf '*:%s:*:%s:%s\n' "$PG_PORT" "$role" "$(cat "$STATE/secrets/$role")" > "$STATE/secrets/$role.pgpass"
    done)
   echo "$PG_PORT" > "$STATE/pg.port"
   pg_url() { echo "postgresql://$1@127.0.0.1:$PG_PORT/$2?passfile=$STATE/secrets/$1.pgpass"; }
@@ -128,7 +128,7 @@ persistence_location $STATE/mosquitto/
 autosave_interval 5
 EOF
   # A TLS listener too, with a certificate for the name localhost (not 127.0.0.1) from a CA made
-  # here, whose key is thrown away once it has signed.
+  # here, whose key is thrown away once it has signed. PostgreSQL serves the same certificate.
   mkdir -p "$STATE/tls"
   (cd "$STATE/tls" && umask 077 &&
    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=Chirpstream stack CA" \
@@ -136,7 +136,8 @@ EOF
    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr &&
    printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext &&
    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile server.ext -out server.crt &&
-   rm -f ca.key ca.srl server.csr server.ext && chmod 644 ca.crt server.crt) > "$STATE/tls.log" 2>&1 \
+   rm -f ca.key ca.srl server.csr server.ext && chmod 644 ca.crt server.crt &&
+   cp -p server.crt pg-server.crt && cp -p server.key pg-server.key) > "$STATE/tls.log" 2>&1 \
     || { echo "stack: making the TLS certificates failed:" >&2; cat "$STATE/tls.log" >&2; exit 1; }
   mv "$STATE/tls/server.key" "$STATE/tls/server.crt" "$STATE/mosquitto/"
   cat >> "$STATE/mosquitto/mosquitto.conf" <<EOF
@@ -147,7 +148,7 @@ tls_version tlsv1.2
 EOF
   cat >> "$STATE/env" <<EOF
 STACK_MQTT_TLS_PORT=$((BASE + 4))
-STACK_MQTT_CA_FILE=$STATE/tls/ca.crt
+STACK_CA_FILE=$STATE/tls/ca.crt
 EOF
   [ "$(id -u)" -eq 0 ] && chown -R mosquitto "$STATE/mosquitto" 2>/dev/null || true
   start_mosquitto "$STATE"
@@ -165,6 +166,8 @@ EOF
   # PostgreSQL: every login needs its password (SCRAM), the superuser's included; the roles
   # and the database from the recipe compose uses (deploy/postgres/roles.sql).
   mkdir -p "$STATE/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg"; chmod 700 "$STATE/pg"
+  mv "$STATE/tls/pg-server.crt" "$STATE/pg/server.crt"; mv "$STATE/tls/pg-server.key" "$STATE/pg/server.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg/server.crt" "$STATE/pg/server.key"
   (umask 077; cp "$STATE/secrets/postgres" "$STATE/pg/pwfile")
   [ "$(id -u)" -eq 0 ] && chown postgres "$STATE/pg/pwfile"
   as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$STATE/pg/pwfile" \

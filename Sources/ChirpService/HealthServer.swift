@@ -91,13 +91,24 @@ public final class HealthServer: @unchecked Sendable {
         }
     }
 
+    /// How long one connection may take from accept to the last byte of its answer. The server
+    /// answers one connection at a time, so a client that sends or reads slowly must not hold
+    /// the probes of the orchestrator up for longer than this.
+    static let requestDeadline: Duration = .seconds(2)
+
     private func handle(_ client: Int32) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + Self.requestDeadline
+        func millisecondsLeft() -> Int32 {
+            let left = deadline - ContinuousClock.now
+            return left <= .zero ? 0 : Int32((left / .milliseconds(1)).rounded(.up))
+        }
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         while request.count < 16_384 {
-            let count = recv(client, &buffer, buffer.count, 0)
+            var descriptor = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            let wait = millisecondsLeft()
+            guard wait > 0, poll(&descriptor, 1, wait) > 0 else { return }
+            let count = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             guard count > 0 else { break }
             request.append(contentsOf: buffer[0..<count])
             if HTTPRequest.headerEnd(in: request) != nil { break }
@@ -106,7 +117,10 @@ public final class HealthServer: @unchecked Sendable {
         response.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let sent = send(client, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                var descriptor = pollfd(fd: client, events: Int16(POLLOUT), revents: 0)
+                let wait = millisecondsLeft()
+                guard wait > 0, poll(&descriptor, 1, wait) > 0 else { return }
+                let sent = send(client, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
                 if sent <= 0 { break }
                 offset += sent
             }

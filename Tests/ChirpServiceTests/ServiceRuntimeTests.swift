@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import Logging
 import Testing
 @testable import ChirpService
@@ -106,5 +108,42 @@ import Testing
         #expect(scrape.status == 200)
         #expect(scrape.body.contains("chirp_probe_total 1"))
         #expect(try HealthProbe.get(host: "127.0.0.1", port: server.port, path: "/nope").status == 404)
+    }
+
+    /// One connection at a time is served, so a client that dribbles its request (one byte now
+    /// and then, never ending its headers) is cut off at the request deadline, and the probe
+    /// behind it is answered well before the dribbler would have finished.
+    @Test func aSlowClientCannotHoldTheProbesUp() throws {
+        let server = HealthServer(host: "127.0.0.1", port: 0, metrics: MetricsRegistry(), logger: Logger(label: "test"),
+                                  readiness: { ReadinessRegistry().evaluate() })
+        try server.start()
+        defer { server.stop() }
+        let slow = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(slow) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(slow, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        // 40 bytes, one every 250 ms: 10 s if the server waited for all of them.
+        let dribbler = Thread {
+            for byte in Array("GET /metrics HTTP/1.1\r\nX-Slow: 1234567".utf8) {
+                var value = byte
+                if send(slow, &value, 1, Int32(MSG_NOSIGNAL)) <= 0 { return }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
+        dribbler.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        let started = ContinuousClock.now
+        #expect(try HealthProbe.get(host: "127.0.0.1", port: server.port, path: "/healthz") == (200, "ok\n"))
+        let waited = ContinuousClock.now - started
+        #expect(waited < HealthServer.requestDeadline + .seconds(2), "the probe waited \(waited) behind a slow client")
+        // The server closed the slow connection without an answer.
+        var answer = [UInt8](repeating: 0, count: 64)
+        #expect(recv(slow, &answer, answer.count, 0) <= 0)
     }
 }

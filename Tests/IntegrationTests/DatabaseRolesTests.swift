@@ -134,4 +134,45 @@ struct DatabaseRolesTests {
         try loader.waitUntilReady()
         #expect(loader.logText.contains("database ready"))
     }
+
+    /// TLS to PostgreSQL with the server's name checked (`sslmode=verify-full`), as a
+    /// deployment across hosts would use it: the loader loads over it; a host name the
+    /// certificate does not hold, or a CA that did not sign it, is refused.
+    @Test func connectionsCanBeEncryptedWithTheServersNameChecked() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let ca = stack.environment["STACK_CA_FILE"]!
+        let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let passfile = stack.state.appendingPathComponent("secrets/chirp_writer.pgpass").path
+        func url(host: String, rootCertificate: String) -> String {
+            "postgresql://chirp_writer@\(host):\(port)/chirp?passfile=\(passfile)&sslmode=verify-full&sslrootcert=\(rootCertificate)"
+        }
+        let encrypted = try PostgresConnection(url(host: "localhost", rootCertificate: ca))
+        let session = try encrypted.execute("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        #expect(session[0, "ssl"] == "t" && session[0, "version"]?.hasPrefix("TLSv1.") == true, "\(session[0, "version"] ?? "none")")
+        #expect { try PostgresConnection(url(host: "127.0.0.1", rootCertificate: ca)) } throws: {
+            ($0 as? PostgresError)?.message.contains("does not match host name \"127.0.0.1\"") == true
+        }
+        #expect { try PostgresConnection(url(host: "localhost", rootCertificate: "/etc/ssl/certs/ca-certificates.crt")) } throws: {
+            ($0 as? PostgresError)?.message.contains("certificate verify failed") == true
+        }
+
+        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
+        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
+        let loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["POSTGRES_URL": url(host: "localhost", rootCertificate: ca)])
+        let services = [bridge, categorizer, loader]
+        defer { for service in services { _ = service.stop() } }
+        try stack.start(services)
+        let input = stack.state.appendingPathComponent("input.jsonl").path
+        let sender = try Paths.binary("chirp-sender")
+        #expect(try run(sender, ["generate", "--count", "300", "--seed", "9", "--output", input]).status == 0)
+        #expect(try run(sender, ["--file", input, "--http-port", "0"], environment: stack.environment).status == 0)
+        let database = try PostgresConnection(stack.ownerURL)
+        try eventually(timeout: .seconds(60), "300 tweets loaded over TLS") { try database.tweetCount() == 300 }
+        let loaderSessions = try PostgresConnection(stack.environment["POSTGRES_ADMIN_URL"]!).execute("""
+            SELECT count(*) FILTER (WHERE s.ssl) AS encrypted, count(*) AS total
+            FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'chirp_writer'
+            """)
+        #expect(loaderSessions[0, "encrypted"] == loaderSessions[0, "total"] && loaderSessions[0, "total"] != "0")
+    }
 }

@@ -38,13 +38,14 @@ struct DeployTests {
 
     /// `docker compose config` on a compose text, resolved against the repository (build contexts,
     /// bind mounts and env files are relative to it), every profile, .env.example as the .env.
-    static func composeConfig(_ text: String, json: Bool = false) throws -> (status: Int32, output: String) {
+    static func composeConfig(_ text: String, json: Bool = false, overlays: [String] = []) throws -> (status: Int32, output: String) {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("compose.yml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
-        var arguments = ["-f", path, "--project-directory", root.path, "--env-file", root.appendingPathComponent(".env.example").path,
-                         "--profile", "*", "config"]
+        var arguments = ["-f", path] + overlays.flatMap { ["-f", root.appendingPathComponent($0).path] }
+        arguments += ["--project-directory", root.path, "--env-file", root.appendingPathComponent(".env.example").path,
+                      "--profile", "*", "config"]
         arguments += json ? ["--format", "json"] : ["-q"]
         return try run(try tool("docker-compose"), arguments)
     }
@@ -56,6 +57,44 @@ struct DeployTests {
         #expect(result.status == 0, "\(result.output)")
         let schema = try run(try Self.tool("check-jsonschema"), ["--builtin-schema", "vendor.compose-spec", Self.root.appendingPathComponent("docker-compose.yml").path])
         #expect(schema.status == 0, "\(schema.output)")
+    }
+
+    /// What each container may do and reach: the Chirpstream containers run without capabilities
+    /// on a read-only root, every container gains nothing through exec, each joins only the
+    /// networks of what it talks to, and only Superset (and the opt-in profiles' UIs) publish a
+    /// port unless deploy/compose.ports.yml is added, which publishes the rest on loopback.
+    @Test func composeKeepsEachContainerToItsPart() throws {
+        func services(_ overlays: [String]) throws -> [String: [String: Any]] {
+            let result = try Self.composeConfig(try Self.file("docker-compose.yml"), json: true, overlays: overlays)
+            try #require(result.status == 0, "\(result.output)")
+            let config = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+            return try #require(config["services"] as? [String: [String: Any]])
+        }
+        let plain = try services([])
+        for (name, service) in plain {
+            #expect((service["security_opt"] as? [String])?.contains("no-new-privileges:true") == true, "\(name) may gain privileges through exec")
+            #expect(!((service["networks"] as? [String: Any]) ?? [:]).isEmpty, "\(name) joins no network of its own")
+            #expect(service["ports"] == nil || ["superset", "druid-router", "kafka-connect"].contains(name), "\(name) publishes a port by default")
+        }
+        for name in ["bridge", "categorizer", "loader", "sender", "migrate", "postgres-setup"] {
+            let service = try #require(plain[name])
+            #expect(service["cap_drop"] as? [String] == ["ALL"] && service["read_only"] as? Bool == true, "\(name) is not hardened")
+        }
+        for name in ["bridge", "categorizer", "loader"] {
+            #expect(plain[name]?["mem_limit"] != nil && plain[name]?["pids_limit"] != nil, "\(name) has no limits")
+        }
+        let expectedNetworks: [String: Set<String>] = [
+            "mosquitto": ["ingest"], "sender": ["ingest"], "bridge": ["ingest", "stream"], "kafka": ["stream"], "categorizer": ["stream"],
+            "loader": ["stream", "storage"], "postgres": ["storage"], "migrate": ["storage"], "superset": ["storage", "dashboard"],
+        ]
+        for (name, networks) in expectedNetworks {
+            #expect(Set(((plain[name]?["networks"] as? [String: Any]) ?? [:]).keys) == networks, "\(name)'s networks")
+        }
+        let published = try services(["deploy/compose.ports.yml"])
+        for name in ["mosquitto", "kafka", "postgres", "bridge", "categorizer", "loader"] {
+            let ports = try #require(published[name]?["ports"] as? [[String: Any]], "\(name) is not published by the overlay")
+            #expect(ports.allSatisfy { $0["host_ip"] as? String == "127.0.0.1" }, "\(name) publishes beyond loopback")
+        }
     }
 
     /// Each mutation breaks the file the way an edit could; Compose must refuse it, naming the problem.

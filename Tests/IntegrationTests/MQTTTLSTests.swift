@@ -11,7 +11,7 @@ struct MQTTTLSTests {
     @Test func tweetsTravelOverTLSAndABadCertificateIsRefused() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        let tlsPort = stack.environment["STACK_MQTT_TLS_PORT"]!, caFile = stack.environment["STACK_MQTT_CA_FILE"]!
+        let tlsPort = stack.environment["STACK_MQTT_TLS_PORT"]!, caFile = stack.environment["STACK_CA_FILE"]!
         let overTLS = ["MQTT_HOST": "localhost", "MQTT_PORT": tlsPort, "MQTT_CA_FILE": caFile]
 
         let bridge = try ServiceProcess("chirp-bridge", stack: stack, environment: overTLS)
