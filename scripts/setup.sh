@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 
 need_apt=()
-for pkg in pkg-config libmosquitto-dev mosquitto mosquitto-clients librdkafka-dev libpq-dev postgresql-15 curl; do
+for pkg in pkg-config libmosquitto-dev mosquitto mosquitto-clients librdkafka-dev libpq-dev postgresql-15 curl openssl ca-certificates; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
