@@ -226,16 +226,16 @@ public final class MQTTClient {
         for (name, value) in userProperties {
             mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), name, value)
         }
-        let (rc, writeError) = payload.withUnsafeBytes { bytes in
-            (mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties), errno)
+        let rc = payload.withUnsafeBytes { bytes in
+            mosquitto_publish_v5(handle, nil, topic, Int32(bytes.count), bytes.baseAddress, qos, false, properties)
         }
         mosquitto_property_free_all(&properties)
-        // Without a connection libmosquitto keeps a QoS>0 message queued and sends it after the
-        // reconnect (its PUBACK follows), so only other errors lose the message. A connection
-        // that died under this very write (the broker restarted) is such a case too: the write
-        // fails with EPIPE or ECONNRESET, the message stays queued, and the next turn reconnects.
-        let writeFoundConnectionGone = rc == MOSQ_ERR_ERRNO.rawValue && [EPIPE, ECONNRESET, ENOTCONN].contains(writeError)
-        let queued = qos > 0 && (rc == MOSQ_ERR_NO_CONN.rawValue || rc == MOSQ_ERR_CONN_LOST.rawValue || writeFoundConnectionGone)
+        // libmosquitto queues a QoS>0 message before it tries to write it, and sends it again
+        // after a reconnect (its PUBACK follows). So only the errors it reports before queueing
+        // lose the message; any other (no connection, or a connection that died under this very
+        // write: EPIPE, ECONNRESET, or over TLS EPROTO/MOSQ_ERR_TLS) leaves it queued, and the next
+        // turn reconnects.
+        let queued = qos > 0 && !Self.refusedBeforeQueueing.contains(rc)
         guard rc == MOSQ_ERR_SUCCESS.rawValue || queued else {
             throw MQTTError(code: rc, context: "publishing to \(topic)")
         }
@@ -440,6 +440,12 @@ public final class MQTTClientStatus: Sendable {
 extension MQTTClient: MessageSubscriber {}
 
 extension MQTTClient: MessagePublisher {
+    /// What `mosquitto_publish_v5` checks before it queues a message (libmosquitto 2.0).
+    static let refusedBeforeQueueing: Set<Int32> = [
+        MOSQ_ERR_INVAL, MOSQ_ERR_NOMEM, MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_QOS_NOT_SUPPORTED,
+        MOSQ_ERR_OVERSIZE_PACKET, MOSQ_ERR_NOT_SUPPORTED, MOSQ_ERR_DUPLICATE_PROPERTY, MOSQ_ERR_PROTOCOL,
+    ].map { $0.rawValue }.reduce(into: []) { $0.insert(Int32($1)) }
+
     public func publish(topic: String, payload: [UInt8], userProperties: [MQTTMessage.UserProperty], timeout: Duration) throws -> Bool {
         try publish(topic: topic, payload: payload, qos: 1, userProperties: userProperties.map { ($0.name, $0.value) }, timeout: timeout)
     }

@@ -78,53 +78,81 @@ public final class HealthServer: @unchecked Sendable {
         close(listener)
     }
 
+    /// One connection being served: the request read so far, then the answer being written.
+    private struct Connection {
+        let fd: Int32
+        let deadline: ContinuousClock.Instant
+        var request: [UInt8] = []
+        var answer: [UInt8]?
+        var sent = 0
+    }
+
+    /// How long one connection may take from accept to the last byte of its answer.
+    static let requestDeadline: Duration = .seconds(2)
+    /// Connections served at once; a newcomer beyond it pushes out the oldest (answered probes
+    /// leave within a millisecond, so the oldest are the ones that hold on).
+    static let maxConnections = 32
+
+    /// Serves every connection at once from this one thread (poll over all of them), each
+    /// bounded by `requestDeadline`: clients that send or read slowly, or connect and send
+    /// nothing, cannot hold up the orchestrator's probes.
     private func serve() {
-        defer { stopped.signal() }
-        var pollDescriptor = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        var connections: [Connection] = []
+        defer {
+            for connection in connections { close(connection.fd) }
+            stopped.signal()
+        }
+        var buffer = [UInt8](repeating: 0, count: 2048)
         while running.load(ordering: .relaxed) {
-            let ready = poll(&pollDescriptor, 1, 200)
-            guard ready > 0 else { continue }
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else { continue }
-            handle(client)
-            close(client)
+            let now = ContinuousClock.now
+            connections.removeAll { connection in
+                guard connection.deadline <= now else { return false }
+                close(connection.fd)
+                return true
+            }
+            var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            descriptors += connections.map { pollfd(fd: $0.fd, events: Int16($0.answer == nil ? POLLIN : POLLOUT), revents: 0) }
+            let wait = connections.map { $0.deadline - now }.min().map { max(1, min(200, Int32(($0 / .milliseconds(1)).rounded(.up)))) } ?? 200
+            guard poll(&descriptors, nfds_t(descriptors.count), wait) > 0 else { continue }
+            for index in connections.indices.reversed() where descriptors[index + 1].revents != 0 {
+                if !advance(&connections[index], buffer: &buffer) {
+                    close(connections[index].fd)
+                    connections.remove(at: index)
+                }
+            }
+            if descriptors[0].revents & Int16(POLLIN) != 0 {
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { continue }
+                if connections.count >= Self.maxConnections {
+                    close(connections.removeFirst().fd)
+                }
+                connections.append(Connection(fd: client, deadline: ContinuousClock.now + Self.requestDeadline))
+            }
         }
     }
 
-    /// How long one connection may take from accept to the last byte of its answer. The server
-    /// answers one connection at a time, so a client that sends or reads slowly must not hold
-    /// the probes of the orchestrator up for longer than this.
-    static let requestDeadline: Duration = .seconds(2)
-
-    private func handle(_ client: Int32) {
-        let deadline = ContinuousClock.now + Self.requestDeadline
-        func millisecondsLeft() -> Int32 {
-            let left = deadline - ContinuousClock.now
-            return left <= .zero ? 0 : Int32((left / .milliseconds(1)).rounded(.up))
+    /// Reads what has arrived or writes what the socket takes; false when the connection is done.
+    private func advance(_ connection: inout Connection, buffer: inout [UInt8]) -> Bool {
+        if connection.answer == nil {
+            let count = recv(connection.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 { connection.request.append(contentsOf: buffer[0..<count]) }
+            let complete = HTTPRequest.headerEnd(in: connection.request) != nil || connection.request.count >= 16_384
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return true }
+            guard complete || count == 0 else { return count > 0 }
+            if connection.request.isEmpty { return false }
+            let request = HTTPRequest.parse(connection.request)
+            var answer = respond(to: request)
+            // HEAD: the headers of the GET answer, no body.
+            if request?.method == "HEAD", let end = HTTPRequest.headerEnd(in: answer) { answer = Array(answer[..<(end + 4)]) }
+            connection.answer = answer
         }
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        while request.count < 16_384 {
-            var descriptor = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
-            let wait = millisecondsLeft()
-            guard wait > 0, poll(&descriptor, 1, wait) > 0 else { return }
-            let count = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            guard count > 0 else { break }
-            request.append(contentsOf: buffer[0..<count])
-            if HTTPRequest.headerEnd(in: request) != nil { break }
+        guard let answer = connection.answer else { return true }
+        let sent = answer.withUnsafeBytes { bytes in
+            send(connection.fd, bytes.baseAddress! + connection.sent, bytes.count - connection.sent, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
         }
-        let response = respond(to: HTTPRequest.parse(request))
-        response.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                var descriptor = pollfd(fd: client, events: Int16(POLLOUT), revents: 0)
-                let wait = millisecondsLeft()
-                guard wait > 0, poll(&descriptor, 1, wait) > 0 else { return }
-                let sent = send(client, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                if sent <= 0 { break }
-                offset += sent
-            }
-        }
+        if sent < 0 { return errno == EAGAIN || errno == EWOULDBLOCK }
+        connection.sent += sent
+        return connection.sent < answer.count
     }
 
     func respond(to request: HTTPRequest?) -> [UInt8] {

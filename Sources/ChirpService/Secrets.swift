@@ -140,15 +140,18 @@ public enum Secrets {
     /// starts no escape. Such a URL would fail in ways whose messages quote pieces of the
     /// password. nil when it is fine or no URL.
     public static func urlShapeProblem(_ value: String) -> String? {
-        guard let scheme = value.range(of: "://") else { return nil }
-        let rest = value[scheme.upperBound...].prefix { $0 != "?" && !$0.isWhitespace }
+        // Only a value that is one URL (`scheme://…`); settings texts that hold URLs among other
+        // values (Kafka's) are not one.
+        guard let scheme = value.range(of: "://"), !value[..<scheme.lowerBound].isEmpty,
+              value[..<scheme.lowerBound].utf8.allSatisfy(isSchemeByte) else { return nil }
+        let rest = value[scheme.upperBound...].prefix { $0 != "?" && $0 != "\n" }
         guard let at = rest.lastIndex(of: "@") else { return nil }
         let userinfo = Array(rest[..<at].utf8)
         var index = 0
         var bad = false
         while index < userinfo.count, !bad {
             switch userinfo[index] {
-            case UInt8(ascii: "/"), UInt8(ascii: "#"), UInt8(ascii: "?"), UInt8(ascii: "@"):
+            case UInt8(ascii: "/"), UInt8(ascii: "#"), UInt8(ascii: "?"), UInt8(ascii: "@"), UInt8(ascii: " "), UInt8(ascii: "\t"):
                 bad = true
             case UInt8(ascii: "%"):
                 bad = index + 2 >= userinfo.count || !isHexDigit(userinfo[index + 1]) || !isHexDigit(userinfo[index + 2])
@@ -159,7 +162,7 @@ public enum Secrets {
             }
             index += 1
         }
-        return bad ? "holds a user name or password with '/', '#', '?', '@' or a '%' that starts no escape: percent-encode them (%2F, %23, %3F, %40, %25)" : nil
+        return bad ? "holds a user name or password with '/', '#', '?', '@', a blank or a '%' that starts no escape: percent-encode them (%2F, %23, %3F, %40, %20, %25)" : nil
     }
 
     private static func isSchemeByte(_ byte: UInt8) -> Bool {

@@ -70,6 +70,9 @@ public struct TweetBatch: Sendable {
     public private(set) var nextOffsets: [String: [Int32: Int64]] = [:]
     /// The UTC days (since 1970-01-01) of the raw payloads in the batch: their partitions must exist.
     public private(set) var rawDays: Set<Int64> = []
+    /// Each row's raw day, so that a row loaded alone asks only for its own partition: a day the
+    /// database refuses must refuse that row, not every row of the batch.
+    private var rowRawDays: [Int64?] = []
     /// The documents (payloads of several tweets) rows carry, by row: a refused row's document
     /// must still be stored, since its other tweets point at it.
     public private(set) var documents: [Int: RawPayload] = [:]
@@ -87,6 +90,7 @@ public struct TweetBatch: Sendable {
     public mutating func append(_ tweet: EnrichedTweet, provenance: LoadProvenance) {
         rowStarts.append(copy.bytes.count - CopyBinaryEncoder.trailer.count)
         ids.append(tweet.id)
+        rowRawDays.append(provenance.raw?.partitionDay)
         copy.tweetColumns(tweet)
         copy.timestamp(provenance.publishedAt)
         copy.text(provenance.topic)
@@ -117,7 +121,8 @@ public struct TweetBatch: Sendable {
         single.copy = .single(row: copy.bytes[rowStarts[index]..<end])
         single.rowStarts = [single.copy.bytes.count - CopyBinaryEncoder.trailer.count - (end - rowStarts[index])]
         single.ids = [ids[index]]
-        single.rawDays = rawDays
+        single.rawDays = rowRawDays[index].map { [$0] } ?? []
+        single.rowRawDays = [rowRawDays[index]]
         return single
     }
 

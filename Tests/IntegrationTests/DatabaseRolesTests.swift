@@ -1,5 +1,6 @@
 import ChirpCore
 import ChirpPostgres
+import ChirpService
 import ChirpStore
 import Foundation
 import Testing
@@ -77,6 +78,22 @@ struct DatabaseRolesTests {
                     "SELECT chirp_drop_raw_partitions('-1 day')", "SELECT chirp_drop_raw_partitions('23 hours')"] {
             #expect(Self.outcome(writer, sql) == "22023", "writer: \(sql)")
         }
+        // A batch with one raw day the function refuses (a bridge clock days ahead): that row
+        // alone is refused when the loader goes row by row; the others load.
+        var mixed = TweetBatch()
+        let now = Timestamp.now.millisecondsSinceEpoch
+        let aheads: [Int64] = [0, 3 * 86_400_000, 0]
+        for (index, ahead) in aheads.enumerated() {
+            let at = Timestamp(millisecondsSinceEpoch: now + ahead)
+            let raw = RawPayload(bytes: Array(#"{"id":"m\#(index)"}"#.utf8), receivedAt: at, topic: "tweets.raw", partition: 1, offset: Int64(index))
+            let tweet = Tweet(id: "m\(index)", createdAt: Timestamp(millisecondsSinceEpoch: now), text: "mixed #day", format: .minimal)
+            mixed.append(Enricher().enrich(tweet, fallbackTime: Timestamp(millisecondsSinceEpoch: 0)),
+                         provenance: LoadProvenance(topic: "tweets.enriched", partition: 1, offset: Int64(index), publishedAt: nil, raw: raw))
+        }
+        #expect { try writerStore.load(mixed, consumerGroup: "g") } throws: { ($0 as? PostgresError)?.sqlState == "22023" }
+        let rows = try writerStore.loadRowByRow(mixed, consumerGroup: "g")
+        #expect(rows.inserted == 2 && rows.refused.map(\.id) == ["m1"], "\(rows.inserted) inserted, refused \(rows.refused.map(\.id))")
+
         try writer.execute("SET search_path = pg_temp, public")
         #expect(Self.outcome(writer, "SELECT chirp_raw_partition((now() AT TIME ZONE 'UTC')::date + 1)") == "ok")
         let made = try PostgresConnection(stack.ownerURL).execute("""
