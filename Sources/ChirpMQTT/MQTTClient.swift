@@ -441,10 +441,10 @@ extension MQTTClient: MessageSubscriber {}
 
 extension MQTTClient: MessagePublisher {
     /// What `mosquitto_publish_v5` checks before it queues a message (libmosquitto 2.0).
-    static let refusedBeforeQueueing: Set<Int32> = [
+    static let refusedBeforeQueueing = Set([
         MOSQ_ERR_INVAL, MOSQ_ERR_NOMEM, MOSQ_ERR_PAYLOAD_SIZE, MOSQ_ERR_MALFORMED_UTF8, MOSQ_ERR_QOS_NOT_SUPPORTED,
         MOSQ_ERR_OVERSIZE_PACKET, MOSQ_ERR_NOT_SUPPORTED, MOSQ_ERR_DUPLICATE_PROPERTY, MOSQ_ERR_PROTOCOL,
-    ].map { $0.rawValue }.reduce(into: []) { $0.insert(Int32($1)) }
+    ].map(\.rawValue))
 
     public func publish(topic: String, payload: [UInt8], userProperties: [MQTTMessage.UserProperty], timeout: Duration) throws -> Bool {
         try publish(topic: topic, payload: payload, qos: 1, userProperties: userProperties.map { ($0.name, $0.value) }, timeout: timeout)

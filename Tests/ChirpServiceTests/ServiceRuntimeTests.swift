@@ -119,9 +119,9 @@ import Testing
         try server.start()
         defer { server.stop() }
         // Ten that connect and send nothing, one that dribbles its request.
-        let idle = try (0..<10).map { _ in try Self.connection(to: server.port) }
+        let idle = try (0..<10).map { _ in try HealthProbe.connect(host: "127.0.0.1", port: server.port) }
         defer { for fd in idle { close(fd) } }
-        let slow = try Self.connection(to: server.port)
+        let slow = try HealthProbe.connect(host: "127.0.0.1", port: server.port)
         defer { close(slow) }
         // 40 bytes, one every 250 ms: 10 s if the server waited for all of them.
         let dribbler = Thread {
@@ -147,32 +147,8 @@ import Testing
                                   readiness: { ReadinessRegistry().evaluate() })
         try server.start()
         defer { server.stop() }
-        let fd = try Self.connection(to: server.port)
-        defer { close(fd) }
-        let request = Array("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
-        #expect(send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { break }
-            answer.append(contentsOf: buffer[0..<count])
-        }
+        let answer = try HealthProbe.exchange(host: "127.0.0.1", port: server.port, request: "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         let text = String(decoding: answer, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200") && text.hasSuffix("\r\n\r\n"), "\(text)")
-    }
-
-    /// A TCP connection to the server on loopback.
-    static func connection(to port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        return fd
     }
 }

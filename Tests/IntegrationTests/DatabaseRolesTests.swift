@@ -108,8 +108,8 @@ struct DatabaseRolesTests {
         #expect(functions[0, "fixed"] == "2" && functions[0, "total"] == "2")
 
         // Nobody logs in without the role's password.
-        let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let readerPassfile = stack.state.appendingPathComponent("secrets/chirp_reader.pgpass").path
+        let port = try stack.postgresPort
+        let readerPassfile = stack.secretFile("chirp_reader.pgpass").path
         for (url, expected) in [("postgresql://chirp@127.0.0.1:\(port)/chirp?passfile=/dev/null", "no password supplied"),
                                 ("postgresql://chirp_reader@127.0.0.1:\(port)/postgres?passfile=\(readerPassfile)", "permission denied for database"),
                                 ("postgresql://postgres:guess@127.0.0.1:\(port)/chirp", "password authentication failed"),
@@ -125,7 +125,7 @@ struct DatabaseRolesTests {
         #expect(limits[0, "powerful"] == "f")
         for name in ["postgres", "chirp", "chirp_writer", "chirp_reader"] {
             for file in [name, "\(name).pgpass"] {
-                let path = stack.state.appendingPathComponent("secrets/\(file)").path
+                let path = stack.secretFile(file).path
                 let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
                 #expect(mode == 0o600, "\(file) has mode \(String(mode ?? 0, radix: 8))")
             }
@@ -159,8 +159,8 @@ struct DatabaseRolesTests {
         let stack = try LocalStack()
         defer { stack.stop() }
         let ca = stack.environment["STACK_CA_FILE"]!
-        let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let passfile = stack.state.appendingPathComponent("secrets/chirp_writer.pgpass").path
+        let port = try stack.postgresPort
+        let passfile = stack.secretFile("chirp_writer.pgpass").path
         func url(host: String, rootCertificate: String) -> String {
             "postgresql://chirp_writer@\(host):\(port)/chirp?passfile=\(passfile)&sslmode=verify-full&sslrootcert=\(rootCertificate)"
         }
@@ -174,12 +174,9 @@ struct DatabaseRolesTests {
             ($0 as? PostgresError)?.message.contains("certificate verify failed") == true
         }
 
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
-        let loader = try ServiceProcess("chirp-loader", stack: stack, environment: ["POSTGRES_URL": url(host: "localhost", rootCertificate: ca)])
+        let (bridge, categorizer, loader) = try stack.startPipeline(loader: ["POSTGRES_URL": url(host: "localhost", rootCertificate: ca)])
         let services = [bridge, categorizer, loader]
         defer { for service in services { _ = service.stop() } }
-        try stack.start(services)
         let input = stack.state.appendingPathComponent("input.jsonl").path
         let sender = try Paths.binary("chirp-sender")
         #expect(try run(sender, ["generate", "--count", "300", "--seed", "9", "--output", input]).status == 0)

@@ -161,6 +161,18 @@ final class LocalStack {
         return (environment["\(service)_MQTT_USERNAME"]!, password.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// The stack's secret `name` (a file in its secrets folder: mqtt-sender, chirp_writer, …).
+    func secret(_ name: String) throws -> String {
+        try String(contentsOf: secretFile(name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func secretFile(_ name: String) -> URL { state.appendingPathComponent("secrets/\(name)") }
+
+    /// PostgreSQL's port.
+    var postgresPort: String {
+        get throws { try String(contentsOf: state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
     /// The sender's MQTT user and password: the one user the broker lets publish tweets.
     var senderMQTTCredentials: (username: String, password: String) {
         get throws { try mqttCredentials("SENDER") }
@@ -327,11 +339,13 @@ extension LocalStack {
         }
     }
 
-    /// Bridge, categorizer and loader on this stack, started and ready (stopped again if one is
-    /// not); the caller stops them.
-    func startPipeline() throws -> (bridge: ServiceProcess, categorizer: ServiceProcess, loader: ServiceProcess) {
-        let services = [try ServiceProcess("chirp-bridge", stack: self), try ServiceProcess("chirp-categorizer", stack: self),
-                        try ServiceProcess("chirp-loader", stack: self)]
+    /// Bridge, categorizer and loader on this stack, each with its own extra environment, started
+    /// and ready (stopped again if one is not); the caller stops them.
+    func startPipeline(bridge bridgeEnvironment: [String: String] = [:], categorizer categorizerEnvironment: [String: String] = [:],
+                       loader loaderEnvironment: [String: String] = [:]) throws -> (bridge: ServiceProcess, categorizer: ServiceProcess, loader: ServiceProcess) {
+        let services = [try ServiceProcess("chirp-bridge", stack: self, environment: bridgeEnvironment),
+                        try ServiceProcess("chirp-categorizer", stack: self, environment: categorizerEnvironment),
+                        try ServiceProcess("chirp-loader", stack: self, environment: loaderEnvironment)]
         do {
             try start(services)
         } catch {

@@ -14,12 +14,9 @@ struct MQTTTLSTests {
         let tlsPort = stack.environment["STACK_MQTT_TLS_PORT"]!, caFile = stack.environment["STACK_CA_FILE"]!
         let overTLS = ["MQTT_HOST": "localhost", "MQTT_PORT": tlsPort, "MQTT_CA_FILE": caFile]
 
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack, environment: overTLS)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack)
-        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let (bridge, categorizer, loader) = try stack.startPipeline(bridge: overTLS)
         let services = [bridge, categorizer, loader]
         defer { for service in services { _ = service.stop() } }
-        try stack.start(services)
         #expect(bridge.logText.contains("mqtt connected"))
 
         let sender = try Paths.binary("chirp-sender")

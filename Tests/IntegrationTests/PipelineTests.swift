@@ -81,12 +81,9 @@ struct PipelineTests {
     @Test func tweetsFlowFromFilesToPostgresExactlyOnce() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack)
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack, environment: ["MAX_PAYLOAD_BYTES": "65536"])
-        let loader = try ServiceProcess("chirp-loader", stack: stack)
+        let (bridge, categorizer, loader) = try stack.startPipeline(categorizer: ["MAX_PAYLOAD_BYTES": "65536"])
         let services = [bridge, categorizer, loader]
         defer { for service in services { service.stop() } }
-        try stack.start(services)
         // The database will refuse one tweet (a data error): the loader must skip just that one.
         let admin = try PostgresConnection(stack.environment["POSTGRES_ADMIN_URL"]!)
         try admin.execute("ALTER TABLE tweets ADD CONSTRAINT it_refuse CHECK (id <> 'it-refused')")

@@ -11,24 +11,20 @@ struct SecretsInLogsTests {
     @Test func noSecretReachesALogAnEndpointOrAnError() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
-        func secret(_ name: String) throws -> String {
-            try String(contentsOf: stack.state.appendingPathComponent("secrets/\(name)"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let port = try String(contentsOf: stack.state.appendingPathComponent("pg.port"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let writerPassword = try secret("chirp_writer"), bridgePassword = try secret("mqtt-bridge"), senderPassword = try secret("mqtt-sender")
+        let port = try stack.postgresPort
+        let writerPassword = try stack.secret("chirp_writer"), bridgePassword = try stack.secret("mqtt-bridge")
+        let senderPassword = try stack.secret("mqtt-sender")
         let kafkaSecret = "kafka-\(UUID().uuidString)"
         let wrong = (postgres: "wrong-pg-\(UUID().uuidString.prefix(8))", mqtt: "wrong-mqtt-\(UUID().uuidString.prefix(8))",
                      reader: "wrong-reader-\(UUID().uuidString.prefix(8))")
         let secrets = [writerPassword, bridgePassword, senderPassword, kafkaSecret, wrong.postgres, wrong.mqtt, wrong.reader]
 
         let kafkaConfig = ["KAFKA_CONFIG": "sasl.password=\(kafkaSecret)"]
-        let bridge = try ServiceProcess("chirp-bridge", stack: stack, environment: kafkaConfig.merging(["BRIDGE_MQTT_PASSWORD": bridgePassword]) { $1 })
-        let categorizer = try ServiceProcess("chirp-categorizer", stack: stack, environment: kafkaConfig)
-        let loader = try ServiceProcess("chirp-loader", stack: stack, environment: kafkaConfig.merging(
-            ["POSTGRES_URL": "postgresql://chirp_writer:\(writerPassword)@127.0.0.1:\(port)/chirp"]) { $1 })
+        let (bridge, categorizer, loader) = try stack.startPipeline(
+            bridge: kafkaConfig.merging(["BRIDGE_MQTT_PASSWORD": bridgePassword]) { $1 }, categorizer: kafkaConfig,
+            loader: kafkaConfig.merging(["POSTGRES_URL": "postgresql://chirp_writer:\(writerPassword)@127.0.0.1:\(port)/chirp"]) { $1 })
         let services = [bridge, categorizer, loader]
         defer { for service in services { _ = service.stop() } }
-        try stack.start(services)
 
         let input = stack.state.appendingPathComponent("input.jsonl").path
         let sender = try Paths.binary("chirp-sender")
