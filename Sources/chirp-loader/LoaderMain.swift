@@ -4,7 +4,7 @@ import ChirpService
 /// chirp-loader: `tweets.enriched` → PostgreSQL facts and rollups, idempotent by tweet id.
 @main
 struct LoaderMain {
-    static let specs: [OptionSpec] = [
+    static let specs: [OptionSpec] = ConnectionOptions.kafkaSecurity(service: "LOADER") + [
         ConnectionOptions.kafkaBrokers,
         OptionSpec("enriched-topic", env: "ENRICHED_TOPIC", default: Wire.enrichedTopic, help: "Topic to consume enriched tweets from."),
         ConnectionOptions.topicPartitions("loader creates its input topic"),

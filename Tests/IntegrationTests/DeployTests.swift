@@ -73,12 +73,21 @@ struct DeployTests {
         let plain = try services([])
         for (name, service) in plain {
             #expect((service["security_opt"] as? [String])?.contains("no-new-privileges:true") == true, "\(name) may gain privileges through exec")
-            #expect(!((service["networks"] as? [String: Any]) ?? [:]).isEmpty, "\(name) joins no network of its own")
+            #expect(!((service["networks"] as? [String: Any]) ?? [:]).isEmpty || service["network_mode"] as? String == "none",
+                    "\(name) joins no network of its own")
             #expect(service["ports"] == nil || ["superset", "druid-router", "kafka-connect"].contains(name), "\(name) publishes a port by default")
         }
-        for name in ["bridge", "categorizer", "loader", "sender", "migrate", "postgres-setup"] {
+        for name in ["bridge", "categorizer", "loader", "sender", "migrate", "postgres-setup", "tls-setup", "mosquitto"] {
             let service = try #require(plain[name])
             #expect(service["cap_drop"] as? [String] == ["ALL"] && service["read_only"] as? Bool == true, "\(name) is not hardened")
+        }
+        // The certificate maker alone runs as root, with no network and only the rights to hand
+        // each key to its server's user.
+        #expect(plain["tls-setup"]?["network_mode"] as? String == "none")
+        #expect(Set(plain["tls-setup"]?["cap_add"] as? [String] ?? []) == ["CHOWN", "DAC_OVERRIDE"])
+        // The servers run as their images' users, without capabilities.
+        for (name, user) in [("mosquitto", "1883:1883"), ("postgres", "999:999")] {
+            #expect(plain[name]?["user"] as? String == user && plain[name]?["cap_drop"] as? [String] == ["ALL"], "\(name) runs as root or with capabilities")
         }
         for name in ["bridge", "categorizer", "loader"] {
             #expect(plain[name]?["mem_limit"] != nil && plain[name]?["pids_limit"] != nil, "\(name) has no limits")
@@ -195,7 +204,7 @@ struct DeployTests {
 
     // MARK: Dockerfiles
 
-    @Test(arguments: ["deploy/Dockerfile", "deploy/superset/Dockerfile"])
+    @Test(arguments: ["deploy/Dockerfile", "deploy/superset/Dockerfile", "deploy/kafka-connect/Dockerfile"])
     func dockerfilePassesHadolint(path: String) throws {
         let result = try run(try Self.tool("hadolint"), ["--no-color", "--config", Self.root.appendingPathComponent(".hadolint.yaml").path,
                                                           Self.root.appendingPathComponent(path).path])
@@ -221,14 +230,20 @@ struct DeployTests {
 
     /// Starts Debian's mosquitto on the project's config (port and data folder mapped to scratch
     /// ones) and reports whether it was still running after `seconds`, with its output.
-    static func startMosquitto(config text: String, seconds: Double = 2) throws -> (running: Bool, output: String) {
+    static func startMosquitto(config text: String, seconds: Double = 2,
+                               whileRunning: (_ port: Int, _ tls: URL) throws -> Void = { _, _ in }) throws -> (running: Bool, output: String) {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
         let port = try LocalStack.freePortBlock(count: 1)
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
-        let mapped = text.replacingOccurrences(of: "listener 1883 0.0.0.0", with: "listener \(port) 127.0.0.1")
+        // The certificates as tls-setup makes them, the broker's key given to the broker's user.
+        let tls = folder.appendingPathComponent("tls")
+        let made = try Self.makeCertificates(in: tls, uids: ["MOSQUITTO_UID": try Self.uid(of: "mosquitto")])
+        #expect(made.status == 0, "\(made.output)")
+        let mapped = text.replacingOccurrences(of: "listener 8883 0.0.0.0", with: "listener \(port) 127.0.0.1")
+            .replacingOccurrences(of: "/tls/", with: tls.path + "/")
             .replacingOccurrences(of: "/mosquitto/data/", with: data.path + "/")
             .replacingOccurrences(of: "/mosquitto/config/acl", with: Paths.repository.appendingPathComponent("deploy/mosquitto/acl").path)
         // The password file, as the container writes it at start: plain text, hashed in place.
@@ -247,15 +262,73 @@ struct DeployTests {
             Thread.sleep(forTimeInterval: 0.1)
         }
         let listening = !LocalStack.isFree(port)
+        if !exited && listening { try whileRunning(port, tls) }
         if !exited { child.signal(SIGTERM) }
         _ = child.wait()
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         return (!exited && listening, output)
     }
 
+    /// The broker on the project's config speaks TLS only, with tls-setup's certificate: a client
+    /// checking the name localhost against the suite's CA logs in; one without TLS gets nowhere.
     @Test func mosquittoAcceptsItsConfig() throws {
-        let result = try Self.startMosquitto(config: try Self.file("deploy/mosquitto/mosquitto.conf"))
+        let result = try Self.startMosquitto(config: try Self.file("deploy/mosquitto/mosquitto.conf")) { port, tls in
+            let client = ["-h", "localhost", "-p", String(port), "-u", "chirp-sender", "-P", "one", "-t", "tweets", "-m", "{}", "-q", "1"]
+            let overTLS = try run("/usr/bin/mosquitto_pub", client + ["--cafile", tls.appendingPathComponent("ca.crt").path])
+            #expect(overTLS.status == 0, "\(overTLS.output)")
+            let plain = try run("/usr/bin/timeout", ["5", "/usr/bin/mosquitto_pub"] + client)
+            #expect(plain.status != 0, "a plain-text client was served: \(plain.output)")
+        }
         #expect(result.running, "mosquitto did not keep running on deploy/mosquitto/mosquitto.conf:\n\(result.output)")
+    }
+
+    // MARK: TLS certificates
+
+    static func uid(of user: String) throws -> String {
+        try run("/usr/bin/id", ["-u", user]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// deploy/tls/make-certs.sh as tls-setup runs it, into `folder`.
+    static func makeCertificates(in folder: URL, uids: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let environment = ["TLS_DIR": folder.path, "PATH": "/usr/bin:/bin", "MOSQUITTO_UID": "0", "POSTGRES_UID": "0", "KAFKA_UID": "0"]
+            .merging(uids) { $1 }
+        return try run("/usr/bin/env", ["-i"] + environment.map { "\($0)=\($1)" } + ["/bin/sh", Self.root.appendingPathComponent("deploy/tls/make-certs.sh").path])
+    }
+
+    /// Each server's certificate chains to the CA and names the server and localhost; each key is
+    /// its server user's alone; the CA's key is gone; a second run keeps what is current, and a
+    /// certificate near its end is replaced.
+    @Test func tlsSetupMakesOneCertificatePerServer() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let tls = folder.appendingPathComponent("tls")
+        let uids = ["MOSQUITTO_UID": try Self.uid(of: "mosquitto"), "POSTGRES_UID": try Self.uid(of: "postgres"), "KAFKA_UID": "1000"]
+        let first = try Self.makeCertificates(in: tls, uids: uids)
+        #expect(first.status == 0 && first.output.contains("made a CA and certificates"), "\(first.output)")
+        let ca = tls.appendingPathComponent("ca.crt").path
+        for (server, uidKey) in [("mosquitto", "MOSQUITTO_UID"), ("postgres", "POSTGRES_UID"), ("kafka", "KAFKA_UID")] {
+            let certificate = tls.appendingPathComponent("\(server)/server.crt").path
+            for name in [server, "localhost"] {
+                let verified = try run("/usr/bin/openssl", ["verify", "-CAfile", ca, "-verify_hostname", name, certificate])
+                #expect(verified.status == 0 && verified.output.contains(": OK"), "\(server) for \(name): \(verified.output)")
+            }
+            let other = try run("/usr/bin/openssl", ["verify", "-CAfile", ca, "-verify_hostname", server == "kafka" ? "postgres" : "kafka", certificate])
+            #expect(other.status != 0, "\(server)'s certificate names another server")
+            for file in ["server.key", "server.pem"] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: tls.appendingPathComponent("\(server)/\(file)").path)
+                #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(server)/\(file) mode")
+                #expect((attributes[.ownerAccountID] as? NSNumber)?.stringValue == uids[uidKey], "\(server)/\(file) owner")
+            }
+        }
+        let files = try FileManager.default.subpathsOfDirectory(atPath: tls.path)
+        #expect(!files.contains { $0.hasPrefix("ca.") && $0 != "ca.crt" }, "the CA's key was kept: \(files)")
+        let before = try String(contentsOfFile: ca, encoding: .utf8)
+        let second = try Self.makeCertificates(in: tls, uids: uids)
+        let kept = try String(contentsOfFile: ca, encoding: .utf8)
+        #expect(second.output.contains("are current") && kept == before, "\(second.output)")
+        let renewed = try Self.makeCertificates(in: tls, uids: uids.merging(["RENEW_DAYS": "900"]) { $1 })
+        let replaced = try String(contentsOfFile: ca, encoding: .utf8)
+        #expect(renewed.output.contains("made a CA") && replaced != before, "\(renewed.output)")
     }
 
     @Test func mosquittoRejectsABrokenConfig() throws {
@@ -333,6 +406,149 @@ struct DeployTests {
         missingOwner["CHIRP_OWNER_PASSWORD"] = nil
         let missing = try setup(missingOwner)
         #expect(missing.status != 0 && missing.output.contains("setup: CHIRP_OWNER_PASSWORD is empty"), "\(missing.output)")
+    }
+
+    // MARK: Kafka logins and ACLs
+
+    /// A folder of stand-ins for the Kafka tools that log each call (and the credential file
+    /// kafka-configs.sh is given), for running deploy/kafka/*.sh where no Kafka is installed.
+    static func kafkaToolStubs(in folder: URL) throws -> (bin: URL, log: URL) {
+        let bin = folder.appendingPathComponent("bin"), log = folder.appendingPathComponent("calls.log")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        for tool in ["kafka-configs.sh", "kafka-topics.sh", "kafka-acls.sh", "kafka-storage.sh", "kafka-server-start.sh"] {
+            let body = """
+                #!/bin/bash
+                echo "$(basename "$0") $*" >> '\(log.path)'
+                while [ $# -gt 0 ]; do
+                  case "$1" in
+                    --add-config-file) echo "file: $(cat "$2")" >> '\(log.path)'; shift ;;
+                    -c) [ "$(basename "$0")" != kafka-storage.sh ] || touch "$KAFKA_DATA_DIR/meta.properties"; shift ;;
+                  esac
+                  shift
+                done
+                [ "$(basename "$0")" != kafka-storage.sh ] || echo 00000000-0000-0000-0000-000000000000
+                """
+            let path = bin.appendingPathComponent(tool).path
+            try body.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        }
+        return (bin, log)
+    }
+
+    /// kafka-init gives each service principal of docker-compose.yml exactly its part: the
+    /// credentials go to the tools in files, never as arguments; placeholders stop it, naming
+    /// the variable; KAFKA_SECURITY=none only creates the topics.
+    @Test func kafkaInitGrantsEachPrincipalItsPartOnly() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (bin, log) = try Self.kafkaToolStubs(in: folder)
+        let secrets = ["KAFKA_ADMIN_PASSWORD": "a-secret", "BRIDGE_KAFKA_PASSWORD": "b-secret",
+                       "CATEGORIZER_KAFKA_PASSWORD": "c-secret", "LOADER_KAFKA_PASSWORD": "l-secret"]
+        func initialize(_ environment: [String: String]) throws -> (status: Int32, output: String, calls: [String]) {
+            try? FileManager.default.removeItem(at: log)
+            let base = ["KAFKA_BIN": bin.path, "PATH": "/usr/bin:/bin", "KAFKA_CA_FILE": "/ca.crt"]
+            let result = try run("/usr/bin/env", ["-i"] + base.merging(environment) { $1 }.map { "\($0)=\($1)" }
+                                 + ["/bin/bash", Self.root.appendingPathComponent("deploy/kafka/init.sh").path])
+            let calls = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return (result.status, result.output, calls)
+        }
+        let done = try initialize(secrets)
+        #expect(done.status == 0, "\(done.output)")
+        for secret in secrets.values {
+            #expect(!done.calls.contains { !$0.hasPrefix("file: ") && $0.contains(secret) }, "\(secret) passed as an argument")
+            #expect(!done.output.contains(secret))
+        }
+        for (user, password) in [("chirp-bridge", "b-secret"), ("chirp-categorizer", "c-secret"), ("chirp-loader", "l-secret")] {
+            let index = try #require(done.calls.firstIndex { $0.contains("--entity-name \(user) --add-config-file") })
+            #expect(done.calls[index + 1] == "file: SCRAM-SHA-512=[password=\(password)]")
+        }
+        #expect(!done.calls.contains { $0.contains("chirp-druid") || $0.contains("chirp-connect") }, "optional principals made without their secrets")
+        let grants = done.calls.filter { $0.hasPrefix("kafka-acls.sh") }.map { call -> String in
+            let parts = call.components(separatedBy: " --allow-principal User:")
+            return parts.count == 2 ? parts[1] : call
+        }
+        #expect(grants == [
+            "chirp-bridge --operation Write --operation Describe --operation Create --topic tweets.raw",
+            "chirp-categorizer --operation Read --operation Describe --operation Create --topic tweets.raw",
+            "chirp-categorizer --operation Write --operation Describe --operation Create --topic tweets.enriched --topic tweets.dlq",
+            "chirp-categorizer --operation Read --group chirp-categorizer",
+            "chirp-loader --operation Read --operation Describe --operation Create --topic tweets.enriched",
+            "chirp-loader --operation Read --group chirp-loader",
+        ], "\(grants)")
+        #expect(done.calls.filter { $0.hasPrefix("kafka-topics.sh") }.count == 3)
+        #expect(done.calls.allSatisfy { !$0.hasPrefix("kafka-") || $0.contains("--command-config /tmp/admin.properties") })
+
+        // The principals and topics are the ones the services are configured with.
+        let config = try Self.composeConfig(try Self.file("docker-compose.yml"), json: true)
+        let services = try #require((try JSONSerialization.jsonObject(with: Data(config.output.utf8)) as? [String: Any])?["services"] as? [String: [String: Any]])
+        for (service, variable, topics) in [("bridge", "BRIDGE", ["RAW_TOPIC"]), ("categorizer", "CATEGORIZER", ["RAW_TOPIC", "ENRICHED_TOPIC", "DLQ_TOPIC"]),
+                                            ("loader", "LOADER", ["ENRICHED_TOPIC"])] {
+            let environment = try #require(services[service]?["environment"] as? [String: Any])
+            let user = try #require(environment["\(variable)_KAFKA_USERNAME"] as? String)
+            for topic in topics {
+                let name = try #require(environment[topic] as? String)
+                #expect(grants.contains { $0.hasPrefix(user + " ") && $0.contains("--topic \(name)") }, "\(user) has no ACL for \(name)")
+            }
+            #expect(environment["KAFKA_CA_FILE"] as? String == "/tls/ca.crt")
+        }
+
+        let optional = try initialize(secrets.merging(["DRUID_KAFKA_PASSWORD": "d-secret"]) { $1 })
+        #expect(optional.calls.contains { $0.hasSuffix("User:chirp-druid --operation Read --operation Describe --topic tweets.enriched") }, "\(optional.calls)")
+        let placeholder = try initialize(secrets.merging(["LOADER_KAFKA_PASSWORD": "change-me-loader-kafka"]) { $1 })
+        #expect(placeholder.status != 0 && placeholder.output.contains("kafka-init: LOADER_KAFKA_PASSWORD is a placeholder"), "\(placeholder.output)")
+        #expect(!placeholder.calls.contains { $0.hasPrefix("kafka-acls.sh") })
+        let plain = try initialize(["KAFKA_SECURITY": "none"])
+        #expect(plain.status == 0 && plain.calls.count == 3 && plain.calls.allSatisfy { $0.hasPrefix("kafka-topics.sh") }, "\(plain.calls)")
+    }
+
+    /// The broker's start: every listener a client can reach is SASL_SSL, the controller's is on
+    /// loopback, an authorizer refuses what no ACL allows; the admin's credential is written at the
+    /// first start only; the files holding it are the container user's alone.
+    @Test func kafkaStartConfiguresSASLOverTLSWithAnAuthorizer() throws {
+        let folder = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (bin, log) = try Self.kafkaToolStubs(in: folder)
+        let conf = folder.appendingPathComponent("conf"), data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        func start(_ password: String) throws -> (status: Int32, output: String) {
+            let environment = ["KAFKA_BIN": bin.path, "KAFKA_CONF_DIR": conf.path, "KAFKA_DATA_DIR": data.path, "PATH": "/usr/bin:/bin",
+                               "KAFKA_ADMIN_PASSWORD": password]
+            return try run("/usr/bin/env", ["-i"] + environment.map { "\($0)=\($1)" } + ["/bin/bash", Self.root.appendingPathComponent("deploy/kafka/start.sh").path])
+        }
+        let first = try start("a-secret")
+        #expect(first.status == 0 && !first.output.contains("a-secret"), "\(first.output)")
+        let text = try String(contentsOf: conf.appendingPathComponent("server.properties"), encoding: .utf8)
+        var properties: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { properties[parts[0]] = parts[1] }
+        }
+        let protocols = Dictionary(uniqueKeysWithValues: (properties["listener.security.protocol.map"] ?? "").split(separator: ",").map {
+            let pair = $0.split(separator: ":"); return (String(pair[0]), String(pair[1]))
+        })
+        for listener in (properties["listeners"] ?? "").split(separator: ",") {
+            let name = String(listener.split(separator: ":")[0])
+            if name == "CONTROLLER" {
+                #expect(listener.hasSuffix("//localhost:9093"), "the controller listens beyond loopback: \(listener)")
+            } else {
+                #expect(protocols[name] == "SASL_SSL", "\(name) is \(protocols[name] ?? "unmapped")")
+            }
+        }
+        #expect(properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+        #expect(properties["allow.everyone.if.no.acl.found"] == "false")
+        #expect(properties["sasl.enabled.mechanisms"] == "SCRAM-SHA-512")
+        #expect(properties["ssl.keystore.location"] == "/tls/kafka/server.pem")
+        for file in ["server.properties", "admin.properties"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: conf.appendingPathComponent(file).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file) mode \(String(mode ?? 0, radix: 8))")
+        }
+        let calls = try String(contentsOf: log, encoding: .utf8)
+        #expect(calls.contains("--add-scram SCRAM-SHA-512=[name=chirp-admin,password=a-secret]"), "\(calls)")
+        #expect(try start("a-secret").status == 0)
+        let formats = try String(contentsOf: log, encoding: .utf8).components(separatedBy: "kafka-storage.sh format").count - 1
+        #expect(formats == 1, "formatted \(formats) times")
+        let placeholder = try start("change-me-kafka-admin")
+        #expect(placeholder.status != 0 && placeholder.output.contains("kafka: KAFKA_ADMIN_PASSWORD is a placeholder"), "\(placeholder.output)")
     }
 
     // MARK: Superset dashboard sources

@@ -4,7 +4,7 @@
 # pulled here; and librdkafka 2.16 instead of Debian's 2.0.2, which cannot talk to Tansu.
 FROM localhost/chirp-test/debian:bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmosquitto1 libpq5 tzdata ca-certificates \
+ && apt-get install -y --no-install-recommends libmosquitto1 libpq5 tzdata ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin chirp
 # The wheel's library has its own SONAME (librdkafka-<hash>.so.1), so the loader cache does not

@@ -16,4 +16,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   pg_ctl -D "$PGDATA" -m fast -w stop > /dev/null
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*'
+# The compose command, as the official entrypoint takes it: `postgres -c …`.
+[ "${1:-}" != postgres ] || shift
+exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"

@@ -8,9 +8,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 1000 --create-home --home-dir /app superset
 ENV PIP_CERT=/run/host-ca.crt PATH=/app/.venv/bin:$PATH
-COPY requirements-pypi.txt /tmp/requirements-pypi.txt
+COPY requirements-lock.txt /tmp/requirements-lock.txt
 RUN python3 -m venv /app/.venv \
- && /app/.venv/bin/pip install --no-cache-dir -q -r /tmp/requirements-pypi.txt gunicorn \
+ && /app/.venv/bin/pip install --no-cache-dir -q --require-hashes -r /tmp/requirements-lock.txt \
  && mkdir -p /app/superset_home && chown -R superset /app
 RUN printf '#!/bin/bash\nexec gunicorn --bind 0.0.0.0:8088 --workers 2 --threads 8 --timeout 120 "superset.app:create_app()"\n' > /usr/bin/run-server.sh \
  && chmod 755 /usr/bin/run-server.sh
