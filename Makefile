@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: setup build release test demo up down bench chaos fuzz clean dashboard-test compose-test
+.PHONY: setup build release test demo up down bench bench-store chaos fuzz clean dashboard-test compose-test
 
 setup:
 	@bash scripts/setup.sh
@@ -36,6 +36,9 @@ down:
 
 bench: release
 	@bash scripts/bench.sh
+
+bench-store: release
+	@bash scripts/bench-store.sh
 
 # The fault matrix: kills and restarts of every part while tweets flow (CHAOS_QUICK=1: one of each).
 chaos: release

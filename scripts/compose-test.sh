@@ -202,8 +202,10 @@ check "mosquitto serves TLS for the name mosquitto" tls_ok "${PROJECT}-bridge-1"
 check "and has no plain-text MQTT port (8883 connects, 1883 does not)" bash -c \
   "podman exec ${PROJECT}-bridge-1 timeout 5 bash -c '< /dev/tcp/mosquitto/8883' && ! podman exec ${PROJECT}-bridge-1 timeout 5 bash -c '< /dev/tcp/mosquitto/1883' 2> /dev/null"
 check "Kafka's port serves TLS for the name kafka" tls_ok "${PROJECT}-loader-1" kafka:9092 kafka
-check "a service reads the CA but not the servers' keys" bash -c \
-  "podman exec ${PROJECT}-loader-1 test -r /tls/ca.crt && podman exec ${PROJECT}-loader-1 ls /tls/postgres 2>&1 | grep -q 'Permission denied'"
+for client in loader superset; do
+  check "the $client holds the CA certificate and no server's key" test "$(podman exec "${PROJECT}-$client-1" ls -A /tls 2>&1)" = ca.crt
+done
+check "mosquitto cannot read PostgreSQL's key" bash -c "podman exec ${PROJECT}-mosquitto-1 cat /tls/postgres/server.key 2>&1 | grep -q 'Permission denied'"
 
 # Each container reaches only what it uses, and cannot write its own root file system.
 reader_url="postgresql://chirp_reader:$(grep CHIRP_READER_PASSWORD "$STATE/env" | cut -d= -f2)@postgres:5432/chirp?sslmode=verify-full&sslrootcert=/tls/ca.crt"

@@ -54,6 +54,11 @@ public struct KafkaConfiguration: Sendable {
             self["security.protocol"] = "SSL"
             self["ssl.ca.location"] = caFile
         }
+        if !caFile.isEmpty || !(options.string("kafka-username") ?? "").isEmpty {
+            // The broker's name is checked against its certificate (librdkafka's default since
+            // 2.0; said here so an older library does not silently skip it).
+            self["ssl.endpoint.identification.algorithm"] = "https"
+        }
         let username = options.string("kafka-username") ?? ""
         if !username.isEmpty {
             guard let password = options.string("kafka-password"), !password.isEmpty else {

@@ -8,12 +8,16 @@ import Foundation
 struct BenchMain {
     static func main() {
         let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == "store-scale", let url = arguments.dropFirst().first {
+            StoreScaleBench.run(url: url)
+            return
+        }
         if arguments.first == "store", let url = arguments.dropFirst().first {
             StoreBench.run(url: url, tweets: Int(ProcessInfo.processInfo.environment["BENCH_STORE_TWEETS"] ?? "") ?? 1_000_000)
             return
         }
         guard let file = arguments.first else {
-            FileHandle.standardError.write(Data("usage: chirp-bench TWEETS_FILE [SHARED_DATA_DIR] | chirp-bench store POSTGRES_URL\n".utf8))
+            FileHandle.standardError.write(Data("usage: chirp-bench TWEETS_FILE [SHARED_DATA_DIR] | chirp-bench store POSTGRES_URL | chirp-bench store-scale POSTGRES_URL\n".utf8))
             exit(64)
         }
         var sets: [(String, [[UInt8]])] = [("generated", payloads(file, limit: 50_000))]

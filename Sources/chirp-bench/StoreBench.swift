@@ -28,50 +28,14 @@ enum StoreBench {
         let nowMs = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
         let now = Timestamp(millisecondsSinceEpoch: nowMs)
         let start = Timestamp(millisecondsSinceEpoch: nowMs - 86_400_000)
-        let enricher = Enricher()
         let keepRaw = ProcessInfo.processInfo.environment["BENCH_STORE_RAW"] != "0"
         let loaders = max(1, Int(ProcessInfo.processInfo.environment["BENCH_STORE_LOADERS"] ?? "") ?? 2)
         print("analytics store (PostgreSQL alone; \(count) generated tweets over the last 24 h):")
 
-        // 1. Loading through the loader's statements, by `loaders` connections at once (as
-        //    `--scale loader=N` would), each with its own share of the tweets.
-        let results = Results()
-        let loadStart = clock.now
-        let threads = (0..<loaders).map { worker in
-            Thread {
-                let share = count / loaders + (worker < count % loaders ? 1 : 0)
-                let loaderStore: AnalyticsStore
-                do { loaderStore = try AnalyticsStore(url: url) } catch { fail("\(error)") }
-                var generator = SyntheticTweets(.init(count: share, seed: 4242 + UInt64(worker), start: start, spanSeconds: 86_400 - 1))
-                var batch = TweetBatch()
-                var offset: Int64 = 0
-                var databaseTime = Duration.zero
-                func flush() {
-                    let t0 = clock.now
-                    do { _ = try loaderStore.load(batch, consumerGroup: "bench") } catch { fail("load: \(error)") }
-                    databaseTime += clock.now - t0
-                    batch = TweetBatch()
-                }
-                while let payload = generator.next() {
-                    guard let tweet = try? TweetDecoder.decode(bytes: payload).first else { continue }
-                    let record = enricher.enrich(tweet, fallbackTime: now)
-                    let partition = Int32(worker)
-                    batch.append(record, provenance: LoadProvenance(
-                        topic: "tweets.enriched", partition: partition, offset: offset, publishedAt: now,
-                        raw: keepRaw ? RawPayload(bytes: payload, receivedAt: now, topic: "tweets.raw", partition: partition, offset: offset) : nil))
-                    offset += 1
-                    if batch.count == 5000 { flush() }
-                }
-                if batch.count > 0 { flush() }
-                results.withLock { $0.append((share, seconds(databaseTime))) }
-            }
-        }
-        for thread in threads { thread.start() }
-        while results.withLock({ $0.count }) < loaders { Thread.sleep(forTimeInterval: 0.05) }
-        let loadWall = seconds(clock.now - loadStart)
-        let perConnection = results.withLock { $0 }.map { Double($0.tweets) / $0.database }
+        // 1. Loading through the loader's statements, by `loaders` connections at once.
+        let loaded = StoreLoad(url: url, connections: loaders, keepRaw: keepRaw, start: start, spanSeconds: 86_400 - 1, receivedAt: now).load(count)
         print(String(format: "  load: %.0f tweets/s with %d loader connections at once (%.1f s wall, parsing and encoding included); per connection %@ tweets/s in the database (COPY + one statement per 5000-tweet batch)",
-                     Double(count) / loadWall, loaders, loadWall, perConnection.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+                     loaded.rate, loaders, loaded.wallSeconds, loaded.perConnection.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
 
         // 2. Thirty days of rollups: the last 24 h copied back over the 29 days before.
         let t0 = clock.now
@@ -140,16 +104,5 @@ enum StoreBench {
             print(String(format: "  recompute with a changed category table: %d tweets rewritten in %.1f s, %.0f tweets/s (batches of 5000: read %.1f s, derive %.1f s, write %.1f s)",
                          result.updated, elapsed, Double(result.read) / elapsed, result.readSeconds, result.deriveSeconds, result.writeSeconds))
         } catch { fail("recompute: \(error)") }
-    }
-}
-
-/// What the loader threads measured. `@unchecked`: `items` is behind `lock`.
-final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [(tweets: Int, database: Double)] = []
-    func withLock<T>(_ body: (inout [(tweets: Int, database: Double)]) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&items)
     }
 }

@@ -60,6 +60,7 @@ import Testing
         #expect(configuration["sasl.username"] == "chirp-loader")
         #expect(configuration["sasl.password"] == "pw-from-file")
         #expect(configuration["sasl.mechanisms"] == "SCRAM-SHA-256")
+        #expect(configuration["ssl.endpoint.identification.algorithm"] == "https")
         _ = try configuration.makeHandle()  // librdkafka accepts every property
     }
 
@@ -79,6 +80,6 @@ import Testing
         // Without a login or a CA nothing changes: plain TCP, as before.
         var plain = KafkaConfiguration(brokers: "b:9092")
         try plain.apply(options: try ParsedOptions.parse([], specs: specs, environment: [:]))
-        #expect(plain["security.protocol"] == nil && plain["sasl.username"] == nil)
+        #expect(plain["security.protocol"] == nil && plain["sasl.username"] == nil && plain["ssl.endpoint.identification.algorithm"] == nil)
     }
 }

@@ -75,7 +75,10 @@ struct DeployTests {
             #expect((service["security_opt"] as? [String])?.contains("no-new-privileges:true") == true, "\(name) may gain privileges through exec")
             #expect(!((service["networks"] as? [String: Any]) ?? [:]).isEmpty || service["network_mode"] as? String == "none",
                     "\(name) joins no network of its own")
-            #expect(service["ports"] == nil || ["superset", "druid-router", "kafka-connect"].contains(name), "\(name) publishes a port by default")
+            #expect(service["ports"] == nil || name == "superset", "\(name) publishes a port by default")
+            // Only the servers (and the certificate maker) see the volume with the servers' keys.
+            let volumes = (service["volumes"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
+            #expect(!volumes.contains("tls") || ["mosquitto", "postgres", "kafka", "tls-setup"].contains(name), "\(name) can read the servers' keys")
         }
         for name in ["bridge", "categorizer", "loader", "sender", "migrate", "postgres-setup", "tls-setup", "mosquitto"] {
             let service = try #require(plain[name])
@@ -100,7 +103,7 @@ struct DeployTests {
             #expect(Set(((plain[name]?["networks"] as? [String: Any]) ?? [:]).keys) == networks, "\(name)'s networks")
         }
         let published = try services(["deploy/compose.ports.yml"])
-        for name in ["mosquitto", "kafka", "postgres", "bridge", "categorizer", "loader"] {
+        for name in ["mosquitto", "kafka", "postgres", "bridge", "categorizer", "loader", "druid-router", "kafka-connect"] {
             let ports = try #require(published[name]?["ports"] as? [[String: Any]], "\(name) is not published by the overlay")
             #expect(ports.allSatisfy { $0["host_ip"] as? String == "127.0.0.1" }, "\(name) publishes beyond loopback")
         }
@@ -288,21 +291,28 @@ struct DeployTests {
         try run("/usr/bin/id", ["-u", user]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// deploy/tls/make-certs.sh as tls-setup runs it, into `folder`.
+    /// deploy/tls/make-certs.sh as tls-setup runs it, into `folder`: as root with only the two
+    /// capabilities compose gives it (CHOWN, DAC_OVERRIDE).
     static func makeCertificates(in folder: URL, uids: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let environment = ["TLS_DIR": folder.path, "PATH": "/usr/bin:/bin", "MOSQUITTO_UID": "0", "POSTGRES_UID": "0", "KAFKA_UID": "0"]
             .merging(uids) { $1 }
-        return try run("/usr/bin/env", ["-i"] + environment.map { "\($0)=\($1)" } + ["/bin/sh", Self.root.appendingPathComponent("deploy/tls/make-certs.sh").path])
+        return try run("/usr/bin/env", ["-i"] + environment.map { "\($0)=\($1)" }
+                       + ["/usr/bin/setpriv", "--bounding-set=-all,+chown,+dac_override", "--",
+                          "/bin/sh", Self.root.appendingPathComponent("deploy/tls/make-certs.sh").path])
     }
 
     /// Each server's certificate chains to the CA and names the server and localhost; each key is
-    /// its server user's alone; the CA's key is gone; a second run keeps what is current, and a
-    /// certificate near its end is replaced.
+    /// its server user's alone; the clients' volume gets the CA certificate alone; the CA's key is
+    /// gone; a second run keeps what is current; a missing key, or a certificate near its end,
+    /// makes a new set, after which the previous CA is still trusted (for the servers not yet
+    /// restarted). All with the capabilities compose grants, keys already handed over included.
     @Test func tlsSetupMakesOneCertificatePerServer() throws {
         let folder = try Self.scratch()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let tls = folder.appendingPathComponent("tls")
-        let uids = ["MOSQUITTO_UID": try Self.uid(of: "mosquitto"), "POSTGRES_UID": try Self.uid(of: "postgres"), "KAFKA_UID": "1000"]
+        let tls = folder.appendingPathComponent("tls"), clients = folder.appendingPathComponent("ca"), temporary = folder.appendingPathComponent("tmp")
+        for made in [tls, clients, temporary] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
+        let uids = ["MOSQUITTO_UID": try Self.uid(of: "mosquitto"), "POSTGRES_UID": try Self.uid(of: "postgres"), "KAFKA_UID": "1000",
+                    "CA_DIR": clients.path, "TMPDIR": temporary.path]
         let first = try Self.makeCertificates(in: tls, uids: uids)
         #expect(first.status == 0 && first.output.contains("made a CA and certificates"), "\(first.output)")
         let ca = tls.appendingPathComponent("ca.crt").path
@@ -321,14 +331,27 @@ struct DeployTests {
             }
         }
         let files = try FileManager.default.subpathsOfDirectory(atPath: tls.path)
-        #expect(!files.contains { $0.hasPrefix("ca.") && $0 != "ca.crt" }, "the CA's key was kept: \(files)")
+        #expect(!files.contains { $0.hasPrefix("ca.") && $0 != "ca.crt" } && !files.contains { $0.hasPrefix(".") }, "left behind: \(files)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).isEmpty, "the CA's key was left in the temporary folder")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: clients.path) == ["ca.crt"])
         let before = try String(contentsOfFile: ca, encoding: .utf8)
+        #expect(try String(contentsOf: clients.appendingPathComponent("ca.crt"), encoding: .utf8) == before)
         let second = try Self.makeCertificates(in: tls, uids: uids)
         let kept = try String(contentsOfFile: ca, encoding: .utf8)
         #expect(second.output.contains("are current") && kept == before, "\(second.output)")
+
+        try FileManager.default.removeItem(at: tls.appendingPathComponent("kafka/server.key"))
+        let repaired = try Self.makeCertificates(in: tls, uids: uids)
+        #expect(repaired.status == 0 && repaired.output.contains("made a CA"), "\(repaired.output)")
         let renewed = try Self.makeCertificates(in: tls, uids: uids.merging(["RENEW_DAYS": "900"]) { $1 })
         let replaced = try String(contentsOfFile: ca, encoding: .utf8)
-        #expect(renewed.output.contains("made a CA") && replaced != before, "\(renewed.output)")
+        #expect(renewed.status == 0 && renewed.output.contains("RENEWED: restart the servers") && replaced != before, "\(renewed.output)")
+        #expect(replaced.components(separatedBy: "BEGIN CERTIFICATE").count - 1 == 2, "the previous CA is no longer trusted")
+        #expect(try String(contentsOf: clients.appendingPathComponent("ca.crt"), encoding: .utf8) == replaced)
+        for server in ["mosquitto", "postgres", "kafka"] {
+            let verified = try run("/usr/bin/openssl", ["verify", "-CAfile", ca, tls.appendingPathComponent("\(server)/server.crt").path])
+            #expect(verified.status == 0, "\(server) after renewal: \(verified.output)")
+        }
     }
 
     @Test func mosquittoRejectsABrokenConfig() throws {
@@ -462,7 +485,11 @@ struct DeployTests {
             let index = try #require(done.calls.firstIndex { $0.contains("--entity-name \(user) --add-config-file") })
             #expect(done.calls[index + 1] == "file: SCRAM-SHA-512=[password=\(password)]")
         }
-        #expect(!done.calls.contains { $0.contains("chirp-druid") || $0.contains("chirp-connect") }, "optional principals made without their secrets")
+        for optional in ["chirp-druid", "chirp-connect"] {
+            let calls = done.calls.filter { $0.contains(optional) }
+            #expect(calls.count == 1 && calls[0].hasSuffix("--entity-name \(optional) --delete-config SCRAM-SHA-512"), "\(optional) without its secret: \(calls)")
+        }
+        #expect(done.output.contains("credentials and ACLs set for") && !done.output.contains("chirp-druid"), "\(done.output)")
         let grants = done.calls.filter { $0.hasPrefix("kafka-acls.sh") }.map { call -> String in
             let parts = call.components(separatedBy: " --allow-principal User:")
             return parts.count == 2 ? parts[1] : call
@@ -549,6 +576,11 @@ struct DeployTests {
         #expect(formats == 1, "formatted \(formats) times")
         let placeholder = try start("change-me-kafka-admin")
         #expect(placeholder.status != 0 && placeholder.output.contains("kafka: KAFKA_ADMIN_PASSWORD is a placeholder"), "\(placeholder.output)")
+        // A password that would add a line to the broker's configuration is refused before anything is written.
+        try FileManager.default.removeItem(at: conf)
+        let injected = try start("pw,x]\nsuper.users=User:chirp-bridge")
+        #expect(injected.status != 0 && injected.output.contains("kafka: KAFKA_ADMIN_PASSWORD may hold letters, digits"), "\(injected.output)")
+        #expect(!FileManager.default.fileExists(atPath: conf.appendingPathComponent("server.properties").path))
     }
 
     // MARK: Superset dashboard sources

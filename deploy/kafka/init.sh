@@ -9,8 +9,10 @@
 #        chirp-categorizer  reads tweets.raw (group chirp-categorizer), writes tweets.enriched, tweets.dlq
 #        chirp-loader       reads tweets.enriched (group chirp-loader)
 #        chirp-druid        reads tweets.enriched (profile druid; when DRUID_KAFKA_PASSWORD is set)
-#        chirp-connect      writes tweets.raw, its own _connect-* topics and group (profile kafka-connect;
-#                           when CONNECT_KAFKA_PASSWORD is set)
+#        chirp-connect      writes tweets.raw; everything on its own _connect-* and _confluent-* topics,
+#                           reads its groups chirp-connect and connect-* (profile kafka-connect; when
+#                           CONNECT_KAFKA_PASSWORD is set)
+#      An optional principal whose secret is empty loses its credential.
 #      A service may also create its own topics (they create them at start if missing).
 # KAFKA_SECURITY=none skips 1 and 3, for a broker without SASL (the compose test's stand-in).
 set -euo pipefail
@@ -54,13 +56,20 @@ PROPERTIES
   CLIENT=(--command-config /tmp/admin.properties)
   # One assignment each: a failed secret inside an array literal would not stop the script.
   declare -A PASSWORDS
+  SET=()
   PASSWORDS[chirp-bridge]=$(secret BRIDGE_KAFKA_PASSWORD)
   PASSWORDS[chirp-categorizer]=$(secret CATEGORIZER_KAFKA_PASSWORD)
   PASSWORDS[chirp-loader]=$(secret LOADER_KAFKA_PASSWORD)
   PASSWORDS[chirp-druid]=$(secret DRUID_KAFKA_PASSWORD optional)
   PASSWORDS[chirp-connect]=$(secret CONNECT_KAFKA_PASSWORD optional)
   for user in "${!PASSWORDS[@]}"; do
-    [ -n "${PASSWORDS[$user]}" ] || continue
+    if [ -z "${PASSWORDS[$user]}" ]; then
+      # An optional principal no longer wanted cannot log in any more (its ACLs stay, inert).
+      "$KAFKA_BIN/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" "${CLIENT[@]}" --alter \
+        --entity-type users --entity-name "$user" --delete-config SCRAM-SHA-512 > /dev/null 2>&1 || true
+      continue
+    fi
+    SET+=("$user")
     # The credential goes to the tool through its own properties file, not an argument.
     printf 'SCRAM-SHA-512=[password=%s]\n' "${PASSWORDS[$user]}" > /tmp/scram.config
     retry "$KAFKA_BIN/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" "${CLIENT[@]}" --alter \
@@ -97,6 +106,6 @@ if [ "${KAFKA_SECURITY:-sasl}" != none ]; then
     acl chirp-connect --operation Read --group chirp-connect
     acl chirp-connect --operation Read --group connect- --resource-pattern-type prefixed
   fi
-  echo "kafka-init: credentials and ACLs set for ${!PASSWORDS[*]}"
+  echo "kafka-init: credentials and ACLs set for ${SET[*]}"
 fi
 echo "kafka-init: ready ($RAW, $ENRICHED, $DLQ with ${PARTITIONS} partitions each)"

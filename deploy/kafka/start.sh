@@ -12,7 +12,7 @@ secret() {  # NAME: the value of NAME, or of the file NAME_FILE names; empty or 
   if [ -n "${!file_var:-}" ]; then value=$(cat "${!file_var}"); else value="${!1:-}"; fi
   [ -n "$value" ] || { echo "kafka: $1 is empty: set it in .env (see .env.example)" >&2; return 1; }
   case "${value,,}" in change-me*) echo "kafka: $1 is a placeholder ('change-me…'): set a real secret" >&2; return 1 ;; esac
-  [[ $value != *[\"\\]* ]] || { echo "kafka: $1 may not hold '\"' or '\\' (it goes into a JAAS line)" >&2; return 1; }
+  [[ $value =~ ^[A-Za-z0-9._~-]+$ ]] || { echo "kafka: $1 may hold letters, digits, '.', '_', '~' and '-' only (it goes into the broker's configuration)" >&2; return 1; }
   printf '%s' "$value"
 }
 ADMIN_PASSWORD=$(secret KAFKA_ADMIN_PASSWORD)
@@ -59,7 +59,9 @@ ssl.truststore.type=PEM
 ssl.truststore.location=/tls/ca.crt
 PROPERTIES
 if [ ! -f "$DATA/meta.properties" ]; then
-  # The tool takes the credential as an argument: seen only inside this container, for a moment.
+  # The tool takes the credential only as an argument: for the second it runs, the process list
+  # of the host shows it (a volume formatted before this script has no admin credential: see
+  # docs/security.md, Upgrading).
   "$KAFKA_BIN/kafka-storage.sh" format --ignore-formatted -t "$("$KAFKA_BIN/kafka-storage.sh" random-uuid)" \
     -c "$CONF/server.properties" --add-scram "SCRAM-SHA-512=[name=chirp-admin,password=$ADMIN_PASSWORD]" > /dev/null
   echo "kafka: storage formatted with the admin's SCRAM credential"

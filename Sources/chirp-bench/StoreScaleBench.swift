@@ -1,0 +1,261 @@
+import ChirpCore
+import ChirpPostgres
+import ChirpStore
+import Foundation
+
+/// `chirp-bench store-scale POSTGRES_URL` (`make bench-store`): how the store's costs grow with
+/// what it holds. Loads generated tweets spread over the last 24 hours, a million at a time,
+/// through the loader's statements, and at each size in BENCH_STORE_SIZES reports the load rate
+/// against the empty store's, p50 and p99 of every question the CLI and the dashboard ask (each
+/// checked exact against the facts where it reads them), and the bytes on disk per tweet by table
+/// and index. At the largest size it also times `chirp recompute` of the last day, `chirp verify`,
+/// and dropping a day of raw payloads while a loader loads. Then the same store anew with
+/// BENCH_STORE_DENSE tweets within the last 90 minutes, as a stream of ~2 000 tweets/s leaves it.
+enum StoreScaleBench {
+    static let hour: Int64 = 3_600_000
+
+    static func run(url: String) {
+        let environment = ProcessInfo.processInfo.environment
+        let sizes = (environment["BENCH_STORE_SIZES"] ?? "1000000,3000000,10000000").split(separator: ",").compactMap { Int($0) }
+        let dense = Int(environment["BENCH_STORE_DENSE"] ?? "") ?? 10_000_000
+        let runs = max(10, Int(environment["BENCH_STORE_RUNS"] ?? "") ?? 50)
+        let connections = max(1, Int(environment["BENCH_STORE_LOADERS"] ?? "") ?? 2)
+        let store: AnalyticsStore
+        do {
+            store = try AnalyticsStore(url: url)
+            _ = try store.migrate()
+        } catch { StoreBench.fail("\(error)") }
+        let nowMs = Int64(Date().timeIntervalSince1970) * 1000
+        let now = Timestamp(millisecondsSinceEpoch: nowMs)
+        print("analytics store at scale (PostgreSQL alone, \(connections) loader connections, \(runs) runs per question):")
+
+        var bench = Grower(url: url, connections: connections, nowMs: nowMs)
+        for size in sizes {
+            bench.grow(to: size, start: Timestamp(millisecondsSinceEpoch: nowMs - 24 * hour), spanSeconds: 86_400 - 1)
+            checkpoint(store, "\(size.formatted()) tweets over the last 24 h", nowMs: nowMs, runs: runs, payloadBytes: bench.payloadBytes, tweets: bench.loaded)
+        }
+        if let largest = sizes.max(), largest > 0 {
+            maintenance(store, url: url, nowMs: nowMs, connections: connections)
+        }
+        if dense > 0 {
+            do {
+                try store.connection.execute("""
+                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly,
+                             category_counts_minutely, language_counts_hourly, kafka_offsets
+                    """)
+            } catch { StoreBench.fail("truncate: \(error)") }
+            var denseBench = Grower(url: url, connections: connections, nowMs: nowMs, seedBase: 90_000)
+            denseBench.grow(to: dense, start: Timestamp(millisecondsSinceEpoch: nowMs - 90 * 60_000), spanSeconds: 90 * 60 - 1)
+            checkpoint(store, "\(dense.formatted()) tweets within the last 90 minutes (dense)", nowMs: nowMs, runs: runs,
+                       payloadBytes: denseBench.payloadBytes, tweets: denseBench.loaded)
+        }
+        _ = now
+    }
+
+    /// Loads a million at a time, so the rate can be followed as the store grows.
+    struct Grower {
+        var url: String
+        var connections: Int
+        var nowMs: Int64
+        var seedBase: UInt64 = 10_000
+        var loaded = 0
+        var payloadBytes = 0
+        var firstRate: Double?
+
+        mutating func grow(to size: Int, start: Timestamp, spanSeconds: Int) {
+            while loaded < size {
+                let count = min(1_000_000, size - loaded)
+                let load = StoreLoad(url: url, connections: connections, start: start, spanSeconds: spanSeconds,
+                                     receivedAt: Timestamp(millisecondsSinceEpoch: nowMs), seedBase: seedBase, firstOffset: Int64(loaded))
+                let outcome = load.load(count)
+                seedBase += UInt64(connections)
+                let first = firstRate ?? outcome.rate
+                firstRate = first
+                print(String(format: "  load %@ → %@: %.0f tweets/s (%.0f %% of the empty store's), per connection in the database %@",
+                             loaded.formatted(), (loaded + count).formatted(), outcome.rate, outcome.rate / first * 100,
+                             outcome.perConnection.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+                loaded += count
+                payloadBytes += outcome.payloadBytes
+            }
+        }
+    }
+
+    static func window(_ from: Int64, _ to: Int64) -> TimeWindow {
+        TimeWindow(from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: to))
+    }
+
+    /// Every question at this size: p50, p99, and whether the answer equals the facts'.
+    static func checkpoint(_ store: AnalyticsStore, _ label: String, nowMs: Int64, runs: Int, payloadBytes: Int, tweets: Int) {
+        print("\n  \(label):")
+        do {
+            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, category_counts_minutely, language_counts_hourly")
+        } catch { StoreBench.fail("vacuum: \(error)") }
+        let todayMidnight = nowMs / 86_400_000 * 86_400_000
+        let lastHour = window(nowMs - hour, nowMs)
+        let ragged = window(nowMs - 10 * hour - 20 * 60_000 - 7_123, nowMs - 8 * hour + 31_456)
+        let denseRagged = window(nowMs - 50 * 60_000 - 7_123, nowMs - 20 * 60_000 + 31_456)
+        let questions: [(name: String, query: Query, exact: TimeWindow?)] = [
+            ("trends --last 1h (sliding)", TrendQueries.topHashtags(lastHour, limit: 10), lastHour),
+            ("trends, a past clock hour", TrendQueries.topHashtags(window(todayMidnight - 17 * hour, todayMidnight - 16 * hour), limit: 10), nil),
+            ("trends, ragged window (2h20m)", TrendQueries.topHashtags(ragged, limit: 10), ragged),
+            ("trends, ragged window (30m)", TrendQueries.topHashtags(denseRagged, limit: 10), denseRagged),
+            ("trends --hourly --last 24h", TrendQueries.hourlyTopHashtags(window(nowMs - 24 * hour, nowMs), limit: 10), nil),
+            ("trends --last 7d", TrendQueries.topHashtags(window(nowMs - 7 * 24 * hour, nowMs), limit: 10), nil),
+            ("categories --last 1h --by minute", TrendQueries.categories(lastHour, by: .minute), nil),
+            ("languages --last 24h", TrendQueries.languages(window(nowMs - 24 * hour, nowMs)), nil),
+            ("totals --last 24h", TrendQueries.totals(window(nowMs - 24 * hour, nowMs)), nil),
+            ("tail, first page (500)", TrendQueries.tail(afterMicroseconds: (nowMs - 60_000) * 1000, afterId: "", limit: 500), nil),
+        ]
+        let clock = ContinuousClock()
+        for (name, query, exact) in questions {
+            var times: [Double] = []
+            var answer: PostgresRows?
+            for _ in 0..<runs {
+                let t = clock.now
+                do { answer = try store.connection.execute(query.sql, query.parameters) } catch { StoreBench.fail("\(name): \(error)") }
+                times.append(StoreBench.seconds(clock.now - t) * 1000)
+            }
+            times.sort()
+            let p99 = times[min(times.count - 1, Int((Double(times.count) * 0.99).rounded(.up)) - 1)]
+            var verdict = ""
+            if let exact, let answer {
+                verdict = (try? Self.matchesFacts(store, answer, exact)) == true ? ", exact" : ", DIFFERS FROM THE FACTS"
+            }
+            print("    " + name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                  + String(format: "p50 %7.1f ms, p99 %7.1f ms (%d rows%@)", times[times.count / 2], p99, answer?.rows.count ?? 0, verdict))
+        }
+        sizes(store, payloadBytes: payloadBytes, tweets: tweets)
+    }
+
+    /// The top 10 counted from the facts alone, as a reference for the planned query.
+    static func matchesFacts(_ store: AnalyticsStore, _ answer: PostgresRows, _ window: TimeWindow) throws -> Bool {
+        let reference = try store.connection.execute("""
+            SELECT tag_key, count(*)::bigint AS count FROM tweet_hashtags
+            WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
+            GROUP BY tag_key ORDER BY count DESC, tag_key LIMIT 10
+            """, [window.from.iso8601, window.to.iso8601])
+        guard reference.rows.count == answer.rows.count else { return false }
+        return (0..<answer.rows.count).allSatisfy {
+            answer[$0, "tag_key"] == reference[$0, "tag_key"] && answer[$0, "count"] == reference[$0, "count"]
+        }
+    }
+
+    /// Bytes on disk per tweet, per table (heap, TOAST, maps) and per index, partitions summed
+    /// into their parent, against the JSON the pipeline received.
+    static func sizes(_ store: AnalyticsStore, payloadBytes: Int, tweets: Int) {
+        let rows: PostgresRows
+        do {
+            rows = try store.connection.execute("""
+                SELECT coalesce(pg_partition_root(t.oid), t.oid)::regclass::text AS tbl,
+                       CASE WHEN c.oid = t.oid THEN '' ELSE coalesce(pg_partition_root(c.oid), c.oid)::regclass::text END AS idx,
+                       sum(CASE WHEN c.oid = t.oid THEN pg_table_size(c.oid) ELSE pg_relation_size(c.oid) END)::bigint AS bytes
+                FROM pg_class t
+                JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+                LEFT JOIN pg_index i ON i.indrelid = t.oid
+                JOIN pg_class c ON c.oid = t.oid OR c.oid = i.indexrelid
+                WHERE t.relkind = 'r'
+                GROUP BY 1, 2 ORDER BY 1, 2
+                """)
+        } catch { StoreBench.fail("sizes: \(error)") }
+        let perTweet = { (bytes: Int) in String(format: "%.0f", Double(bytes) / Double(max(tweets, 1))) }
+        print("    bytes on disk per tweet (the received JSON: \(perTweet(payloadBytes)) B):")
+        var total = 0
+        var table = ""
+        for index in 0..<rows.rows.count {
+            let bytes = Int(rows[index, "bytes"] ?? "0") ?? 0
+            total += bytes
+            let name = rows[index, "tbl"] ?? "?", indexName = rows[index, "idx"] ?? ""
+            if name != table { table = name }
+            guard bytes * 2 >= tweets else { continue }  // less than half a byte per tweet
+            print("      " + (indexName.isEmpty ? name : "  index \(indexName)").padding(toLength: 44, withPad: " ", startingAt: 0)
+                  + perTweet(bytes).leftPadded(6) + " B" + String(format: "%10.0f MB", Double(bytes) / 1e6))
+        }
+        print("      " + "all".padding(toLength: 44, withPad: " ", startingAt: 0) + perTweet(total).leftPadded(6) + " B"
+              + String(format: "%10.0f MB", Double(total) / 1e6))
+    }
+
+    /// `chirp recompute` of the last day, `chirp verify`, and raw retention dropping a day of
+    /// raw payloads while a loader keeps loading.
+    static func maintenance(_ store: AnalyticsStore, url: String, nowMs: Int64, connections: Int) {
+        let clock = ContinuousClock()
+        do {
+            let t0 = clock.now
+            let changed = try CategoryTableFile.parse(try JSONParser.parse(
+                #"{"mode": "extend", "categories": {"technology": ["kafka", "postgres", "swift"], "news": ["breaking", "news", "election"]}}"#))
+            let result = try store.recompute(since: Timestamp(millisecondsSinceEpoch: nowMs - 24 * hour), enricher: Enricher(table: changed), batchSize: 5000)
+            let elapsed = StoreBench.seconds(clock.now - t0)
+            print(String(format: "\n  chirp recompute of the last day: %d tweets rewritten in %.1f s (%.0f tweets/s)", result.updated, elapsed, Double(result.read) / elapsed))
+            let v0 = clock.now
+            let mismatches = try store.checkRollups().reduce(0) { $0 + $1.mismatches }
+            print(String(format: "  chirp verify (every rollup against the facts): %.1f s, %d mismatches", StoreBench.seconds(clock.now - v0), mismatches))
+        } catch { StoreBench.fail("recompute: \(error)") }
+
+        // A day of raw payloads received three days ago (half a million), then dropped by the
+        // retention while a loader loads 5 000-tweet batches of new tweets on its own connection.
+        let old = nowMs - 3 * 86_400_000
+        _ = StoreLoad(url: url, connections: connections, start: Timestamp(millisecondsSinceEpoch: old), spanSeconds: 3_600,
+                      receivedAt: Timestamp(millisecondsSinceEpoch: old), seedBase: 70_000).load(500_000)
+        let latencies = Latencies()
+        let loader = Thread {
+            let loaderStore: AnalyticsStore
+            do { loaderStore = try AnalyticsStore(url: url) } catch { StoreBench.fail("\(error)") }
+            var generator = SyntheticTweets(.init(count: 200_000, seed: 80_000, start: Timestamp(millisecondsSinceEpoch: nowMs - 60_000), spanSeconds: 59))
+            let enricher = Enricher()
+            let now = Timestamp(millisecondsSinceEpoch: nowMs)
+            var batch = TweetBatch()
+            var offset: Int64 = 0
+            while let payload = generator.next(), !latencies.stopped {
+                guard let tweet = try? TweetDecoder.decode(bytes: payload).first else { continue }
+                batch.append(enricher.enrich(tweet, fallbackTime: now), provenance: LoadProvenance(
+                    topic: "tweets.enriched", partition: 99, offset: offset, publishedAt: now,
+                    raw: RawPayload(bytes: payload, receivedAt: now, topic: "tweets.raw", partition: 99, offset: offset)))
+                offset += 1
+                if batch.count == 5000 {
+                    let t = ContinuousClock.now
+                    do { _ = try loaderStore.load(batch, consumerGroup: "bench-retention") } catch { StoreBench.fail("load: \(error)") }
+                    latencies.add(start: t, seconds: StoreBench.seconds(ContinuousClock.now - t))
+                    batch = TweetBatch()
+                }
+            }
+            latencies.finish()
+        }
+        loader.start()
+        while latencies.count < 5 { Thread.sleep(forTimeInterval: 0.05) }
+        let d0 = ContinuousClock.now
+        let dropped: Int
+        do { dropped = try store.dropRawPartitions(olderThanDays: 2) } catch { StoreBench.fail("drop: \(error)") }
+        let d1 = ContinuousClock.now
+        Thread.sleep(forTimeInterval: 2)
+        latencies.stop()
+        latencies.waitFinished()
+        let (before, during) = latencies.split(from: d0, to: d1)
+        print(String(format: "  raw retention: %d partition(s) of 500 000 payloads dropped in %.0f ms while loading; 5000-tweet batches took median %.0f ms before, at most %.0f ms overlapping the drop",
+                     dropped, StoreBench.seconds(d1 - d0) * 1000, before.sorted()[before.count / 2] * 1000, (during.max() ?? 0) * 1000))
+    }
+}
+
+/// Batch latencies of the retention test's loader. `@unchecked`: every field is behind `lock`.
+final class Latencies: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var items: [(start: ContinuousClock.Instant, seconds: Double)] = []
+    private var stopFlag = false
+    private var done = false
+    var count: Int { lock.withLock { items.count } }
+    var stopped: Bool { lock.withLock { stopFlag } }
+    func add(start: ContinuousClock.Instant, seconds: Double) { lock.withLock { items.append((start, seconds)) } }
+    func stop() { lock.withLock { stopFlag = true } }
+    func finish() { lock.withLock { done = true; lock.broadcast() } }
+    func waitFinished() { lock.lock(); while !done { lock.wait() }; lock.unlock() }
+    /// Batches that ended before `from`, and those that overlapped [from, to].
+    func split(from: ContinuousClock.Instant, to: ContinuousClock.Instant) -> (before: [Double], during: [Double]) {
+        lock.withLock {
+            let before = items.filter { $0.start + .seconds($0.seconds) < from }.map(\.seconds)
+            let during = items.filter { $0.start <= to && $0.start + .seconds($0.seconds) >= from }.map(\.seconds)
+            return (before.isEmpty ? [0] : before, during)
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
