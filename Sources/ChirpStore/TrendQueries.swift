@@ -16,50 +16,101 @@ public struct Query: Sendable, Equatable {
 public enum TrendQueries {
     static let hourMs: Int64 = 3_600_000
 
-    /// How a window is answered from the hourly rollup plus the exact rows at its ragged ends:
-    /// the whole hours inside `[from, to)` come from `hashtag_counts_hourly`, the partial hours at
-    /// either end from `tweet_hashtags` (indexed by time), so a sliding "last hour" is exact.
+    static let minuteMs: Int64 = 60_000
+
+    /// How a window is answered exactly: its whole hours from `hashtag_counts_hourly`, the whole
+    /// minutes of its partial hours from `hashtag_counts_minutely`, and only its partial minutes
+    /// (at most one at each end) from the facts, `tweet_hashtags`.
     public struct HashtagPlan: Sendable, Equatable {
-        /// Whole hours answered by the rollup (empty when the window holds none).
-        public var rollup: TimeWindow?
-        /// Partial hours answered by the facts (zero, one or two pieces).
+        /// Whole hours (nil when the window holds none).
+        public var hours: TimeWindow?
+        /// Whole minutes outside the whole hours (zero, one or two pieces).
+        public var minutes: [TimeWindow]
+        /// Partial minutes (zero, one or two pieces).
         public var edges: [TimeWindow]
+        /// The whole minutes the edges fall in: what the edges could add at most, per tag, is
+        /// their rollup rows' count.
+        public var edgeMinutes: [TimeWindow]
     }
 
     public static func plan(_ window: TimeWindow) -> HashtagPlan {
         let from = window.from.millisecondsSinceEpoch, to = window.to.millisecondsSinceEpoch
-        let firstWhole = ceilDiv(from, hourMs) * hourMs
-        let lastWhole = floorDiv(to, hourMs) * hourMs
-        guard firstWhole < lastWhole else { return HashtagPlan(rollup: nil, edges: from < to ? [window] : []) }
+        func span(_ a: Int64, _ b: Int64) -> TimeWindow {
+            TimeWindow(from: Timestamp(millisecondsSinceEpoch: a), to: Timestamp(millisecondsSinceEpoch: b))
+        }
+        func around(_ edge: TimeWindow) -> TimeWindow {
+            span(floorDiv(edge.from.millisecondsSinceEpoch, minuteMs) * minuteMs, ceilDiv(edge.to.millisecondsSinceEpoch, minuteMs) * minuteMs)
+        }
+        guard from < to else { return HashtagPlan(hours: nil, minutes: [], edges: [], edgeMinutes: []) }
+        let firstMinute = ceilDiv(from, minuteMs) * minuteMs, lastMinute = floorDiv(to, minuteMs) * minuteMs
+        guard firstMinute < lastMinute else { return HashtagPlan(hours: nil, minutes: [], edges: [window], edgeMinutes: [around(window)]) }
         var edges: [TimeWindow] = []
-        if from < firstWhole { edges.append(TimeWindow(from: window.from, to: Timestamp(millisecondsSinceEpoch: firstWhole))) }
-        if lastWhole < to { edges.append(TimeWindow(from: Timestamp(millisecondsSinceEpoch: lastWhole), to: window.to)) }
-        return HashtagPlan(rollup: TimeWindow(from: Timestamp(millisecondsSinceEpoch: firstWhole), to: Timestamp(millisecondsSinceEpoch: lastWhole)), edges: edges)
+        if from < firstMinute { edges.append(span(from, firstMinute)) }
+        if lastMinute < to { edges.append(span(lastMinute, to)) }
+        let firstHour = ceilDiv(firstMinute, hourMs) * hourMs, lastHour = floorDiv(lastMinute, hourMs) * hourMs
+        var hours: TimeWindow?
+        var minutes: [TimeWindow] = []
+        if firstHour < lastHour {
+            hours = span(firstHour, lastHour)
+            if firstMinute < firstHour { minutes.append(span(firstMinute, firstHour)) }
+            if lastHour < lastMinute { minutes.append(span(lastHour, lastMinute)) }
+        } else {
+            minutes = [span(firstMinute, lastMinute)]
+        }
+        return HashtagPlan(hours: hours, minutes: minutes, edges: edges, edgeMinutes: edges.map(around))
     }
 
     /// Top `limit` hashtags in the window: columns `tag`, `tag_key`, `count`, most frequent first
-    /// (ties by key). Counts are occurrences (a tweet with a tag twice counts it twice).
+    /// (ties by key). Counts are occurrences (a tweet with a tag twice counts it twice), exact for
+    /// any window; a tag is shown in the smallest display form of the rollup rows it is counted in.
+    ///
+    /// The partial minutes are counted from the facts only for the tags that can still make the
+    /// top: with `t` the limit-th largest count over the whole hours and minutes, a tag whose
+    /// whole count plus everything in its edge minutes stays below `t` cannot, since `limit` tags
+    /// already reach `t`. So a dense stream's sliding hour reads its rollup rows and, per
+    /// candidate tag (a few more than `limit`), an index range of two partial minutes.
     public static func topHashtags(_ window: TimeWindow, limit: Int) -> Query {
         let plan = plan(window)
-        let rollup = plan.rollup.map { [$0.from.iso8601, $0.to.iso8601] } ?? [epoch, epoch]
-        var edges: [String?] = []
-        for index in 0..<2 {
-            if index < plan.edges.count { edges += [plan.edges[index].from.iso8601, plan.edges[index].to.iso8601] }
-            else { edges += [epoch, epoch] }
+        func pieces(_ windows: [TimeWindow], _ count: Int) -> [String?] {
+            (0..<count).flatMap { index -> [String?] in
+                index < windows.count ? [windows[index].from.iso8601, windows[index].to.iso8601] : [epoch, epoch]
+            }
         }
+        let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.edges, 2)
+            + pieces(plan.edgeMinutes, 2) + [String(limit)]
         return Query(sql: """
-            WITH counts AS (
-                SELECT tag_key, min(tag) AS tag, sum(count)::bigint AS n FROM hashtag_counts_hourly
-                WHERE hour >= $1::timestamptz AND hour < $2::timestamptz GROUP BY tag_key
-                UNION ALL
-                SELECT tag_key, min(tag), count(*) FROM tweet_hashtags
-                WHERE (created_at >= $3::timestamptz AND created_at < $4::timestamptz)
-                   OR (created_at >= $5::timestamptz AND created_at < $6::timestamptz)
+            WITH whole AS (
+                SELECT tag_key, min(tag) AS tag, sum(n)::bigint AS n FROM (
+                    SELECT tag_key, tag, count AS n FROM hashtag_counts_hourly
+                    WHERE hour >= $1::timestamptz AND hour < $2::timestamptz
+                    UNION ALL
+                    SELECT tag_key, tag, count FROM hashtag_counts_minutely
+                    WHERE (minute >= $3::timestamptz AND minute < $4::timestamptz)
+                       OR (minute >= $5::timestamptz AND minute < $6::timestamptz)
+                ) rolled GROUP BY tag_key
+            ), threshold AS (
+                SELECT CASE WHEN count(*) < $15::integer THEN 0 ELSE min(n) END AS t
+                FROM (SELECT n FROM whole ORDER BY n DESC LIMIT $15::integer) top
+            ), bound AS (
+                SELECT tag_key, min(tag) AS tag, sum(count)::bigint AS b FROM hashtag_counts_minutely
+                WHERE (minute >= $11::timestamptz AND minute < $12::timestamptz)
+                   OR (minute >= $13::timestamptz AND minute < $14::timestamptz)
                 GROUP BY tag_key
+            ), candidates AS (
+                SELECT tag_key, least(w.tag, b.tag) AS tag, coalesce(w.n, 0) AS n
+                FROM whole w FULL JOIN bound b USING (tag_key) CROSS JOIN threshold
+                WHERE coalesce(w.n, 0) + coalesce(b.b, 0) >= threshold.t
             )
-            SELECT min(tag) AS tag, tag_key, sum(n)::bigint AS count FROM counts
-            GROUP BY tag_key ORDER BY count DESC, tag_key LIMIT $7::integer
-            """, parameters: rollup + edges + [String(limit)])
+            SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
+            FROM candidates c CROSS JOIN LATERAL (
+                SELECT count(*) AS n FROM tweet_hashtags h
+                WHERE h.tag_key = c.tag_key
+                  AND ((h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
+                    OR (h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz))
+            ) e
+            WHERE c.n + e.n > 0
+            ORDER BY count DESC, c.tag_key LIMIT $15::integer
+            """, parameters: parameters)
     }
 
     /// Per clock hour overlapping the window (UTC hours), the top `limit` hashtags: columns

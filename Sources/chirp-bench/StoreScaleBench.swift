@@ -40,7 +40,7 @@ enum StoreScaleBench {
         if dense > 0 {
             do {
                 try store.connection.execute("""
-                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly,
+                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely,
                              category_counts_minutely, language_counts_hourly, kafka_offsets
                     """)
             } catch { StoreBench.fail("truncate: \(error)") }
@@ -88,7 +88,7 @@ enum StoreScaleBench {
     static func checkpoint(_ store: AnalyticsStore, _ label: String, nowMs: Int64, runs: Int, payloadBytes: Int, tweets: Int) {
         print("\n  \(label):")
         do {
-            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, category_counts_minutely, language_counts_hourly")
+            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, category_counts_minutely, language_counts_hourly")
         } catch { StoreBench.fail("vacuum: \(error)") }
         let todayMidnight = nowMs / 86_400_000 * 86_400_000
         let lastHour = window(nowMs - hour, nowMs)

@@ -7,26 +7,41 @@ import Testing
         TimeWindow(from: Timestamp(parsing: from)!, to: Timestamp(parsing: to)!)
     }
 
-    @Test func aSlidingHourIsTwoRaggedEdges() {
+    @Test func aSlidingHourIsWholeMinutesAndTwoPartialOnes() {
         let plan = TrendQueries.plan(window("2026-11-23T13:05:30Z", "2026-11-23T14:05:30Z"))
-        #expect(plan.rollup == nil)
-        #expect(plan.edges == [window("2026-11-23T13:05:30Z", "2026-11-23T14:05:30Z")])
+        #expect(plan.hours == nil)
+        #expect(plan.minutes == [window("2026-11-23T13:06:00Z", "2026-11-23T14:05:00Z")])
+        #expect(plan.edges == [window("2026-11-23T13:05:30Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:05:30Z")])
+        #expect(plan.edgeMinutes == [window("2026-11-23T13:05:00Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:06:00Z")])
     }
 
-    @Test func wholeHoursComeFromTheRollupAndEdgesFromTheFacts() {
-        let plan = TrendQueries.plan(window("2026-11-23T10:20:00Z", "2026-11-23T13:05:00Z"))
-        #expect(plan.rollup == window("2026-11-23T11:00:00Z", "2026-11-23T13:00:00Z"))
-        #expect(plan.edges == [window("2026-11-23T10:20:00Z", "2026-11-23T11:00:00Z"), window("2026-11-23T13:00:00Z", "2026-11-23T13:05:00Z")])
+    @Test func wholeHoursThenWholeMinutesThenTheFacts() {
+        let plan = TrendQueries.plan(window("2026-11-23T10:20:07.250Z", "2026-11-23T13:05:00Z"))
+        #expect(plan.hours == window("2026-11-23T11:00:00Z", "2026-11-23T13:00:00Z"))
+        #expect(plan.minutes == [window("2026-11-23T10:21:00Z", "2026-11-23T11:00:00Z"), window("2026-11-23T13:00:00Z", "2026-11-23T13:05:00Z")])
+        #expect(plan.edges == [window("2026-11-23T10:20:07.250Z", "2026-11-23T10:21:00Z")])
+        #expect(plan.edgeMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:21:00Z")])
         let aligned = TrendQueries.plan(window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
-        #expect(aligned.rollup == window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
-        #expect(aligned.edges.isEmpty)
+        #expect(aligned.hours == window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
+        #expect(aligned.minutes.isEmpty && aligned.edges.isEmpty && aligned.edgeMinutes.isEmpty)
+    }
+
+    @Test func aWindowInsideOneOrTwoMinutesIsAllFacts() {
+        let inside = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:21:30Z"))
+        #expect(inside.hours == nil && inside.minutes.isEmpty)
+        #expect(inside.edges == [window("2026-11-23T10:20:07Z", "2026-11-23T10:21:30Z")])
+        #expect(inside.edgeMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:22:00Z")])
+        let empty = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:07Z"))
+        #expect(empty.edges.isEmpty && empty.minutes.isEmpty && empty.hours == nil)
     }
 
     @Test func topHashtagsBindsThePlan() {
-        let query = TrendQueries.topHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 5)
+        let query = TrendQueries.topHashtags(window("2026-11-23T10:20:30Z", "2026-11-23T12:00:00Z"), limit: 5)
+        let unused = "1970-01-01T00:00:00Z"
         #expect(query.parameters == ["2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z",
-                                     "2026-11-23T10:20:00.000Z", "2026-11-23T11:00:00.000Z",
-                                     "1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "5"])
+                                     "2026-11-23T10:21:00.000Z", "2026-11-23T11:00:00.000Z", unused, unused,
+                                     "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused,
+                                     "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", unused, unused, "5"])
         let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
         #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
     }
