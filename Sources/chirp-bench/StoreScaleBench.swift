@@ -146,15 +146,17 @@ enum StoreScaleBench {
         let rows: PostgresRows
         do {
             rows = try store.connection.execute("""
-                SELECT coalesce(pg_partition_root(t.oid), t.oid)::regclass::text AS tbl,
-                       CASE WHEN c.oid = t.oid THEN '' ELSE coalesce(pg_partition_root(c.oid), c.oid)::regclass::text END AS idx,
-                       sum(CASE WHEN c.oid = t.oid THEN pg_table_size(c.oid) ELSE pg_relation_size(c.oid) END)::bigint AS bytes
-                FROM pg_class t
-                JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
-                LEFT JOIN pg_index i ON i.indrelid = t.oid
-                JOIN pg_class c ON c.oid = t.oid OR c.oid = i.indexrelid
-                WHERE t.relkind = 'r'
-                GROUP BY 1, 2 ORDER BY 1, 2
+                SELECT tbl, idx, sum(bytes)::bigint AS bytes FROM (
+                    SELECT coalesce(pg_partition_root(t.oid), t.oid)::regclass::text AS tbl, '' AS idx, pg_table_size(t.oid) AS bytes
+                    FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+                    WHERE t.relkind = 'r'
+                    UNION ALL
+                    SELECT coalesce(pg_partition_root(t.oid), t.oid)::regclass::text, coalesce(pg_partition_root(c.oid), c.oid)::regclass::text,
+                           pg_relation_size(c.oid)
+                    FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+                    JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class c ON c.oid = i.indexrelid
+                    WHERE t.relkind = 'r'
+                ) parts GROUP BY 1, 2 ORDER BY 1, 2
                 """)
         } catch { StoreBench.fail("sizes: \(error)") }
         let perTweet = { (bytes: Int) in String(format: "%.0f", Double(bytes) / Double(max(tweets, 1))) }
