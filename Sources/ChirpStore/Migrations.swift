@@ -329,6 +329,28 @@ public enum Migrations {
             CREATE INDEX tweet_hashtags_tag_time_idx ON tweet_hashtags (tag_key, created_at);
             DROP INDEX tweet_hashtags_time_idx;
             """),
+        // After a review of 7: the dashboard's datasets and older CLIs ask `tweet_hashtags` by time
+        // alone, which without the time index became a scan of the whole table; the trigger buckets
+        // minutes in UTC whatever the writer's session time zone; TRUNCATE of the facts empties
+        // the rollup too.
+        Migration(version: 8, name: "hashtag facts indexed by time again; the minute rollup in UTC and truncated with the facts", sql: """
+            CREATE INDEX IF NOT EXISTS tweet_hashtags_time_idx ON tweet_hashtags (created_at, tag_key);
+            ALTER FUNCTION chirp_hashtag_minutes() SET TimeZone = 'UTC';
+            CREATE FUNCTION chirp_hashtag_minutes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            BEGIN
+                TRUNCATE hashtag_counts_minutely;
+                RETURN NULL;
+            END
+            $fn$;
+            DO $m$
+            BEGIN
+                EXECUTE format('ALTER FUNCTION chirp_hashtag_minutes_truncated() SET search_path = %I, pg_temp', current_schema());
+            END
+            $m$;
+            REVOKE EXECUTE ON FUNCTION chirp_hashtag_minutes_truncated() FROM PUBLIC;
+            CREATE TRIGGER tweet_hashtags_truncated AFTER TRUNCATE ON tweet_hashtags
+                FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes_truncated();
+            """),
     ]
 
     /// Serializes creating and dropping raw partitions.

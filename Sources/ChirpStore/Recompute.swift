@@ -64,6 +64,42 @@ public struct RecomputeBatch: Sendable {
             FROM tweets t WHERE t.id IN (SELECT id FROM staging_recompute)
         ) old GROUP BY 1, 2, 3
         """,
+        // What they contribute with the current rules, added.
+        """
+        INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
+        SELECT kind, bucket, key, min(tag), sum(delta) FROM (
+            SELECT 'h'::"char" AS kind, date_trunc('hour', s.created_at) AS bucket, t.key, t.tag, 1 AS delta
+            FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) AS t(key, tag) WHERE NOT s.same_hashtags
+            UNION ALL
+            SELECT 'c', date_trunc('minute', s.created_at), c.category, NULL, 1
+            FROM staging_recompute s, unnest(s.categories) AS c(category)
+            UNION ALL
+            SELECT 'l', date_trunc('hour', s.created_at), coalesce(s.lang, 'und'), NULL, 1
+            FROM staging_recompute s
+        ) new GROUP BY 1, 2, 3
+        """,
+        // One net change per rollup row, in key order, before the facts change: the loader takes
+        // the hourly, category and language rows first and the minute rows (its trigger) last,
+        // and so does this (the trigger fires on the statements below). Only the added
+        // side carries display tags; a row is only ever inserted from it.
+        """
+        INSERT INTO hashtag_counts_hourly AS r (hour, tag_key, tag, count)
+        SELECT bucket, key, coalesce(min(tag), key), sum(delta) FROM recompute_delta WHERE kind = 'h'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (hour, tag_key) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
+        """
+        INSERT INTO category_counts_minutely AS r (minute, category, count)
+        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'c'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (minute, category) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
+        """
+        INSERT INTO language_counts_hourly AS r (hour, lang, count)
+        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'l'
+        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
+        ON CONFLICT (hour, lang) DO UPDATE SET count = r.count + EXCLUDED.count
+        """,
         // Their hashtag rows go, found by the time index from what the tweet holds now (hence
         // before the rewrite): its time and hashtag keys, which the loader and recompute always
         // write together with the rows.
@@ -90,40 +126,6 @@ public struct RecomputeBatch: Sendable {
         SELECT s.id, t.position, t.key, t.tag, s.created_at
         FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) WITH ORDINALITY AS t(key, tag, position)
         WHERE NOT s.same_hashtags
-        """,
-        // What they contribute with the current rules, added.
-        """
-        INSERT INTO recompute_delta (kind, bucket, key, tag, delta)
-        SELECT kind, bucket, key, min(tag), sum(delta) FROM (
-            SELECT 'h'::"char" AS kind, date_trunc('hour', s.created_at) AS bucket, t.key, t.tag, 1 AS delta
-            FROM staging_recompute s, unnest(s.hashtag_keys, s.hashtag_tags) AS t(key, tag) WHERE NOT s.same_hashtags
-            UNION ALL
-            SELECT 'c', date_trunc('minute', s.created_at), c.category, NULL, 1
-            FROM staging_recompute s, unnest(s.categories) AS c(category)
-            UNION ALL
-            SELECT 'l', date_trunc('hour', s.created_at), coalesce(s.lang, 'und'), NULL, 1
-            FROM staging_recompute s
-        ) new GROUP BY 1, 2, 3
-        """,
-        // One net change per rollup row, in key order (the loader's lock order). Only the added
-        // side carries display tags; a row is only ever inserted from it.
-        """
-        INSERT INTO hashtag_counts_hourly AS r (hour, tag_key, tag, count)
-        SELECT bucket, key, coalesce(min(tag), key), sum(delta) FROM recompute_delta WHERE kind = 'h'
-        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
-        ON CONFLICT (hour, tag_key) DO UPDATE SET count = r.count + EXCLUDED.count
-        """,
-        """
-        INSERT INTO category_counts_minutely AS r (minute, category, count)
-        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'c'
-        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
-        ON CONFLICT (minute, category) DO UPDATE SET count = r.count + EXCLUDED.count
-        """,
-        """
-        INSERT INTO language_counts_hourly AS r (hour, lang, count)
-        SELECT bucket, key, sum(delta) FROM recompute_delta WHERE kind = 'l'
-        GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
-        ON CONFLICT (hour, lang) DO UPDATE SET count = r.count + EXCLUDED.count
         """,
         // Rows that fell to zero are removed (a from-scratch computation has none).
         """

@@ -62,7 +62,8 @@ public enum TrendQueries {
 
     /// Top `limit` hashtags in the window: columns `tag`, `tag_key`, `count`, most frequent first
     /// (ties by key). Counts are occurrences (a tweet with a tag twice counts it twice), exact for
-    /// any window; a tag is shown in the smallest display form of the rollup rows it is counted in.
+    /// any window; a tag is shown in a display form its rollup rows recorded (the smallest among
+    /// them; each row keeps the form of the first batch that made it).
     ///
     /// The partial minutes are counted from the facts only for the tags that can still make the
     /// top: with `t` the limit-th largest count over the whole hours and minutes, a tag whose
@@ -103,10 +104,15 @@ public enum TrendQueries {
             )
             SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
             FROM candidates c CROSS JOIN LATERAL (
-                SELECT count(*) AS n FROM tweet_hashtags h
-                WHERE h.tag_key = c.tag_key
-                  AND ((h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
-                    OR (h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz))
+                -- One index range per partial minute: with both in one OR the planner may bound
+                -- the scan by the tag alone and filter the tag's whole history.
+                SELECT count(*) AS n FROM (
+                    SELECT 1 FROM tweet_hashtags h
+                    WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz
+                    UNION ALL
+                    SELECT 1 FROM tweet_hashtags h
+                    WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz
+                ) occurrences
             ) e
             WHERE c.n + e.n > 0
             ORDER BY count DESC, c.tag_key LIMIT $15::integer

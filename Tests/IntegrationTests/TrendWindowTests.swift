@@ -66,8 +66,18 @@ struct TrendWindowTests {
         try database.execute("DELETE FROM tweet_hashtags WHERE tag_key = 't05' AND created_at < timestamptz '2026-01-01 11:30:00+00'")
         try database.execute("UPDATE tweet_hashtags SET created_at = created_at + interval '90 seconds' WHERE tag_key = 'burst3'")
         try database.execute("DELETE FROM tweet_hashtags WHERE tag_key = 'burst4'")
+        // A writer whose session is in a zone whose offset is not whole minutes (Monrovia was
+        // 44 min 30 s behind UTC until 1972) still fills UTC minutes.
+        try database.execute("SET TimeZone = 'Africa/Monrovia'")
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            VALUES ('z1', 1, 'zoned', '#zoned', timestamptz '1971-06-01 11:59:50+00')
+            """)
+        try database.execute("SET TimeZone = 'UTC'")
         let check = try #require(RollupCheck.statements.first { $0.rollup == "hashtag_counts_minutely" })
         #expect(try database.execute(check.sql)[0, "mismatches"] == "0")
         #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely WHERE tag_key = 'burst4' OR count <= 0")[0, "n"] == "0")
+        try database.execute("TRUNCATE tweet_hashtags")
+        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
     }
 }
