@@ -47,6 +47,7 @@ public struct KafkaConfiguration: Sendable {
     /// `--kafka-config` (from `KAFKA_CONFIG_FILE`, one entry per line), which may override them.
     public mutating func apply(options: ParsedOptions) throws(KafkaError) {
         let caFile = options.string("kafka-ca-file") ?? ""
+        let username = options.string("kafka-username") ?? ""
         if !caFile.isEmpty {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
                 throw .configuration("--kafka-ca-file: cannot read '\(caFile)'")
@@ -54,12 +55,11 @@ public struct KafkaConfiguration: Sendable {
             self["security.protocol"] = "SSL"
             self["ssl.ca.location"] = caFile
         }
-        if !caFile.isEmpty || !(options.string("kafka-username") ?? "").isEmpty {
+        if !caFile.isEmpty || !username.isEmpty {
             // The broker's name is checked against its certificate (librdkafka's default since
             // 2.0; said here so an older library does not silently skip it).
             self["ssl.endpoint.identification.algorithm"] = "https"
         }
-        let username = options.string("kafka-username") ?? ""
         if !username.isEmpty {
             guard let password = options.string("kafka-password"), !password.isEmpty else {
                 let env = options.environmentName("kafka-password") ?? "KAFKA_PASSWORD"

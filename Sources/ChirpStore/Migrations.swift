@@ -276,8 +276,8 @@ public enum Migrations {
         // two partial minutes from the facts (the sliding hour's edges were whole partial hours of
         // facts: 200 ms at 10 million tweets a day). The database keeps this rollup itself, one
         // aggregated upsert per statement that adds or removes hashtag rows, so a loader or a
-        // recompute of any version keeps it equal to the facts. The facts' index leads with the
-        // tag: the window's partial minutes are counted per candidate tag (TrendQueries).
+        // recompute of any version keeps it equal to the facts. A second index on the facts leads
+        // with the tag: the window's partial minutes are counted per candidate tag (TrendQueries).
         Migration(version: 7, name: "hashtags per minute, kept by the database", sql: """
             LOCK TABLE tweet_hashtags IN SHARE ROW EXCLUSIVE MODE;
             CREATE TABLE hashtag_counts_minutely (
@@ -313,12 +313,7 @@ public enum Migrations {
                 RETURN NULL;
             END
             $fn$;
-            DO $m$
-            BEGIN
-                EXECUTE format('ALTER FUNCTION chirp_hashtag_minutes() SET search_path = %I, pg_temp', current_schema());
-            END
-            $m$;
-            REVOKE EXECUTE ON FUNCTION chirp_hashtag_minutes() FROM PUBLIC;
+            \(ownersOnly("chirp_hashtag_minutes()"))
             CREATE TRIGGER tweet_hashtags_added AFTER INSERT ON tweet_hashtags
                 REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes();
             CREATE TRIGGER tweet_hashtags_removed AFTER DELETE ON tweet_hashtags
@@ -327,10 +322,11 @@ public enum Migrations {
                 REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes();
 
             CREATE INDEX tweet_hashtags_tag_time_idx ON tweet_hashtags (tag_key, created_at);
-            DROP INDEX tweet_hashtags_time_idx;
             """),
         // After a review of 7: the dashboard's datasets and older CLIs ask `tweet_hashtags` by time
-        // alone, which without the time index became a scan of the whole table; the trigger buckets
+        // alone, which without the time index became a scan of the whole table (7 as first written
+        // dropped it; it no longer does, so here the index is made only where that 7 ran: a store
+        // upgrading from 6 keeps its index instead of dropping and rebuilding it); the trigger buckets
         // minutes in UTC whatever the writer's session time zone; TRUNCATE of the facts empties
         // the rollup too.
         Migration(version: 8, name: "hashtag facts indexed by time again; the minute rollup in UTC and truncated with the facts", sql: """
@@ -342,16 +338,25 @@ public enum Migrations {
                 RETURN NULL;
             END
             $fn$;
-            DO $m$
-            BEGIN
-                EXECUTE format('ALTER FUNCTION chirp_hashtag_minutes_truncated() SET search_path = %I, pg_temp', current_schema());
-            END
-            $m$;
-            REVOKE EXECUTE ON FUNCTION chirp_hashtag_minutes_truncated() FROM PUBLIC;
+            \(ownersOnly("chirp_hashtag_minutes_truncated()"))
             CREATE TRIGGER tweet_hashtags_truncated AFTER TRUNCATE ON tweet_hashtags
                 FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes_truncated();
             """),
     ]
+
+    /// For a function that runs as the schema's owner (SECURITY DEFINER): its search path pinned
+    /// to the schema, so a caller cannot point the names it uses elsewhere, and nobody but the
+    /// owner may call it directly (a trigger still fires it for every writer).
+    static func ownersOnly(_ signature: String) -> String {
+        """
+        DO $m$
+        BEGIN
+            EXECUTE format('ALTER FUNCTION \(signature) SET search_path = %I, pg_temp', current_schema());
+        END
+        $m$;
+        REVOKE EXECUTE ON FUNCTION \(signature) FROM PUBLIC;
+        """
+    }
 
     /// Serializes creating and dropping raw partitions.
     public static let rawPartitionLockKey: Int64 = 0x4348_4952_5052  // "CHIRPR"

@@ -51,13 +51,9 @@ struct StoreLoad {
                     batch = TweetBatch()
                 }
                 while let payload = generator.next() {
-                    guard let tweet = try? TweetDecoder.decode(bytes: payload).first else { continue }
+                    guard Self.append(payload, to: &batch, enricher: enricher, receivedAt: receivedAt, partition: Int32(worker),
+                                      offset: offset, keepRaw: keepRaw) else { continue }
                     bytes += payload.count
-                    let record = enricher.enrich(tweet, fallbackTime: receivedAt)
-                    let partition = Int32(worker)
-                    batch.append(record, provenance: LoadProvenance(
-                        topic: "tweets.enriched", partition: partition, offset: offset, publishedAt: receivedAt,
-                        raw: keepRaw ? RawPayload(bytes: payload, receivedAt: receivedAt, topic: "tweets.raw", partition: partition, offset: offset) : nil))
                     offset += 1
                     if batch.count == 5000 { flush() }
                 }
@@ -71,6 +67,19 @@ struct StoreLoad {
         return Outcome(tweets: count, wallSeconds: StoreBench.seconds(clock.now - began),
                        perConnection: finished.map { Double($0.tweets) / $0.database },
                        payloadBytes: finished.reduce(0) { $0 + $1.bytes })
+    }
+}
+
+extension StoreLoad {
+    /// One generated payload as the loader would receive its tweet: enriched, with its Kafka
+    /// position and (with `keepRaw`) its raw copy. False when it decodes to no tweet.
+    static func append(_ payload: [UInt8], to batch: inout TweetBatch, enricher: Enricher, receivedAt: Timestamp,
+                       partition: Int32, offset: Int64, keepRaw: Bool = true) -> Bool {
+        guard let tweet = try? TweetDecoder.decode(bytes: payload).first else { return false }
+        batch.append(enricher.enrich(tweet, fallbackTime: receivedAt), provenance: LoadProvenance(
+            topic: "tweets.enriched", partition: partition, offset: offset, publishedAt: receivedAt,
+            raw: keepRaw ? RawPayload(bytes: payload, receivedAt: receivedAt, topic: "tweets.raw", partition: partition, offset: offset) : nil))
+        return true
     }
 }
 

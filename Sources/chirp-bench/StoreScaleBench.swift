@@ -207,10 +207,7 @@ enum StoreScaleBench {
             var batch = TweetBatch()
             var offset: Int64 = 0
             while let payload = generator.next(), !latencies.stopped {
-                guard let tweet = try? TweetDecoder.decode(bytes: payload).first else { continue }
-                batch.append(enricher.enrich(tweet, fallbackTime: now), provenance: LoadProvenance(
-                    topic: "tweets.enriched", partition: 99, offset: offset, publishedAt: now,
-                    raw: RawPayload(bytes: payload, receivedAt: now, topic: "tweets.raw", partition: 99, offset: offset)))
+                guard StoreLoad.append(payload, to: &batch, enricher: enricher, receivedAt: now, partition: 99, offset: offset) else { continue }
                 offset += 1
                 if batch.count == 5000 {
                     let t = ContinuousClock.now
