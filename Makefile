@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 export LD_LIBRARY_PATH := $(CURDIR)/.tools/lib$(if $(LD_LIBRARY_PATH),:$(LD_LIBRARY_PATH))
 
-.PHONY: setup build release test demo up down bench bench-store chaos fuzz clean dashboard-test compose-test
+.PHONY: setup build release test demo up down bench bench-store soak chaos fuzz clean dashboard-test compose-test
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,10 @@ bench: release
 
 bench-store: release
 	@bash scripts/bench-store.sh
+
+# 30 minutes at 5 000 tweets/s with a sample every 5 s: CSV and figure in .run/soak (not in CI).
+soak: release
+	@bash scripts/soak.sh
 
 # The fault matrix: kills and restarts of every part while tweets flow (CHAOS_QUICK=1: one of each).
 chaos: release

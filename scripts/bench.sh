@@ -14,7 +14,12 @@
 # runs, each on a fresh stack, summarized when more than one: 1), BENCH_PACED_RATE (one more
 # end-to-end run with the sender paced at this many tweets/s, below capacity, for the latency a
 # stream under the pipeline's capacity sees: 10000; 0 skips it);
+# BENCH_V11 (one more end-to-end run on the same tweets as v1.1 statuses, `generate --shape v1.1`,
+# about four times the bytes of the v2 corpus: 1; 0 skips it);
 # BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
+# Each end-to-end run prints every process's CPU per tweet and two ceilings on this machine's
+# cores: all of it together (cores ÷ the total CPU per tweet) and the servers alone (cores ÷
+# mosquitto + Kafka + PostgreSQL per tweet, what the services could reach if they cost nothing).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -94,6 +99,10 @@ echo "bench: generating $N tweets"
 "$BIN/chirp-sender" generate --count "$N" --seed 1001 --span-seconds 3600 --output "$WORK/main.jsonl"
 "$BIN/chirp-sender" generate --count 2000 --seed 1002 --span-seconds 3600 --output "$WORK/warmup.jsonl"
 echo "bench: input $(du -h "$WORK/main.jsonl" | cut -f1), $(nproc) cores"
+if [ "${BENCH_V11:-1}" = 1 ] && [ "${BENCH_E2E:-1}" = 1 ]; then
+  "$BIN/chirp-sender" generate --count "$N" --seed 1001 --span-seconds 3600 --shape v1.1 --output "$WORK/main-v11.jsonl"
+  echo "bench: the same tweets as v1.1 statuses: $(du -h "$WORK/main-v11.jsonl" | cut -f1)"
+fi
 
 # ---------------------------------------------------------------- stages alone
 if [ "${BENCH_STAGES:-1}" = 1 ]; then
@@ -129,10 +138,10 @@ fi
 
 # ---------------------------------------------------------------- end to end
 # One end-to-end run on a fresh stack in state folder $1, the sender paced at $2 tweets/s (0: as
-# fast as the broker acknowledges); appends its wall rate and CPU per tweet to WALL_RATES and
-# CPU_TOTALS.
+# fast as the broker acknowledges), replaying $3 (the v2 corpus by default); appends its wall rate
+# and CPU per tweet to WALL_RATES and CPU_TOTALS.
 end_to_end() {
-E="$1"; PACE="$2"
+E="$1"; PACE="$2"; CORPUS="${3:-$WORK/main.jsonl}"
 stack_start "$E" $((BASE + 50)) > /dev/null
 set -a; . "$E/env"; set +a
 start bridge $((BASE + 61)) "$E"; start categorizer $((BASE + 62)) "$E"; start loader $((BASE + 63)) "$E"
@@ -145,7 +154,7 @@ PIDS="bridge:$(cat "$E/bridge.pid") categorizer:$(cat "$E/categorizer.pid") load
 for k in $(seq 2 "$LOADERS"); do PIDS="$PIDS loader@$k:$(cat "$E/loader@$k.pid")"; done
 CPU0=$(cpu_snapshot "$PIDS")
 t0=$(now)
-HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$WORK/main.jsonl" --rate "$PACE" --progress-seconds 0 > "$E/sender.log" 2>&1 &
+HTTP_PORT=0 LOG_LEVEL=warning "$BIN/chirp-sender" --file "$CORPUS" --rate "$PACE" --progress-seconds 0 > "$E/sender.log" 2>&1 &
 SPID=$!; SENDER_RSS=0; SENDER_CPU=0
 while kill -0 $SPID 2>/dev/null; do
   r=$(peak_rss_mb $SPID); [ "$r" != "?" ] && SENDER_RSS=$r; c=$(cpu_seconds $SPID); [ "$c" != 0 ] && SENDER_CPU=$c; sleep 0.2
@@ -156,7 +165,7 @@ wait_loaded $((N + 2000)) 900 $LOADER_PORTS || echo "bench: not every tweet arri
 t1=$(now)
 echo
 if [ "$PACE" = 0 ]; then PACING="published as fast as acknowledged"; else PACING="paced at $PACE tweets/s"; fi
-echo "end to end ($N tweets $PACING, all four services, $LOADERS loader instance(s), $(nproc) cores):"
+echo "end to end ($N tweets of $(basename "$CORPUS") $PACING, all four services, $LOADERS loader instance(s), $(nproc) cores):"
 echo "  wall time first publish → last row: $(elapsed "$t0" "$t1") s, $(rate "$N" "$t0" "$t1") tweets/s"
 WALL_RATES="$WALL_RATES $(python3 -c "print(round($N / ($t1 - $t0)))")"
 psql -X -q "$POSTGRES_URL" -At -F ' ' -c "
@@ -170,16 +179,24 @@ LOADER_RSS=$(peak_rss_mb "$(cat "$E/loader.pid")")
 for k in $(seq 2 "$LOADERS"); do LOADER_RSS="$LOADER_RSS, $(peak_rss_mb "$(cat "$E/loader@$k.pid")")"; done
 echo "  peak RSS: sender ${SENDER_RSS} MB, bridge $(peak_rss_mb "$(cat "$E/bridge.pid")") MB, categorizer $(peak_rss_mb "$(cat "$E/categorizer.pid")") MB, loader $LOADER_RSS MB"
 CPU1=$(cpu_snapshot "$PIDS")
-{ IFS= read -r CPU_TOTAL; IFS= read -r CPU_LINE; } < <(python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" <<'PY'
+{ IFS= read -r CPU_TOTAL; IFS= read -r CPU_LINE; IFS= read -r CEILING_LINE; } < <(python3 - "$N" "$SENDER_CPU" "$CPU0" "$CPU1" "$(nproc)" "$t0" "$t1" <<'PY'
 import sys
 n = int(sys.argv[1]); before = dict(x.split(":") for x in sys.argv[3].split()); after = dict(x.split(":") for x in sys.argv[4].split())
+cores = int(sys.argv[5]); wall = n / (float(sys.argv[7]) - float(sys.argv[6]))
 parts = [("sender", float(sys.argv[2]))] + [(k, float(after[k]) - float(before[k])) for k in after]
-total = round(1e6 * sum(v for _, v in parts) / n)
-print(total)
-print("  CPU per tweet: " + ", ".join(f"{k} {1e6 * v / n:.0f} µs" for k, v in parts) + f"; total {total} µs")
+us = {k: 1e6 * v / n for k, v in parts}
+total = sum(us.values())
+services = sum(v for k, v in us.items() if k not in ("mosquitto", "kafka", "postgres"))
+servers = total - services
+print(round(total))
+print("  CPU per tweet: " + ", ".join(f"{k} {v:.0f} µs" for k, v in us.items())
+      + f"; services {services:.0f} µs (the sender {us['sender']:.0f} of it), servers {servers:.0f} µs, total {total:.0f} µs")
+print(f"  ceiling on {cores} cores: {cores * 1e6 / total:,.0f} tweets/s for all of it (measured {wall:,.0f}, {100 * wall * total / (cores * 1e6):.0f} % of it); "
+      f"{cores * 1e6 / servers:,.0f} for the servers alone")
 PY
 )
 echo "$CPU_LINE"
+echo "$CEILING_LINE"
 CPU_TOTALS="$CPU_TOTALS $CPU_TOTAL"
 echo "  rows: $(psql -X -q "$POSTGRES_URL" -At -c 'SELECT count(*) FROM tweets') (expected $((N + 2000)))"
 for k in $(seq 2 "$LOADERS"); do stop "loader@$k" "$E"; done
@@ -201,6 +218,7 @@ PY
 fi
 PACED="${BENCH_PACED_RATE:-10000}"
 if [ "$PACED" != 0 ]; then end_to_end "$WORK/e2e-paced" "$PACED"; fi
+if [ "${BENCH_V11:-1}" = 1 ]; then end_to_end "$WORK/e2e-v11" 0 "$WORK/main-v11.jsonl"; fi
 fi
 
 # ---------------------------------------------------------------- pure logic

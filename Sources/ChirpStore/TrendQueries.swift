@@ -31,6 +31,39 @@ public enum TrendQueries {
         /// The whole minutes the edges fall in: what the edges could add at most, per tag, is
         /// their rollup rows' count.
         public var edgeMinutes: [TimeWindow]
+        /// What is counted from the facts for the edges (zero, one or two pieces), each added or
+        /// taken away: an edge longer than half its minute is counted as its whole minute's rollup
+        /// row (in `addedMinutes`) less the rest of that minute, so that no more than half a
+        /// minute is ever counted from the facts at either end.
+        public var counted: [SignedPiece]
+        /// Whole minutes added for the edges counted by their complement.
+        public var addedMinutes: [TimeWindow]
+
+        public init(hours: TimeWindow?, minutes: [TimeWindow], edges: [TimeWindow], edgeMinutes: [TimeWindow]) {
+            self.hours = hours
+            self.minutes = minutes
+            self.edges = edges
+            self.edgeMinutes = edgeMinutes
+            counted = []
+            addedMinutes = []
+            for (edge, minute) in zip(edges, edgeMinutes) {
+                let edgeMs = edge.to.millisecondsSinceEpoch - edge.from.millisecondsSinceEpoch
+                let minuteMs = minute.to.millisecondsSinceEpoch - minute.from.millisecondsSinceEpoch
+                // Only an edge within one minute touching one of its ends has a complement in one piece.
+                guard minuteMs == TrendQueries.minuteMs, 2 * edgeMs > minuteMs, (edge.from == minute.from) != (edge.to == minute.to) else {
+                    counted.append(SignedPiece(window: edge, sign: 1))
+                    continue
+                }
+                let rest = edge.from == minute.from ? TimeWindow(from: edge.to, to: minute.to) : TimeWindow(from: minute.from, to: edge.from)
+                addedMinutes.append(minute)
+                counted.append(SignedPiece(window: rest, sign: -1))
+            }
+        }
+    }
+
+    public struct SignedPiece: Sendable, Equatable {
+        public var window: TimeWindow
+        public var sign: Int
     }
 
     public static func plan(_ window: TimeWindow) -> HashtagPlan {
@@ -69,7 +102,8 @@ public enum TrendQueries {
     /// top: with `t` the limit-th largest count over the whole hours and minutes, a tag whose
     /// whole count plus everything in its edge minutes stays below `t` cannot, since `limit` tags
     /// already reach `t`. So a dense stream's sliding hour reads its rollup rows and, per
-    /// candidate tag (a few more than `limit`), an index range of two partial minutes.
+    /// candidate tag (a few more than `limit`), an index range of at most half a minute at each
+    /// end (the edge itself, or the rest of its minute taken from the minute's rollup row).
     public static func topHashtags(_ window: TimeWindow, limit: Int) -> Query {
         let plan = plan(window)
         func pieces(_ windows: [TimeWindow], _ count: Int) -> [String?] {
@@ -77,8 +111,9 @@ public enum TrendQueries {
                 index < windows.count ? [windows[index].from.iso8601, windows[index].to.iso8601] : [epoch, epoch]
             }
         }
-        let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.edges, 2)
-            + pieces(plan.edgeMinutes, 2) + [String(limit)]
+        let signs = (0..<2).map { index -> String? in index < plan.counted.count ? String(plan.counted[index].sign) : "0" }
+        let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.counted.map(\.window), 2)
+            + pieces(plan.edgeMinutes, 2) + [String(limit)] + signs + pieces(plan.addedMinutes, 2)
         return Query(sql: """
             WITH whole AS (
                 SELECT tag_key, min(tag) AS tag, sum(n)::bigint AS n FROM (
@@ -104,15 +139,17 @@ public enum TrendQueries {
             )
             SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
             FROM candidates c CROSS JOIN LATERAL (
-                -- One index range per partial minute: with both in one OR the planner may bound
-                -- the scan by the tag alone and filter the tag's whole history.
-                SELECT count(*) AS n FROM (
-                    SELECT 1 FROM tweet_hashtags h
-                    WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz
-                    UNION ALL
-                    SELECT 1 FROM tweet_hashtags h
-                    WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz
-                ) occurrences
+                -- Each piece is its own index range (with both in one OR the planner may bound the
+                -- scan by the tag alone and filter the tag's whole history), added or taken away;
+                -- an edge counted by its complement adds its whole minute's rollup row.
+                SELECT $16::integer * (SELECT count(*) FROM tweet_hashtags h
+                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
+                     + $17::integer * (SELECT count(*) FROM tweet_hashtags h
+                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz)
+                     + (SELECT coalesce(sum(m.count), 0) FROM hashtag_counts_minutely m
+                        WHERE m.tag_key = c.tag_key AND m.minute >= $18::timestamptz AND m.minute < $19::timestamptz)
+                     + (SELECT coalesce(sum(m.count), 0) FROM hashtag_counts_minutely m
+                        WHERE m.tag_key = c.tag_key AND m.minute >= $20::timestamptz AND m.minute < $21::timestamptz) AS n
             ) e
             WHERE c.n + e.n > 0
             ORDER BY count DESC, c.tag_key LIMIT $15::integer

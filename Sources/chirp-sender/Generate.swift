@@ -2,7 +2,8 @@ import ChirpCore
 import ChirpService
 import Foundation
 
-/// `chirp-sender generate`: writes synthetic tweets (v2 single-tweet responses) as JSON lines.
+/// `chirp-sender generate`: writes synthetic tweets (v2 single-tweet responses or v1.1 statuses) as
+/// JSON lines.
 enum Generate {
     static let specs: [OptionSpec] = [
         OptionSpec("count", env: "GENERATE_COUNT", default: "10000", help: "How many tweets."),
@@ -10,6 +11,8 @@ enum Generate {
         OptionSpec("start", env: "GENERATE_START", default: "", help: "created_at of the first tweet (ISO 8601); default: now minus --span-seconds."),
         OptionSpec("span-seconds", env: "GENERATE_SPAN_SECONDS", default: "3600", help: "Time the tweets are spread over."),
         OptionSpec("output", env: "GENERATE_OUTPUT", default: "-", help: "Output file; - for stdout."),
+        OptionSpec("shape", env: "GENERATE_SHAPE", default: "v2",
+                   help: "v2 (single-tweet responses, about 300 B) or v1.1 (statuses with the user object and entities, about 800 B); the same seed gives the same tweets in both."),
     ]
 
     static let subcommand = Subcommand(
@@ -31,6 +34,10 @@ enum Generate {
             guard let parsed = Timestamp(parsing: startText) else { throw UsageError("--start is not an ISO 8601 time: '\(startText)'") }
             start = parsed
         }
+        let shapeText = options.string("shape") ?? "v2"
+        guard let shape = SyntheticTweets.Shape(rawValue: shapeText) else {
+            throw UsageError("--shape must be v2 or v1.1, not '\(shapeText)'")
+        }
         let output = options.string("output") ?? "-"
         let handle: FileHandle
         if output == "-" {
@@ -41,7 +48,7 @@ enum Generate {
             }
             handle = file
         }
-        var generator = SyntheticTweets(SyntheticTweets.Settings(count: count, seed: seed, start: start, spanSeconds: span))
+        var generator = SyntheticTweets(SyntheticTweets.Settings(count: count, seed: seed, start: start, spanSeconds: span, shape: shape))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
         while let line = generator.next() {

@@ -113,6 +113,47 @@ import Testing
         #expect(sorted[0] > 10 * sorted[sorted.count / 2])
         #expect(uncategorized > 0 && uncategorized < 1000)
     }
+
+    /// `--shape v1.1`: the same tweets as v2 from the same seed, as v1.1 statuses that the decoder
+    /// reads back with the same fields, with the entities' positions pointing at the text.
+    @Test func v1ShapeHoldsTheSameTweets() throws {
+        var settings = SyntheticTweets.Settings(count: 3000, seed: 21, start: Timestamp(parsing: "2024-01-01T00:00:00Z")!, spanSeconds: 3600)
+        var v2 = SyntheticTweets(settings)
+        settings.shape = .v1_1
+        var v1 = SyntheticTweets(settings)
+        var bytes = 0
+        var retweets = 0
+        var entities = 0
+        while let line = v1.next() {
+            bytes += line.count
+            let next = v2.next()
+            let v2Line = try #require(next)
+            let expected = try #require(try TweetDecoder.decode(bytes: v2Line).first)
+            let tweet = try #require(try TweetDecoder.decode(bytes: line).first)
+            #expect(tweet.format == .v1)
+            #expect(tweet.id == expected.id)
+            #expect(tweet.text == expected.text)
+            // v1.1 gives times to the second.
+            #expect(tweet.createdAt?.millisecondsSinceEpoch == (expected.createdAt?.millisecondsSinceEpoch).map { $0 - $0 % 1000 })
+            #expect(tweet.lang == expected.lang)
+            #expect(tweet.authorId == expected.authorId)
+            #expect(tweet.retweetOf == expected.retweetOf)
+            if tweet.isRetweet { retweets += 1 }
+            let status = try JSONParser.parse(line)
+            let scalars = Array((status["text"]?.stringValue ?? "").unicodeScalars)
+            for entity in status["entities"]?["hashtags"]?.arrayValue ?? [] {
+                let indices = try #require(entity["indices"]?.arrayValue?.compactMap { $0.idValue.flatMap { Int($0) } })
+                let tag = try #require(entity["text"]?.stringValue)
+                #expect(String(String.UnicodeScalarView(scalars[indices[0]..<indices[1]])) == "#" + tag)
+                entities += 1
+            }
+        }
+        #expect(v2.next() == nil)
+        #expect((200...400).contains(retweets))
+        #expect(entities > 3000)
+        // The user object and the entities make a status a little under three times the v2 response.
+        #expect((650...1_000).contains(bytes / 3000))
+    }
 }
 
 @Suite struct RecordHeadersTests {

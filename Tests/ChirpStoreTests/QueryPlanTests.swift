@@ -26,6 +26,23 @@ import Testing
         #expect(aligned.minutes.isEmpty && aligned.edges.isEmpty && aligned.edgeMinutes.isEmpty)
     }
 
+    @Test func anEdgeLongerThanHalfAMinuteIsCountedByItsComplement() {
+        let plan = TrendQueries.plan(window("2026-11-23T13:05:10Z", "2026-11-23T14:05:50Z"))
+        #expect(plan.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T13:05:00Z", "2026-11-23T13:05:10Z"), sign: -1),
+                                 TrendQueries.SignedPiece(window: window("2026-11-23T14:05:50Z", "2026-11-23T14:06:00Z"), sign: -1)])
+        #expect(plan.addedMinutes == [window("2026-11-23T13:05:00Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:06:00Z")])
+        // Half a minute or less: the edge itself.
+        let short = TrendQueries.plan(window("2026-11-23T13:05:30Z", "2026-11-23T14:05:20Z"))
+        #expect(short.counted.map(\.sign) == [1, 1] && short.counted.map(\.window) == short.edges && short.addedMinutes.isEmpty)
+        // Inside one minute, touching neither end: no complement in one piece.
+        let inside = TrendQueries.plan(window("2026-11-23T10:20:05Z", "2026-11-23T10:20:55Z"))
+        #expect(inside.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T10:20:05Z", "2026-11-23T10:20:55Z"), sign: 1)])
+        // Inside one minute from its start: the rest of the minute.
+        let start = TrendQueries.plan(window("2026-11-23T10:20:00Z", "2026-11-23T10:20:45Z"))
+        #expect(start.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T10:20:45Z", "2026-11-23T10:21:00Z"), sign: -1)])
+        #expect(start.addedMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:21:00Z")])
+    }
+
     @Test func aWindowInsideOneOrTwoMinutesIsAllFacts() {
         let inside = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:21:30Z"))
         #expect(inside.hours == nil && inside.minutes.isEmpty)
@@ -41,7 +58,15 @@ import Testing
         #expect(query.parameters == ["2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z",
                                      "2026-11-23T10:21:00.000Z", "2026-11-23T11:00:00.000Z", unused, unused,
                                      "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused,
-                                     "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", unused, unused, "5"])
+                                     "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", unused, unused, "5",
+                                     "1", "0", unused, unused, unused, unused])
+        // The end edge (10:23:00 to 10:23:40) is longer than half its minute: its minute's rollup
+        // row less the facts of 10:23:40 to 10:24:00.
+        let complement = TrendQueries.topHashtags(window("2026-11-23T10:20:30Z", "2026-11-23T10:23:40Z"), limit: 5)
+        #expect(complement.parameters == [unused, unused, "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", unused, unused,
+                                          "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:40.000Z", "2026-11-23T10:24:00.000Z",
+                                          "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", "5",
+                                          "1", "-1", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", unused, unused])
         let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
         #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
     }

@@ -26,13 +26,25 @@ public struct SyntheticTweets: Sendable {
         public var start: Timestamp
         public var spanSeconds: Int
         public var users: Int = 2000
+        public var shape: Shape = .v2
 
-        public init(count: Int, seed: UInt64, start: Timestamp, spanSeconds: Int) {
+        public init(count: Int, seed: UInt64, start: Timestamp, spanSeconds: Int, shape: Shape = .v2) {
             self.count = count
             self.seed = seed
             self.start = start
             self.spanSeconds = spanSeconds
+            self.shape = shape
         }
+    }
+
+    /// The document each tweet is written as. Both draw the same random numbers, so one seed gives
+    /// the same tweets (ids, times, texts, authors) in either shape.
+    public enum Shape: String, Sendable, CaseIterable {
+        /// A v2 single-tweet response: `data`, `includes.users` (and `includes.tweets` for a retweet).
+        case v2
+        /// A v1.1 streaming status, as archives of the old API hold them: the full user object,
+        /// `entities` with the hashtags' and mentions' positions, a nested `retweeted_status`.
+        case v1_1 = "v1.1"
     }
 
     public let settings: Settings
@@ -133,33 +145,119 @@ public struct SyntheticTweets: Sendable {
         if rng.next() % 4 == 0 { text += " @user\(rng.next() % UInt64(settings.users))" }
         for _ in 0..<Int(rng.next() % 4) { text += " #" + zipfHashtag() }
 
-        var includes = JSONObject()
-        var users: [JSONValue] = [user(authorId)]
-        var data = JSONObject([
-            ("id", .string(id)), ("text", .string(text)), ("created_at", .string(createdAt.iso8601)),
-            ("author_id", .string(authorId)), ("lang", .string(lang)),
-        ])
+        var retweet: Retweet?
         if rng.next() % 10 == 0 {
             // A retweet: the original holds the full text; the retweet's own text is cut.
-            let originalId = String(baseId &- 1 &- UInt64(index))
             let originalAuthor = String(10_000 + Int(rng.next() % UInt64(settings.users)))
             let full = text + " " + String(repeating: "more words ", count: 12) + "#" + zipfHashtag()
-            let cut = "RT @user\(originalAuthor): " + String(full.prefix(100)) + "…"
-            data["text"] = .string(cut)
-            data["referenced_tweets"] = .array([.object(JSONObject([("type", .string("retweeted")), ("id", .string(originalId))]))])
-            includes["tweets"] = .array([.object(JSONObject([
-                ("id", .string(originalId)), ("text", .string(full)), ("author_id", .string(originalAuthor)),
-                ("created_at", .string(Timestamp(millisecondsSinceEpoch: createdAt.millisecondsSinceEpoch - 60_000).iso8601)),
-                ("lang", .string(lang)),
-            ]))])
-            users.append(user(originalAuthor))
+            retweet = Retweet(id: String(baseId &- 1 &- UInt64(index)), author: originalAuthor, text: full,
+                              createdAt: Timestamp(millisecondsSinceEpoch: createdAt.millisecondsSinceEpoch - 60_000))
+            text = "RT @user\(originalAuthor): " + String(full.prefix(100)) + "…"
         }
-        includes["users"] = .array(users)
-        return JSONValue.object(JSONObject([("data", .object(data)), ("includes", .object(includes))])).serialized
+        let tweet = Generated(id: id, author: authorId, text: text, createdAt: createdAt, lang: lang)
+        switch settings.shape {
+        case .v2: return Self.v2(tweet, retweet: retweet).serialized
+        case .v1_1: return Self.v1(tweet, retweet: retweet).serialized
+        }
     }
 
-    private func user(_ id: String) -> JSONValue {
+    private struct Generated {
+        var id, author, text: String
+        var createdAt: Timestamp
+        var lang: String
+    }
+
+    private struct Retweet {
+        var id, author, text: String
+        var createdAt: Timestamp
+    }
+
+    private static func v2(_ tweet: Generated, retweet: Retweet?) -> JSONValue {
+        var includes = JSONObject()
+        var users: [JSONValue] = [v2User(tweet.author)]
+        var data = JSONObject([
+            ("id", .string(tweet.id)), ("text", .string(tweet.text)), ("created_at", .string(tweet.createdAt.iso8601)),
+            ("author_id", .string(tweet.author)), ("lang", .string(tweet.lang)),
+        ])
+        if let retweet {
+            data["referenced_tweets"] = .array([.object(JSONObject([("type", .string("retweeted")), ("id", .string(retweet.id))]))])
+            includes["tweets"] = .array([.object(JSONObject([
+                ("id", .string(retweet.id)), ("text", .string(retweet.text)), ("author_id", .string(retweet.author)),
+                ("created_at", .string(retweet.createdAt.iso8601)), ("lang", .string(tweet.lang)),
+            ]))])
+            users.append(v2User(retweet.author))
+        }
+        includes["users"] = .array(users)
+        return .object(JSONObject([("data", .object(data)), ("includes", .object(includes))]))
+    }
+
+    private static func v2User(_ id: String) -> JSONValue {
         .object(JSONObject([("id", .string(id)), ("username", .string("user\(id)")), ("name", .string("User \(id)"))]))
+    }
+
+    private static func v1(_ tweet: Generated, retweet: Retweet?) -> JSONValue {
+        var status = v1Status(id: tweet.id, author: tweet.author, text: tweet.text, createdAt: tweet.createdAt, lang: tweet.lang)
+        if let retweet {
+            status["retweeted_status"] = .object(v1Status(id: retweet.id, author: retweet.author, text: retweet.text,
+                                                          createdAt: retweet.createdAt, lang: tweet.lang))
+        }
+        status["timestamp_ms"] = .string(String(tweet.createdAt.millisecondsSinceEpoch))
+        return .object(status)
+    }
+
+    private static func v1Status(id: String, author: String, text: String, createdAt: Timestamp, lang: String) -> JSONObject {
+        var object = JSONObject([
+            ("created_at", .string(createdAt.twitterStyle)), ("id", .number(id)), ("id_str", .string(id)),
+            ("text", .string(text)),
+            ("source", .string("chirp-sender generate")), ("truncated", .bool(false)), ("in_reply_to_status_id", .null),
+            ("user", v1User(author)), ("geo", .null), ("coordinates", .null), ("place", .null),
+            ("retweet_count", .number("0")), ("favorite_count", .number("0")),
+        ])
+        object["entities"] = .object(v1Entities(text))
+        object["lang"] = .string(lang)
+        return object
+    }
+
+    /// A user object with the fields archives always have; its numbers are derived from the id, not
+    /// drawn, so that both shapes consume the same random numbers.
+    private static func v1User(_ id: String) -> JSONValue {
+        let n = Int(id) ?? 0
+        return .object(JSONObject([
+            ("id", .number(id)), ("id_str", .string(id)), ("name", .string("User \(id)")), ("screen_name", .string("user\(id)")),
+            ("protected", .bool(false)), ("verified", .bool(n % 97 == 0)), ("followers_count", .number(String(n * 37 % 50_000))),
+            ("friends_count", .number(String(n * 13 % 2_000))), ("statuses_count", .number(String(n * 7 % 90_000))),
+        ]))
+    }
+
+    /// Hashtags and mentions with their positions in code points, as v1.1 gives them; the pipeline
+    /// finds the hashtags in the text itself, so these are the payload's weight, not its input.
+    private static func v1Entities(_ text: String) -> JSONObject {
+        var hashtags: [JSONValue] = []
+        var mentions: [JSONValue] = []
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        while i < scalars.count {
+            let c = scalars[i]
+            if (c == "#" || c == "@"), i == 0 || scalars[i - 1] == " " {
+                var end = i + 1
+                while end < scalars.count, scalars[end] != " ", scalars[end] != ":", scalars[end] != "…" { end += 1 }
+                let word = String(String.UnicodeScalarView(scalars[(i + 1)..<end]))
+                let indices = JSONValue.array([.number(String(i)), .number(String(end))])
+                if c == "#" {
+                    hashtags.append(.object(JSONObject([("text", .string(word)), ("indices", indices)])))
+                } else {
+                    let userId = String(word.drop(while: { !$0.isNumber }))
+                    mentions.append(.object(JSONObject([
+                        ("screen_name", .string(word)), ("name", .string("User \(userId)")), ("id", .number(userId.isEmpty ? "0" : userId)),
+                        ("id_str", .string(userId)), ("indices", indices),
+                    ])))
+                }
+                i = end
+            } else {
+                i += 1
+            }
+        }
+        return JSONObject([("hashtags", .array(hashtags)), ("urls", .array([])), ("user_mentions", .array(mentions)), ("symbols", .array([]))])
     }
 }
 
