@@ -119,7 +119,8 @@ def draw(col, t, png, title, w0):
     ax.plot(minutes, col["latency_p50_ms"], label="p50", lw=0.8)
     ax.plot(minutes, col["latency_p99_ms"], label="p99", lw=0.8)
     ax.axhline(1000, color="red", lw=0.6, ls="--", label="goal (p99)")
-    ax.set_ylabel("ms")
+    ax.set_yscale("log")
+    ax.set_ylabel("ms (log scale)")
     ax.set_title("publish → queryable")
     ax.legend(loc="upper right")
 

@@ -342,6 +342,18 @@ public enum Migrations {
             CREATE TRIGGER tweet_hashtags_truncated AFTER TRUNCATE ON tweet_hashtags
                 FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes_truncated();
             """),
+        // 8's trigger truncated the rollup, which fails when one TRUNCATE names both tables (the
+        // rollup is then in use by the statement that fires the trigger): a DELETE empties it in
+        // either case, and finds nothing left to delete in the second.
+        Migration(version: 9, name: "the minute rollup emptied by DELETE when the facts are truncated", sql: """
+            CREATE OR REPLACE FUNCTION chirp_hashtag_minutes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            BEGIN
+                DELETE FROM hashtag_counts_minutely;
+                RETURN NULL;
+            END
+            $fn$;
+            \(ownersOnly("chirp_hashtag_minutes_truncated()"))
+            """),
     ]
 
     /// For a function that runs as the schema's owner (SECURITY DEFINER): its search path pinned

@@ -79,5 +79,12 @@ struct TrendWindowTests {
         #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely WHERE tag_key = 'burst4' OR count <= 0")[0, "n"] == "0")
         try database.execute("TRUNCATE tweet_hashtags")
         #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
+        // One TRUNCATE of both, as a reset of the whole store names them.
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            VALUES ('z2', 1, 'again', '#again', timestamptz '2026-01-01 00:00:00+00')
+            """)
+        try database.execute("TRUNCATE tweet_hashtags, hashtag_counts_minutely")
+        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
     }
 }
