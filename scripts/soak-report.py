@@ -70,6 +70,11 @@ def main():
 
     p99 = [(x, v) for x, v in zip(t, col["latency_p99_ms"]) if v is not None]
     worst = max(p99, key=lambda p: p[1])
+    # An interval in which tweets were sent but no row was loaded has no latency: it is a stall.
+    stalls = [x for x, sent, loaded in zip(t, col["sent_per_s"], col["loaded_per_s"]) if sent and not loaded]
+    if stalls:
+        print(f"intervals with tweets sent and no row loaded: {len(stalls)}, the first at {stalls[0]:.0f} s MISSED")
+        failures.append(f"{len(stalls)} intervals without a loaded row")
     p50 = [v for v in col["latency_p50_ms"] if v is not None]
     print(f"latency publish → queryable: p50 median {statistics.median(p50):.0f} ms; "
           f"p99 median {statistics.median(v for _, v in p99):.0f} ms, worst interval {worst[1]:.0f} ms at {worst[0]:.0f} s "
@@ -116,8 +121,8 @@ def draw(col, t, png, title, w0):
     ax.legend(loc="lower right")
 
     ax = axes[0][1]
-    ax.plot(minutes, col["latency_p50_ms"], label="p50", lw=0.8)
-    ax.plot(minutes, col["latency_p99_ms"], label="p99", lw=0.8)
+    ax.plot(minutes, col["latency_p50_ms"], label="p50", lw=0.8, marker=".", ms=2)
+    ax.plot(minutes, col["latency_p99_ms"], label="p99", lw=0.8, marker=".", ms=2)
     ax.axhline(1000, color="red", lw=0.6, ls="--", label="goal (p99)")
     ax.set_yscale("log")
     ax.set_ylabel("ms (log scale)")

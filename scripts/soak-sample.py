@@ -12,8 +12,10 @@ Columns:
   elapsed_s                        seconds since the first sample
   sent_per_s, loaded_per_s         the sender's acknowledged and the loader's inserted tweets per second
   latency_p50_ms, latency_p99_ms   published_at → loaded_at of the rows loaded in the interval that
-                                   ended LATENCY_TRAIL seconds ago (a row's loaded_at is its
-                                   transaction's start; the trail lets that transaction commit)
+                                   ended LATENCY_TRAIL seconds ago (loaded_at is the row's insertion,
+                                   a moment before its batch commits and it becomes queryable; the
+                                   trail lets that batch commit: a batch still open after it is
+                                   missed, and `latency_rows` shows how many rows were counted)
   latency_rows                     how many rows those percentiles are over
   <process>_rss_mb, <process>_cpu_pct   resident memory (PostgreSQL: the sum of its processes'
                                    proportional set sizes, so shared buffers count once) and CPU
@@ -29,7 +31,7 @@ import sys
 import time
 import urllib.request
 
-LATENCY_TRAIL = 2.0
+LATENCY_TRAIL = 5.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

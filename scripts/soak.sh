@@ -23,10 +23,14 @@ export TOPIC_PARTITIONS="${SOAK_PARTITIONS:-1}"
 export LD_LIBRARY_PATH="$ROOT/.tools/lib"
 WORK="$ROOT/.run/soak"
 S="$WORK/stack"
-[ -d "$S" ] && bash "$ROOT/scripts/stack.sh" stop "$S" 2> /dev/null || true  # a run cut short
-rm -rf "$WORK"; mkdir -p "$WORK"
 
 . "$ROOT/scripts/services.sh"
+
+if [ -d "$S" ]; then  # a run cut short: its services and servers go before their pid files do
+  for s in sender bridge categorizer loader; do service_stop "$s" "$S" 10; done
+  bash "$ROOT/scripts/stack.sh" stop "$S" 2> /dev/null || true
+fi
+rm -rf "$WORK"; mkdir -p "$WORK"
 
 PLOT="$ROOT/.tools/plot-venv"
 if [ ! -x "$PLOT/bin/python" ] || ! "$PLOT/bin/python" -c 'import matplotlib' 2> /dev/null; then
@@ -36,6 +40,7 @@ if [ ! -x "$PLOT/bin/python" ] || ! "$PLOT/bin/python" -c 'import matplotlib' 2>
 fi
 
 cleanup() {
+  kill $(jobs -p) 2> /dev/null || true  # the sampler, when the soak is interrupted
   for s in sender bridge categorizer loader; do service_stop "$s" "$S" 10; done
   bash "$ROOT/scripts/stack.sh" stop "$S" 2> /dev/null || true
 }
@@ -60,28 +65,36 @@ echo $! > "$S/sender.pid"
 service_wait_ready $((BASE + 10)) || { echo "soak: chirp-sender not ready" >&2; cat "$S/sender.log" >&2; exit 1; }
 
 python3 scripts/soak-sample.py "$S" "$DURATION" "$INTERVAL" "$WORK/soak.csv" \
-  sender=$((BASE + 10)) bridge=$((BASE + 11)) categorizer=$((BASE + 12)) loader=$((BASE + 13))
+  sender=$((BASE + 10)) bridge=$((BASE + 11)) categorizer=$((BASE + 12)) loader=$((BASE + 13)) &
+wait $!
 
 # Stop the sender (it waits for the broker's last acknowledgements), then let the rest drain,
 # watching the loader's counter (a count of the table would load the database it waits for).
 service_stop sender "$S"
-done_line=$(grep 'chirp-sender: done:' "$S/sender.log" | tail -1)
+done_line=$(grep 'chirp-sender: done:' "$S/sender.log" | tail -1 || true)
 echo "soak: ${done_line#chirp-sender: }"
 acknowledged=$(sed -n 's/.*acknowledged \([0-9]*\),.*/\1/p' <<< "$done_line")
 [ -n "$acknowledged" ] || { echo "soak: the sender did not report its count" >&2; cat "$S/sender.log" >&2; exit 1; }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { printf "%d", $2 }'; }
+metric() {  # 0 when the service or the metric is missing, so the arithmetic below stays valid
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { printf "%d", v }' || true
+}
 deadline=$((SECONDS + ${SOAK_DRAIN_SECONDS:-600}))
 while [ "$(metric $((BASE + 13)) chirp_loader_inserted_total)" -lt "$acknowledged" ] && [ $SECONDS -lt $deadline ]; do sleep 1; done
 rows=$(psql -X -qAt "$POSTGRES_URL" -c 'SELECT count(*) FROM tweets')
-# What is still on its way, if the drain did not finish: in mosquitto's queue for the bridge, and
-# unread on each topic.
-queued=$(( $(metric $((BASE + 11)) chirp_bridge_received_total) - $(metric $((BASE + 11)) chirp_bridge_delivered_total) ))
-backlog=$(( acknowledged - $(metric $((BASE + 11)) chirp_bridge_received_total) ))
-raw_lag=$(metric $((BASE + 12)) chirp_categorizer_consumer_lag)
-enriched_lag=$(metric $((BASE + 13)) chirp_loader_consumer_lag)
+# What is still on its way, if the drain did not finish, from the services' counters (the lag
+# gauges come from watermarks, which the local broker reports wrongly): not yet taken from
+# mosquitto by the bridge, not yet confirmed by Kafka, unread on each topic.
+pos() { [ "$1" -gt 0 ] && echo "$1" || echo 0; }
+received=$(metric $((BASE + 11)) chirp_bridge_received_total)
+delivered=$(metric $((BASE + 11)) chirp_bridge_delivered_total)
+backlog=$(pos $((acknowledged - received)))
+queued=$(pos $((received - delivered)))
+raw_lag=$(pos $((delivered - $(metric $((BASE + 12)) chirp_categorizer_consumed_total))))
+enriched_lag=$(pos $(( $(metric $((BASE + 12)) chirp_categorizer_enriched_total) - $(metric $((BASE + 13)) chirp_loader_consumed_total) )))
 dlq=$(metric $((BASE + 12)) chirp_categorizer_dropped_total)
-echo "soak: rows $rows; still queued: MQTT ${backlog}, bridge ${queued}, tweets.raw ${raw_lag:-0}, tweets.enriched ${enriched_lag:-0}; dead-lettered ${dlq:-0}"
+[ "$rows" -ge "$acknowledged" ] && backlog=0 queued=0 raw_lag=0 enriched_lag=0
+echo "soak: rows $rows; still queued: MQTT ${backlog}, bridge ${queued}, tweets.raw ${raw_lag}, tweets.enriched ${enriched_lag}; dead-lettered ${dlq}"
 
 "$PLOT/bin/python" scripts/soak-report.py "$WORK/soak.csv" "$WORK/soak.png" "$acknowledged" "$rows" \
-  "$(( backlog + queued + ${raw_lag:-0} + ${enriched_lag:-0} ))" \
+  "$(( backlog + queued + raw_lag + enriched_lag ))" \
   "make soak: $((DURATION / 60)) min at $RATE tweets/s, $TOPIC_PARTITIONS partition(s), $(nproc) cores ($(date -u +%Y-%m-%d))"

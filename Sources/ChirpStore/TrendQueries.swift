@@ -33,8 +33,9 @@ public enum TrendQueries {
         public var edgeMinutes: [TimeWindow]
         /// What is counted from the facts for the edges (zero, one or two pieces), each added or
         /// taken away: an edge longer than half its minute is counted as its whole minute's rollup
-        /// row (in `addedMinutes`) less the rest of that minute, so that no more than half a
-        /// minute is ever counted from the facts at either end.
+        /// row (in `addedMinutes`) less the rest of that minute, so that a window holding a whole
+        /// minute reads no more than half a minute from the facts at either end (a window inside
+        /// one or two partial minutes is read from the facts as it is).
         public var counted: [SignedPiece]
         /// Whole minutes added for the edges counted by their complement.
         public var addedMinutes: [TimeWindow]
@@ -103,7 +104,8 @@ public enum TrendQueries {
     /// whole count plus everything in its edge minutes stays below `t` cannot, since `limit` tags
     /// already reach `t`. So a dense stream's sliding hour reads its rollup rows and, per
     /// candidate tag (a few more than `limit`), an index range of at most half a minute at each
-    /// end (the edge itself, or the rest of its minute taken from the minute's rollup row).
+    /// end (the edge itself, or the rest of its minute taken from the minute's rollup row) when
+    /// the window holds a whole minute.
     public static func topHashtags(_ window: TimeWindow, limit: Int) -> Query {
         let plan = plan(window)
         func pieces(_ windows: [TimeWindow], _ count: Int) -> [String?] {
