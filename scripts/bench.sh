@@ -15,7 +15,7 @@
 # end-to-end run with the sender paced at this many tweets/s, below capacity, for the latency a
 # stream under the pipeline's capacity sees: 10000; 0 skips it);
 # BENCH_V11 (one more end-to-end run on the same tweets as v1.1 statuses, `generate --shape v1.1`,
-# about four times the bytes of the v2 corpus: 1; 0 skips it);
+# about 2.5 times the bytes of the v2 corpus: 1; 0 skips it);
 # BENCH_STAGES, BENCH_E2E, BENCH_PURE, BENCH_STORE (each 1; 0 skips that part).
 # Each end-to-end run prints every process's CPU per tweet and two ceilings on this machine's
 # cores: all of it together (cores ÷ the total CPU per tweet) and the servers alone (cores ÷
@@ -33,7 +33,6 @@ rm -rf "$WORK"; mkdir -p "$WORK"
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 rate() { python3 -c "print(f'{$1 / ($3 - $2):,.0f}')"; }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
 cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 pids_of_stack() {  # state: mosquitto kafka postgres(postmaster)
   echo "mosquitto:$(cat "$1/mosquitto.pid") kafka:$(cat "$1/kafka.pid") postgres:$(head -1 "$1/pg/data/postmaster.pid")"
@@ -54,26 +53,13 @@ peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/
 wait_metric() {  # port metric target timeout
   local deadline=$((SECONDS + $4)) value
   while true; do
-    value=$(metric "$1" "$2"); value=${value%.*}
-    [ -n "$value" ] && [ "$value" -ge "$3" ] && return 0
-    [ $SECONDS -ge $deadline ] && { echo "bench: $2 reached ${value:-0} of $3 within $4 s" >&2; return 1; }
+    value=$(service_metric "$1" "$2")
+    [ "$value" -ge "$3" ] && return 0
+    [ $SECONDS -ge $deadline ] && { echo "bench: $2 reached $value of $3 within $4 s" >&2; return 1; }
     sleep 0.05
   done
 }
 
-# Waits until the loaders (metrics ports given) have inserted `target` tweets in all; reads their
-# counters rather than counting rows, so that waiting costs the database nothing.
-wait_loaded() {  # target timeout port...
-  local target=$1 deadline=$((SECONDS + $2)) total port value
-  shift 2
-  while true; do
-    total=0
-    for port in "$@"; do value=$(metric "$port" chirp_loader_inserted_total); value=${value%.*}; total=$((total + ${value:-0})); done
-    [ "$total" -ge "$target" ] && return 0
-    [ $SECONDS -ge $deadline ] && { echo "bench: loaders inserted $total of $target within the time limit" >&2; return 1; }
-    sleep 0.25
-  done
-}
 
 . "$ROOT/scripts/services.sh"
 

@@ -1,4 +1,4 @@
-# Sourced by demo.sh, bench.sh and the dashboard and compose tests: the services as background
+# Sourced by demo.sh, bench.sh, soak.sh and the dashboard and compose tests: the services as background
 # processes of a script, and waiting for the tweets they load.
 # Needs BIN (the folder of the built executables).
 #   stack_start STATE BASE_PORT                    scripts/stack.sh start, then the schema
@@ -12,6 +12,10 @@
 #   pipeline_stop STATE                            stops those three
 #   wait_for_tweets URL COUNT SECONDS              until table `tweets` holds COUNT rows (at most
 #                                                  SECONDS); prints the last count seen
+#   service_metric PORT NAME                       metric NAME of the service on PORT as a whole
+#                                                  number (0 when the service or the metric is missing)
+#   wait_loaded TARGET SECONDS PORT…               until the loaders on PORT… have inserted TARGET
+#                                                  tweets in all (1 after SECONDS)
 #   distinct_ids FILE…                             how many distinct tweet ids generated JSON-lines
 #                                                  files (chirp-sender generate) hold
 
@@ -74,4 +78,21 @@ wait_for_tweets() {
 
 distinct_ids() {
   cat "$@" | python3 -c 'import json, sys; print(len({json.loads(l)["data"]["id"] for l in sys.stdin if l.strip()}))'
+}
+
+service_metric() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { printf "%d", v }' || true
+}
+
+# Reads the loaders' counters rather than counting rows, so that waiting costs the database nothing.
+wait_loaded() {
+  local target=$1 limit=$2 deadline=$((SECONDS + $2)) total port
+  shift 2
+  while true; do
+    total=0
+    for port in "$@"; do total=$((total + $(service_metric "$port" chirp_loader_inserted_total))); done
+    [ "$total" -ge "$target" ] && return 0
+    [ $SECONDS -ge $deadline ] && { echo "loaders inserted $total of $target within $limit s" >&2; return 1; }
+    sleep 0.25
+  done
 }

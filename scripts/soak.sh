@@ -27,7 +27,7 @@ S="$WORK/stack"
 . "$ROOT/scripts/services.sh"
 
 if [ -d "$S" ]; then  # a run cut short: its services and servers go before their pid files do
-  for s in sender bridge categorizer loader; do service_stop "$s" "$S" 10; done
+  service_stop sender "$S" 10; pipeline_stop "$S"
   bash "$ROOT/scripts/stack.sh" stop "$S" 2> /dev/null || true
 fi
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -41,7 +41,7 @@ fi
 
 cleanup() {
   kill $(jobs -p) 2> /dev/null || true  # the sampler, when the soak is interrupted
-  for s in sender bridge categorizer loader; do service_stop "$s" "$S" 10; done
+  service_stop sender "$S" 10; pipeline_stop "$S"
   bash "$ROOT/scripts/stack.sh" stop "$S" 2> /dev/null || true
 }
 trap cleanup EXIT
@@ -50,12 +50,7 @@ trap cleanup EXIT
 "$BIN/chirp-sender" generate --count 100000 --seed 2001 --span-seconds 3600 --output "$WORK/sample.jsonl"
 stack_start "$S" "$BASE" > /dev/null
 set -a; . "$S/env"; set +a
-port=$((BASE + 11))
-for s in bridge categorizer loader; do
-  service_start "$s" "$port" "$S" INSTANCE_ID=soak LOG_LEVEL=warning
-  service_wait_ready "$port" || { echo "soak: chirp-$s not ready" >&2; cat "$S/$s.log" >&2; exit 1; }
-  port=$((port + 1))
-done
+LOG_LEVEL=warning pipeline_start "$S" $((BASE + 11)) soak
 
 echo "soak: $DURATION s at $RATE tweets/s, $TOPIC_PARTITIONS partition(s) per topic, a sample every $INTERVAL s ($(nproc) cores)"
 HTTP_PORT=$((BASE + 10)) INSTANCE_ID=soak LOG_LEVEL=warning \
@@ -75,23 +70,19 @@ done_line=$(grep 'chirp-sender: done:' "$S/sender.log" | tail -1 || true)
 echo "soak: ${done_line#chirp-sender: }"
 acknowledged=$(sed -n 's/.*acknowledged \([0-9]*\),.*/\1/p' <<< "$done_line")
 [ -n "$acknowledged" ] || { echo "soak: the sender did not report its count" >&2; cat "$S/sender.log" >&2; exit 1; }
-metric() {  # 0 when the service or the metric is missing, so the arithmetic below stays valid
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { printf "%d", v }' || true
-}
-deadline=$((SECONDS + ${SOAK_DRAIN_SECONDS:-600}))
-while [ "$(metric $((BASE + 13)) chirp_loader_inserted_total)" -lt "$acknowledged" ] && [ $SECONDS -lt $deadline ]; do sleep 1; done
+wait_loaded "$acknowledged" "${SOAK_DRAIN_SECONDS:-600}" $((BASE + 13)) || true
 rows=$(psql -X -qAt "$POSTGRES_URL" -c 'SELECT count(*) FROM tweets')
 # What is still on its way, if the drain did not finish, from the services' counters (the lag
 # gauges come from watermarks, which the local broker reports wrongly): not yet taken from
 # mosquitto by the bridge, not yet confirmed by Kafka, unread on each topic.
 pos() { [ "$1" -gt 0 ] && echo "$1" || echo 0; }
-received=$(metric $((BASE + 11)) chirp_bridge_received_total)
-delivered=$(metric $((BASE + 11)) chirp_bridge_delivered_total)
+received=$(service_metric $((BASE + 11)) chirp_bridge_received_total)
+delivered=$(service_metric $((BASE + 11)) chirp_bridge_delivered_total)
 backlog=$(pos $((acknowledged - received)))
 queued=$(pos $((received - delivered)))
-raw_lag=$(pos $((delivered - $(metric $((BASE + 12)) chirp_categorizer_consumed_total))))
-enriched_lag=$(pos $(( $(metric $((BASE + 12)) chirp_categorizer_enriched_total) - $(metric $((BASE + 13)) chirp_loader_consumed_total) )))
-dlq=$(metric $((BASE + 12)) chirp_categorizer_dropped_total)
+raw_lag=$(pos $((delivered - $(service_metric $((BASE + 12)) chirp_categorizer_consumed_total))))
+enriched_lag=$(pos $(( $(service_metric $((BASE + 12)) chirp_categorizer_enriched_total) - $(service_metric $((BASE + 13)) chirp_loader_consumed_total) )))
+dlq=$(service_metric $((BASE + 12)) chirp_categorizer_dropped_total)
 [ "$rows" -ge "$acknowledged" ] && backlog=0 queued=0 raw_lag=0 enriched_lag=0
 echo "soak: rows $rows; still queued: MQTT ${backlog}, bridge ${queued}, tweets.raw ${raw_lag}, tweets.enriched ${enriched_lag}; dead-lettered ${dlq}"
 
