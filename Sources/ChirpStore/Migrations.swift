@@ -354,6 +354,69 @@ public enum Migrations {
             $fn$;
             \(ownersOnly("chirp_hashtag_minutes_truncated()"))
             """),
+        // Tweets per minute, so the dashboard's count of the sliding hour reads whole minutes from
+        // a rollup and only the hour's partial minutes from the facts (it counted the hour's facts:
+        // seconds in a dense store). Kept by the database like 7's rollup, for every writer of
+        // `tweets`: a statement's net change per minute, so an update that keeps every tweet's time
+        // (a recompute under new category rules) touches no row of it. A loader takes these rows
+        // before the hashtag minutes; a recompute that moves tweets' times takes them between its
+        // hashtag deletes and inserts, and should both meet on the same rows, the deadlock aborts
+        // one, which loads again (both retry a deadlock).
+        Migration(version: 10, name: "tweets per minute, kept by the database", sql: """
+            LOCK TABLE tweets IN SHARE ROW EXCLUSIVE MODE;
+            CREATE TABLE tweet_counts_minutely (
+                minute timestamptz PRIMARY KEY,
+                count  bigint NOT NULL
+            );
+            INSERT INTO tweet_counts_minutely (minute, count)
+            SELECT date_trunc('minute', created_at), count(*) FROM tweets GROUP BY 1;
+
+            CREATE FUNCTION chirp_tweet_minutes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            BEGIN
+                -- Rows are taken in minute order, as every writer of a rollup takes them.
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO tweet_counts_minutely AS r (minute, count)
+                    SELECT date_trunc('minute', created_at), count(*) FROM added GROUP BY 1 ORDER BY 1
+                    ON CONFLICT (minute) DO UPDATE SET count = r.count + EXCLUDED.count;
+                    RETURN NULL;
+                END IF;
+                IF TG_OP = 'DELETE' THEN
+                    INSERT INTO tweet_counts_minutely AS r (minute, count)
+                    SELECT date_trunc('minute', created_at), -count(*) FROM removed GROUP BY 1 ORDER BY 1
+                    ON CONFLICT (minute) DO UPDATE SET count = r.count + EXCLUDED.count;
+                ELSE
+                    INSERT INTO tweet_counts_minutely AS r (minute, count)
+                    SELECT minute, sum(n) FROM (
+                        SELECT date_trunc('minute', created_at) AS minute, 1 AS n FROM added
+                        UNION ALL
+                        SELECT date_trunc('minute', created_at), -1 FROM removed
+                    ) c GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1
+                    ON CONFLICT (minute) DO UPDATE SET count = r.count + EXCLUDED.count;
+                END IF;
+                DELETE FROM tweet_counts_minutely r
+                WHERE r.minute IN (SELECT date_trunc('minute', created_at) FROM removed) AND r.count <= 0;
+                RETURN NULL;
+            END
+            $fn$;
+            ALTER FUNCTION chirp_tweet_minutes() SET TimeZone = 'UTC';
+            \(ownersOnly("chirp_tweet_minutes()"))
+            CREATE TRIGGER tweets_added AFTER INSERT ON tweets
+                REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
+            CREATE TRIGGER tweets_removed AFTER DELETE ON tweets
+                REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
+            CREATE TRIGGER tweets_changed AFTER UPDATE ON tweets
+                REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
+
+            CREATE FUNCTION chirp_tweet_minutes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+            BEGIN
+                DELETE FROM tweet_counts_minutely;
+                RETURN NULL;
+            END
+            $fn$;
+            \(ownersOnly("chirp_tweet_minutes_truncated()"))
+            CREATE TRIGGER tweets_truncated AFTER TRUNCATE ON tweets
+                FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes_truncated();
+            """),
     ]
 
     /// For a function that runs as the schema's owner (SECURITY DEFINER): its search path pinned
@@ -402,7 +465,8 @@ public enum Migrations {
                 GRANT EXECUTE ON FUNCTION chirp_raw_partition(date), chirp_drop_raw_partitions(interval) TO chirp_writer;
             END IF;
             IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'chirp_reader') THEN
-                GRANT SELECT ON tweets, tweet_hashtags, hashtag_counts_hourly, hashtag_counts_minutely, category_counts_minutely, language_counts_hourly TO chirp_reader;
+                GRANT SELECT ON tweets, tweet_hashtags, hashtag_counts_hourly, hashtag_counts_minutely, category_counts_minutely, language_counts_hourly,
+                                 tweet_counts_minutely TO chirp_reader;
             END IF;
         END
         $grants$

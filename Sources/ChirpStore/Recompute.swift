@@ -209,6 +209,12 @@ public enum RollupCheck {
             ) f FULL JOIN (SELECT minute, category, count FROM category_counts_minutely WHERE count <> 0) r USING (minute, category)
             WHERE f.count IS DISTINCT FROM r.count
             """),
+        ("tweet_counts_minutely", """
+            SELECT count(*) AS mismatches FROM (
+                SELECT date_trunc('minute', created_at) AS minute, count(*) AS count FROM tweets GROUP BY 1
+            ) f FULL JOIN (SELECT minute, count FROM tweet_counts_minutely WHERE count <> 0) r USING (minute)
+            WHERE f.count IS DISTINCT FROM r.count
+            """),
         ("language_counts_hourly", """
             SELECT count(*) AS mismatches FROM (
                 SELECT date_trunc('hour', created_at) AS hour, coalesce(lang, 'und') AS lang, count(*) AS count FROM tweets GROUP BY 1, 2

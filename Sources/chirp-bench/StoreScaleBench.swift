@@ -20,10 +20,13 @@ enum StoreScaleBench {
         let dense = Int(environment["BENCH_STORE_DENSE"] ?? "") ?? 10_000_000
         let runs = max(10, Int(environment["BENCH_STORE_RUNS"] ?? "") ?? 50)
         let connections = max(1, Int(environment["BENCH_STORE_LOADERS"] ?? "") ?? 2)
-        let store: AnalyticsStore
+        // The questions are asked as the CLI and Superset ask them: as chirp_reader, with its
+        // role's settings, when the stack's reader URL is given.
+        let store: AnalyticsStore, reader: AnalyticsStore
         do {
             store = try AnalyticsStore(url: url)
             _ = try store.migrate()
+            reader = try environment["CHIRP_POSTGRES_URL"].map { try AnalyticsStore(url: $0) } ?? store
         } catch { StoreBench.fail("\(error)") }
         let nowMs = Int64(Date().timeIntervalSince1970) * 1000
         let now = Timestamp(millisecondsSinceEpoch: nowMs)
@@ -32,7 +35,7 @@ enum StoreScaleBench {
         var bench = Grower(url: url, connections: connections, nowMs: nowMs)
         for size in sizes {
             bench.grow(to: size, start: Timestamp(millisecondsSinceEpoch: nowMs - 24 * hour), spanSeconds: 86_400 - 1)
-            checkpoint(store, "\(size.formatted()) tweets over the last 24 h", nowMs: nowMs, runs: runs, payloadBytes: bench.payloadBytes, tweets: bench.loaded)
+            checkpoint(store, reader: reader, "\(size.formatted()) tweets over the last 24 h", nowMs: nowMs, runs: runs, payloadBytes: bench.payloadBytes, tweets: bench.loaded)
         }
         if let largest = sizes.max(), largest > 0 {
             maintenance(store, url: url, nowMs: nowMs, connections: connections)
@@ -40,13 +43,13 @@ enum StoreScaleBench {
         if dense > 0 {
             do {
                 try store.connection.execute("""
-                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely,
+                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, tweet_counts_minutely,
                              category_counts_minutely, language_counts_hourly, kafka_offsets
                     """)
             } catch { StoreBench.fail("truncate: \(error)") }
             var denseBench = Grower(url: url, connections: connections, nowMs: nowMs, seedBase: 90_000)
             denseBench.grow(to: dense, start: Timestamp(millisecondsSinceEpoch: nowMs - 90 * 60_000), spanSeconds: 90 * 60 - 1)
-            checkpoint(store, "\(dense.formatted()) tweets within the last 90 minutes (dense)", nowMs: nowMs, runs: runs,
+            checkpoint(store, reader: reader, "\(dense.formatted()) tweets within the last 90 minutes (dense)", nowMs: nowMs, runs: runs,
                        payloadBytes: denseBench.payloadBytes, tweets: denseBench.loaded)
         }
         _ = now
@@ -84,46 +87,42 @@ enum StoreScaleBench {
         TimeWindow(from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: to))
     }
 
+    /// A moving question's window ends this much earlier on each run, so that over 50 runs its
+    /// edges take every position within their minutes: what reading a window costs depends on
+    /// where its ends fall (how much of their minutes is read from the facts).
+    static let stepMs: Int64 = 1_237
+
     /// Every question at this size: p50, p99, and whether the answer equals the facts'.
-    static func checkpoint(_ store: AnalyticsStore, _ label: String, nowMs: Int64, runs: Int, payloadBytes: Int, tweets: Int) {
-        print("\n  \(label):")
+    static func checkpoint(_ store: AnalyticsStore, reader: AnalyticsStore, _ label: String, nowMs: Int64, runs: Int, payloadBytes: Int, tweets: Int) {
+        print("\n  \(label) (moving windows end up to \(Int64(runs - 1) * stepMs / 1000) s before now, one every \(stepMs) ms):")
         do {
-            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, category_counts_minutely, language_counts_hourly")
+            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, tweet_counts_minutely, category_counts_minutely, language_counts_hourly")
         } catch { StoreBench.fail("vacuum: \(error)") }
         let todayMidnight = nowMs / 86_400_000 * 86_400_000
-        let lastHour = window(nowMs - hour, nowMs)
-        let ragged = window(nowMs - 10 * hour - 20 * 60_000 - 7_123, nowMs - 8 * hour + 31_456)
-        let denseRagged = window(nowMs - 50 * 60_000 - 7_123, nowMs - 20 * 60_000 + 31_456)
-        let questions: [(name: String, query: Query, exact: TimeWindow?)] = [
-            ("trends --last 1h (sliding)", TrendQueries.topHashtags(lastHour, limit: 10), lastHour),
-            ("trends, a past clock hour", TrendQueries.topHashtags(window(todayMidnight - 17 * hour, todayMidnight - 16 * hour), limit: 10), nil),
-            ("trends, ragged window (2h20m)", TrendQueries.topHashtags(ragged, limit: 10), ragged),
-            ("trends, ragged window (30m)", TrendQueries.topHashtags(denseRagged, limit: 10), denseRagged),
-            ("trends --hourly --last 24h", TrendQueries.hourlyTopHashtags(window(nowMs - 24 * hour, nowMs), limit: 10), nil),
-            ("trends --last 7d", TrendQueries.topHashtags(window(nowMs - 7 * 24 * hour, nowMs), limit: 10), nil),
-            ("categories --last 1h --by minute", TrendQueries.categories(lastHour, by: .minute), nil),
-            ("languages --last 24h", TrendQueries.languages(window(nowMs - 24 * hour, nowMs)), nil),
-            ("totals --last 24h", TrendQueries.totals(window(nowMs - 24 * hour, nowMs)), nil),
-            ("tail, first page (500)", TrendQueries.tail(afterMicroseconds: (nowMs - 60_000) * 1000, afterId: "", limit: 500), nil),
+        func top(_ window: TimeWindow) -> (Query, TimeWindow?) { (TrendQueries.topHashtags(window, limit: 10), window) }
+        let questions: [(name: String, moves: Bool, make: (Int64) -> (Query, TimeWindow?))] = [
+            ("trends --last 1h (sliding)", true, { end in top(window(end - hour, end)) }),
+            ("trends, a past clock hour", false, { _ in (TrendQueries.topHashtags(window(todayMidnight - 17 * hour, todayMidnight - 16 * hour), limit: 10), nil) }),
+            ("trends, ragged window (2h20m)", true, { end in top(window(end - 10 * hour - 20 * 60_000 - 7_123, end - 8 * hour + 31_456)) }),
+            ("trends, ragged window (30m)", true, { end in top(window(end - 50 * 60_000 - 7_123, end - 20 * 60_000 + 31_456)) }),
+            ("trends --hourly --last 24h", false, { end in (TrendQueries.hourlyTopHashtags(window(end - 24 * hour, end), limit: 10), nil) }),
+            ("trends --last 7d", true, { end in (TrendQueries.topHashtags(window(end - 7 * 24 * hour, end), limit: 10), nil) }),
+            ("categories --last 1h --by minute", false, { end in (TrendQueries.categories(window(end - hour, end), by: .minute), nil) }),
+            ("languages --last 24h", false, { end in (TrendQueries.languages(window(end - 24 * hour, end)), nil) }),
+            ("totals --last 24h", false, { end in (TrendQueries.totals(window(end - 24 * hour, end)), nil) }),
+            ("tail, first page (500)", false, { end in (TrendQueries.tail(afterMicroseconds: (end - 60_000) * 1000, afterId: "", limit: 500), nil) }),
         ]
-        let clock = ContinuousClock()
-        for (name, query, exact) in questions {
-            var times: [Double] = []
-            var answer: PostgresRows?
-            for _ in 0..<runs {
-                let t = clock.now
-                do { answer = try store.connection.execute(query.sql, query.parameters) } catch { StoreBench.fail("\(name): \(error)") }
-                times.append(StoreBench.seconds(clock.now - t) * 1000)
+        for (name, moves, make) in questions {
+            let timed = timeRuns(runs, moves: moves, name: name, nowMs: nowMs) { end in
+                let (query, _) = make(end)
+                return try reader.connection.execute(query.sql, query.parameters)
+            } exact: { end, answer in
+                guard let window = make(end).1 else { return nil }
+                return try Self.matchesFacts(store, answer, window)
             }
-            times.sort()
-            let p99 = times[min(times.count - 1, Int((Double(times.count) * 0.99).rounded(.up)) - 1)]
-            var verdict = ""
-            if let exact, let answer {
-                verdict = (try? Self.matchesFacts(store, answer, exact)) == true ? ", exact" : ", DIFFERS FROM THE FACTS"
-            }
-            print("    " + name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                  + String(format: "p50 %7.1f ms, p99 %7.1f ms (%d rows%@)", times[times.count / 2], p99, answer?.rows.count ?? 0, verdict))
+            report(name, timed)
         }
+        dashboard(reader, runs: runs, nowMs: nowMs)
         sizes(store, payloadBytes: payloadBytes, tweets: tweets)
     }
 
@@ -134,10 +133,111 @@ enum StoreScaleBench {
             WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
             GROUP BY tag_key ORDER BY count DESC, tag_key LIMIT 10
             """, [window.from.iso8601, window.to.iso8601])
-        guard reference.rows.count == answer.rows.count else { return false }
-        return (0..<answer.rows.count).allSatisfy {
-            answer[$0, "tag_key"] == reference[$0, "tag_key"] && answer[$0, "count"] == reference[$0, "count"]
+        return sameAnswer(answer, reference)
+    }
+
+    struct Timed {
+        var p50: Double, p99: Double, rows: Int
+        /// nil: no reference; else whether the answers at the first and the slowest end were exact.
+        var exact: Bool?
+    }
+
+    /// Runs a question `runs` times, its window ending `stepMs` earlier each time when it moves,
+    /// and checks its answer at the first end and at the slowest run's.
+    static func timeRuns(_ runs: Int, moves: Bool, name: String, nowMs: Int64,
+                         _ ask: (Int64) throws -> PostgresRows, exact: (Int64, PostgresRows) throws -> Bool?) -> Timed {
+        let clock = ContinuousClock()
+        var times: [(ms: Double, end: Int64)] = []
+        var rows = 0
+        for run in 0..<runs {
+            let end = nowMs - (moves ? Int64(run) * stepMs : 0)
+            let t = clock.now
+            do { rows = try ask(end).rows.count } catch { StoreBench.fail("\(name): \(error)") }
+            times.append((StoreBench.seconds(clock.now - t) * 1000, end))
         }
+        let slowest = times.max { $0.ms < $1.ms }!.end
+        var verdict: Bool?
+        for end in Set([nowMs, slowest]) {
+            do {
+                if let same = try exact(end, try ask(end)) { verdict = (verdict ?? true) && same }
+            } catch { StoreBench.fail("\(name), checking: \(error)") }
+        }
+        let sorted = times.map(\.ms).sorted()
+        return Timed(p50: sorted[sorted.count / 2], p99: sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)],
+                     rows: rows, exact: verdict)
+    }
+
+    static func report(_ name: String, _ timed: Timed) {
+        let verdict = timed.exact.map { $0 ? ", exact" : ", DIFFERS FROM THE FACTS" } ?? ""
+        print("    " + name.padding(toLength: 44, withPad: " ", startingAt: 0)
+              + String(format: "p50 %7.1f ms, p99 %7.1f ms (%d rows%@)", timed.p50, timed.p99, timed.rows, verdict))
+    }
+
+    /// The facts-only answers of the dashboard's datasets that read rollups (`$1` is now).
+    static let dashboardReferences = [
+        "chirp_top_hashtags_last_hour": """
+            SELECT tag_key, count(*) AS tweets
+            FROM tweet_hashtags
+            WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz
+            GROUP BY tag_key
+            ORDER BY tweets DESC, tag_key
+            LIMIT 10
+            """,
+        "chirp_totals": """
+            SELECT (SELECT count(*) FROM tweets) AS tweets_stored,
+                   (SELECT count(*) FROM tweets
+                     WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz) AS tweets_last_hour,
+                   (SELECT count(DISTINCT tag_key) FROM tweet_hashtags
+                     WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz) AS hashtags_last_hour
+            """,
+    ]
+
+    /// The SQL of every dataset the provisioned dashboard asks (BENCH_DASHBOARD_DATASETS, the
+    /// files Superset is given), with `now()` the moving end (the generated tweets end at the
+    /// bench's now, as a live stream's reach the present), checked against the facts where a
+    /// reference exists.
+    static func dashboard(_ store: AnalyticsStore, runs: Int, nowMs: Int64) {
+        let directory = ProcessInfo.processInfo.environment["BENCH_DASHBOARD_DATASETS"] ?? "deploy/superset/dashboard/datasets/Chirpstream"
+        let files: [String]
+        do { files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }.sorted() } catch {
+            StoreBench.fail("dashboard datasets in \(directory): \(error)")
+        }
+        for file in files {
+            guard let text = try? String(contentsOfFile: directory + "/" + file, encoding: .utf8), let sql = datasetSQL(text) else {
+                StoreBench.fail("\(file): no sql block")
+            }
+            let name = String(file.dropLast(".yaml".count))
+            let moves = sql.contains("now()")
+            let atEnd = sql.replacingOccurrences(of: "now()", with: "$1::timestamptz")
+            func iso(_ ms: Int64) -> String { Timestamp(millisecondsSinceEpoch: ms).iso8601 }
+            let timed = timeRuns(runs, moves: moves, name: name, nowMs: nowMs) { end in
+                try store.connection.execute(atEnd, moves ? [iso(end)] : [])
+            } exact: { end, answer in
+                guard let reference = dashboardReferences[name] else { return nil }
+                return sameAnswer(answer, try store.connection.execute(reference, [iso(end)]))
+            }
+            report("dashboard " + name, timed)
+        }
+    }
+
+    /// The `sql: |` block of a dataset file, unindented.
+    static func datasetSQL(_ yaml: String) -> String? {
+        var lines: [Substring] = []
+        var inside = false
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            if inside {
+                if line.hasPrefix("  ") || line.isEmpty { lines.append(line.dropFirst(min(2, line.count))); continue }
+                break
+            }
+            inside = line.hasPrefix("sql: |")
+        }
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+
+    /// Whether an answer holds the reference's rows (its columns: a display column may differ).
+    static func sameAnswer(_ answer: PostgresRows, _ expected: PostgresRows) -> Bool {
+        guard answer.rows.count == expected.rows.count else { return false }
+        return (0..<answer.rows.count).allSatisfy { row in expected.columns.allSatisfy { answer[row, $0] == expected[row, $0] } }
     }
 
     /// Bytes on disk per tweet, per table (heap, TOAST, maps) and per index, partitions summed

@@ -8,7 +8,8 @@ import Testing
 /// counted for the tags that can still make the top, equal a count of the facts alone: over
 /// hundreds of random windows (millisecond ends, from a second to three hours) and limits, on
 /// skewed tags with bursts straddling minute boundaries, where the edges decide the ranking.
-/// And the per-minute rollup the database keeps follows inserts, deletes and updates.
+/// And the per-minute rollups the database keeps follow inserts, deletes and updates, and the
+/// dashboard's sliding-hour datasets, which read them, equal the facts.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct TrendWindowTests {
     @Test func topHashtagsEqualTheFactsForAnyWindow() throws {
@@ -86,5 +87,100 @@ struct TrendWindowTests {
             """)
         try database.execute("TRUNCATE tweet_hashtags, hashtag_counts_minutely")
         #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
+    }
+
+    /// The dashboard's sliding-hour datasets read whole minutes from rollups and only the hour's
+    /// partial minutes from the facts: their answers equal the facts-only count at any moment
+    /// (`now()` set to instants with microseconds, on minute boundaries, and past the data). And
+    /// the tweets-per-minute rollup the database keeps follows every change to `tweets`.
+    @Test func dashboardDatasetsEqualTheFactsAtAnyMoment() throws {
+        let stack = try LocalStack()
+        defer { stack.stop() }
+        let database = try PostgresConnection(stack.ownerURL)
+        try database.execute("SELECT setseed(0.17)")
+        // 12 000 tweets over three hours, a third of them within four seconds of a minute
+        // boundary; up to three hashtags each from skewed tags, one tag in two display forms.
+        try database.execute("""
+            INSERT INTO tweets (id, created_at, text, lang, is_retweet, format, categories, hashtags, mentions, hashtag_rules, category_rules)
+            SELECT 'd' || g,
+                   CASE WHEN g % 3 = 0
+                        THEN timestamptz '2026-01-01 10:00:00+00' + floor(random() * 180) * interval '1 minute' + (random() * 8 - 4) * interval '1 second'
+                        ELSE timestamptz '2026-01-01 10:00:00+00' + random() * interval '3 hours' END,
+                   'text', CASE WHEN g % 5 = 0 THEN 'fr' ELSE 'en' END, false, 'v2', '{}', '{}', '{}', 'r', 'r'
+            FROM generate_series(1, 12000) g
+            """)
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            SELECT id, p, k, CASE WHEN k = 'tag03' AND p = 2 THEN '#TAG03' ELSE '#' || k END, created_at FROM (
+                SELECT t.id, p, t.created_at, 'tag' || lpad(floor(30 * power(random(), 2))::int::text, 2, '0') AS k
+                FROM tweets t, generate_series(1, 1 + (hashtext(t.id) & 3) % 3) p
+            ) drawn
+            """)
+        // A tag only seen a few seconds either side of one minute boundary: a window's edge may
+        // hold it while its whole minutes do not, or its edge minute hold it outside the edge.
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            SELECT id, 9, 'rare' || extract(epoch FROM date_trunc('minute', created_at + interval '5 seconds'))::bigint % 1000,
+                   '#rare', created_at
+            FROM tweets WHERE id ~ '[05]$' AND abs(extract(second FROM created_at + interval '30 seconds') - 30) < 4
+            """)
+        try database.execute("""
+            INSERT INTO language_counts_hourly (hour, lang, count)
+            SELECT date_trunc('hour', created_at), coalesce(lang, 'und'), count(*) FROM tweets GROUP BY 1, 2
+            """)
+        try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely, language_counts_hourly")
+
+        let datasets = Paths.repository.appendingPathComponent("deploy/superset/dashboard/datasets/Chirpstream")
+        func datasetSQL(_ name: String) throws -> String {
+            let yaml = try String(contentsOf: datasets.appendingPathComponent("\(name).yaml"), encoding: .utf8)
+            let block = yaml.components(separatedBy: "\nsql: |\n")[1].components(separatedBy: "\ncolumns:")[0]
+            #expect(block.contains("now()"))
+            return block.replacingOccurrences(of: "now()", with: "$1::timestamptz")
+        }
+        let top = try datasetSQL("chirp_top_hashtags_last_hour"), totals = try datasetSQL("chirp_totals")
+        let topFromFacts = """
+            SELECT '#' || min(tag) AS hashtag, tag_key, count(*) AS tweets FROM tweet_hashtags
+            WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz
+            GROUP BY tag_key ORDER BY tweets DESC, tag_key LIMIT 10
+            """
+        let totalsFromFacts = """
+            SELECT (SELECT count(*) FROM tweets) AS tweets_stored,
+                   (SELECT count(*) FROM tweets WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz) AS tweets_last_hour,
+                   (SELECT count(DISTINCT tag_key) FROM tweet_hashtags
+                     WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz) AS hashtags_last_hour
+            """
+        func rows(_ result: PostgresRows) -> [String] { result.rows.map { $0.map { $0 ?? "null" }.joined(separator: "|") } }
+        let base: Int64 = 1_767_261_600_000_000  // 2026-01-01T10:00:00Z in microseconds
+        var random = SplitMix64(seed: 11)
+        var moments: [Int64] = [base + 90 * 60_000_000, base + 120 * 60_000_000 + 1, base + 200 * 60_000_000 - 1, base + 250 * 60_000_000]
+        for _ in 0..<120 { moments.append(base + 30 * 60_000_000 + Int64(random.next() % (180 * 60_000_000))) }
+        var nonEmpty = 0
+        for moment in moments {
+            let now = "epoch + \(moment) microseconds"
+            let at = try database.execute("SELECT (timestamptz 'epoch' + $1::bigint * interval '1 microsecond')::text AS at", [String(moment)])[0, "at"]
+            #expect(rows(try database.execute(top, [at])) == rows(try database.execute(topFromFacts, [at])), "top at \(now)")
+            let answer = try database.execute(totals, [at])
+            #expect(rows(answer) == rows(try database.execute(totalsFromFacts, [at])), "totals at \(now)")
+            if answer[0, "tweets_last_hour"] != "0" { nonEmpty += 1 }
+        }
+        #expect(nonEmpty > 100)
+
+        // The rollup follows deletes, updates that move tweets across minutes, inserts from a
+        // session in a zone whose offset is not whole minutes, and truncation.
+        try database.execute("DELETE FROM tweets WHERE id LIKE 'd1%' AND created_at < timestamptz '2026-01-01 11:30:00+00'")
+        try database.execute("UPDATE tweets SET created_at = created_at + interval '50 seconds' WHERE id LIKE 'd2%'")
+        try database.execute("UPDATE tweets SET text = 'same minute' WHERE id LIKE 'd3%'")
+        try database.execute("SET TimeZone = 'Africa/Monrovia'")
+        try database.execute("""
+            INSERT INTO tweets (id, created_at, text, is_retweet, format, categories, hashtags, mentions, hashtag_rules, category_rules)
+            VALUES ('z1', timestamptz '1971-06-01 11:59:50+00', 'zoned', false, 'v2', '{}', '{}', '{}', 'r', 'r')
+            """)
+        try database.execute("SET TimeZone = 'UTC'")
+        let check = try #require(RollupCheck.statements.first { $0.rollup == "tweet_counts_minutely" })
+        #expect(try database.execute(check.sql)[0, "mismatches"] == "0")
+        #expect(try database.execute("SELECT count(*) AS n FROM tweet_counts_minutely WHERE count <= 0")[0, "n"] == "0")
+        #expect(try database.execute("SELECT count FROM tweet_counts_minutely WHERE minute = timestamptz '1971-06-01 11:59:00+00'")[0, "count"] == "1")
+        try database.execute("TRUNCATE tweets, tweet_hashtags, tweet_counts_minutely")
+        #expect(try database.execute("SELECT count(*) AS n FROM tweet_counts_minutely")[0, "n"] == "0")
     }
 }

@@ -160,7 +160,8 @@ def main(superset_url, postgres_url, user, password, access, old_password=None):
     hour_start = now.replace(minute=0, second=0, microsecond=0) - datetime.timedelta(hours=23)
     last_hour = now - datetime.timedelta(hours=1)
     # The last hour's hashtag occurrences: uses per key and the display form the chart shows
-    # (the smallest, as its dataset's min(tag)).
+    # (the smallest; the generated tweets give each tag one form, so the dataset's min(tag) over
+    # its rollup rows and partial minutes is the facts' too).
     last_hour_uses = collections.Counter()
     display = {}
     for key, tag in sql("SELECT tag_key, tag FROM tweet_hashtags WHERE created_at >= %s AND created_at < %s", last_hour, now):

@@ -10,7 +10,8 @@
 --   chirp_reader  the chirp CLI's questions and Superset: reads facts and rollups only, in
 --                 read-only transactions, 30 s per statement and 5 min idle in a transaction by
 --                 default (the role may change those for its own session), 1 GB of temporary
---                 files per query (which it may not)
+--                 files per query (which it may not), without JIT compilation (its questions read
+--                 rollups and a few minutes of facts: compiling them took longer than running them)
 --
 -- Passwords are stored as SCRAM-SHA-256 (PostgreSQL 15's default password_encryption).
 \set ON_ERROR_STOP on
@@ -32,6 +33,7 @@ ALTER ROLE chirp_reader SET statement_timeout = '30s';
 ALTER ROLE chirp_reader SET idle_in_transaction_session_timeout = '5min';
 ALTER ROLE chirp_reader SET default_transaction_read_only = on;
 ALTER ROLE chirp_reader SET temp_file_limit = '1GB';
+ALTER ROLE chirp_reader SET jit = off;
 
 SELECT 'CREATE DATABASE chirp OWNER chirp ENCODING ''UTF8'' TEMPLATE template0'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'chirp') \gexec
