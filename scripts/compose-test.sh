@@ -78,12 +78,20 @@ trap "exit 130" INT TERM
 
 # ---------------------------------------------------------------- 2. images
 image_exists() { podman image exists "$1" 2>/dev/null; }
+# A debootstrap that was killed leaves the file systems it mounted (its /proc) inside the tree,
+# which rm cannot remove: they go first, the deepest first.
+remove_rootfs() {
+  awk -v tree="$STATE/rootfs/" 'index($2, tree) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mounted; do
+    umount "$mounted" 2>/dev/null || umount -l "$mounted"
+  done
+  rm -rf "$STATE/rootfs"
+}
 if ! image_exists localhost/chirp-test/debian:bookworm; then
   log "debootstrap: Debian bookworm base image"
-  rm -rf "$STATE/rootfs"
+  remove_rootfs
   debootstrap --variant=minbase bookworm "$STATE/rootfs" http://deb.debian.org/debian > "$STATE/debootstrap.log" 2>&1
   tar -C "$STATE/rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/chirp-test/debian:bookworm > /dev/null
-  rm -rf "$STATE/rootfs"
+  remove_rootfs
 fi
 CONTEXT="$STATE/context"
 rm -rf "$CONTEXT"; mkdir -p "$CONTEXT/bin"

@@ -314,12 +314,7 @@ public enum Migrations {
             END
             $fn$;
             \(ownersOnly("chirp_hashtag_minutes()"))
-            CREATE TRIGGER tweet_hashtags_added AFTER INSERT ON tweet_hashtags
-                REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes();
-            CREATE TRIGGER tweet_hashtags_removed AFTER DELETE ON tweet_hashtags
-                REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes();
-            CREATE TRIGGER tweet_hashtags_changed AFTER UPDATE ON tweet_hashtags
-                REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_hashtag_minutes();
+            \(changeTriggers(on: "tweet_hashtags", calling: "chirp_hashtag_minutes()"))
 
             CREATE INDEX tweet_hashtags_tag_time_idx ON tweet_hashtags (tag_key, created_at);
             """),
@@ -358,10 +353,9 @@ public enum Migrations {
         // a rollup and only the hour's partial minutes from the facts (it counted the hour's facts:
         // seconds in a dense store). Kept by the database like 7's rollup, for every writer of
         // `tweets`: a statement's net change per minute, so an update that keeps every tweet's time
-        // (a recompute under new category rules) touches no row of it. A loader takes these rows
-        // before the hashtag minutes; a recompute that moves tweets' times takes them between its
-        // hashtag deletes and inserts, and should both meet on the same rows, the deadlock aborts
-        // one, which loads again (both retry a deadlock).
+        // (a recompute under new category rules) touches no row of it. Writers take these rows
+        // before the hashtag minutes: a loader's statement fires this trigger first, and a
+        // recompute that moves tweets' times takes them before it deletes hashtag rows.
         Migration(version: 10, name: "tweets per minute, kept by the database", sql: """
             LOCK TABLE tweets IN SHARE ROW EXCLUSIVE MODE;
             CREATE TABLE tweet_counts_minutely (
@@ -400,12 +394,7 @@ public enum Migrations {
             $fn$;
             ALTER FUNCTION chirp_tweet_minutes() SET TimeZone = 'UTC';
             \(ownersOnly("chirp_tweet_minutes()"))
-            CREATE TRIGGER tweets_added AFTER INSERT ON tweets
-                REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
-            CREATE TRIGGER tweets_removed AFTER DELETE ON tweets
-                REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
-            CREATE TRIGGER tweets_changed AFTER UPDATE ON tweets
-                REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chirp_tweet_minutes();
+            \(changeTriggers(on: "tweets", calling: "chirp_tweet_minutes()"))
 
             CREATE FUNCTION chirp_tweet_minutes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
             BEGIN
@@ -430,6 +419,19 @@ public enum Migrations {
         END
         $m$;
         REVOKE EXECUTE ON FUNCTION \(signature) FROM PUBLIC;
+        """
+    }
+
+    /// Statement triggers on `table` named after it, that hand `function` the rows a statement
+    /// inserted (`added`), deleted (`removed`), or updated (both).
+    static func changeTriggers(on table: String, calling function: String) -> String {
+        """
+        CREATE TRIGGER \(table)_added AFTER INSERT ON \(table)
+            REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION \(function);
+        CREATE TRIGGER \(table)_removed AFTER DELETE ON \(table)
+            REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION \(function);
+        CREATE TRIGGER \(table)_changed AFTER UPDATE ON \(table)
+            REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION \(function);
         """
     }
 

@@ -100,6 +100,18 @@ public struct RecomputeBatch: Sendable {
         GROUP BY 1, 2 HAVING sum(delta) <> 0 ORDER BY 1, 2
         ON CONFLICT (hour, lang) DO UPDATE SET count = r.count + EXCLUDED.count
         """,
+        // The tweet minutes the rewrite moves tweets out of or into (a tweet's time changed), taken
+        // in minute order, or made, before any hashtag minute: the loader takes its tweet minutes
+        // before its hashtag minutes too (both through triggers), so the two cannot deadlock there.
+        """
+        INSERT INTO tweet_counts_minutely AS r (minute, count)
+        SELECT minute, 0 FROM (
+            SELECT date_trunc('minute', t.created_at) AS minute FROM staging_recompute s JOIN tweets t USING (id) WHERE t.created_at <> s.created_at
+            UNION
+            SELECT date_trunc('minute', s.created_at) FROM staging_recompute s JOIN tweets t USING (id) WHERE t.created_at <> s.created_at
+        ) moved ORDER BY minute
+        ON CONFLICT (minute) DO UPDATE SET count = r.count
+        """,
         // Their hashtag rows go, found by the time index from what the tweet holds now (hence
         // before the rewrite): its time and hashtag keys, which the loader and recompute always
         // write together with the rows.

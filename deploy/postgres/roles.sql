@@ -10,8 +10,9 @@
 --   chirp_reader  the chirp CLI's questions and Superset: reads facts and rollups only, in
 --                 read-only transactions, 30 s per statement and 5 min idle in a transaction by
 --                 default (the role may change those for its own session), 1 GB of temporary
---                 files per query (which it may not), without JIT compilation (its questions read
---                 rollups and a few minutes of facts: compiling them took longer than running them)
+--                 files per query (which it may not), without JIT compilation (the CLI's and the
+--                 dashboard's questions read rollups and a minute or two of facts: compiling one
+--                 took longer than running it)
 --
 -- Passwords are stored as SCRAM-SHA-256 (PostgreSQL 15's default password_encryption).
 \set ON_ERROR_STOP on
