@@ -50,17 +50,6 @@ cpu_snapshot() {  # "name:pid ..." → "name:cpu ..." (postgres: all its process
 }
 peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
-wait_metric() {  # port metric target timeout
-  local deadline=$((SECONDS + $4)) value
-  while true; do
-    value=$(service_metric "$1" "$2")
-    [ "$value" -ge "$3" ] && return 0
-    [ $SECONDS -ge $deadline ] && { echo "bench: $2 reached $value of $3 within $4 s" >&2; return 1; }
-    sleep 0.05
-  done
-}
-
-
 . "$ROOT/scripts/services.sh"
 
 start() {  # name[@k] port state
@@ -105,18 +94,18 @@ wait $SPID
 t1=$(now)
 echo "stage sender → MQTT:         $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s), sender peak RSS ${SENDER_RSS} MB"
 
-start bridge $((BASE + 11)) "$S"; wait_metric $((BASE + 11)) chirp_bridge_received_total 1 60; t0=$(now)
-wait_metric $((BASE + 11)) chirp_bridge_delivered_total "$N" 600; t1=$(now)
+start bridge $((BASE + 11)) "$S"; wait_counter chirp_bridge_received_total 1 60 0.05 $((BASE + 11)); t0=$(now)
+wait_counter chirp_bridge_delivered_total "$N" 600 0.05 $((BASE + 11)); t1=$(now)
 echo "stage bridge (MQTT → Kafka): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first message), peak RSS $(peak_rss_mb "$(cat "$S/bridge.pid")") MB"
 stop bridge "$S"
 
-start categorizer $((BASE + 12)) "$S"; wait_metric $((BASE + 12)) chirp_categorizer_consumed_total 1 60; t0=$(now)
-wait_metric $((BASE + 12)) chirp_categorizer_enriched_total "$N" 600; t1=$(now)
+start categorizer $((BASE + 12)) "$S"; wait_counter chirp_categorizer_consumed_total 1 60 0.05 $((BASE + 12)); t0=$(now)
+wait_counter chirp_categorizer_enriched_total "$N" 600 0.05 $((BASE + 12)); t1=$(now)
 echo "stage categorizer:           $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first record), peak RSS $(peak_rss_mb "$(cat "$S/categorizer.pid")") MB"
 stop categorizer "$S"
 
-start loader $((BASE + 13)) "$S"; wait_metric $((BASE + 13)) chirp_loader_consumed_total 1 60; t0=$(now)
-wait_metric $((BASE + 13)) chirp_loader_inserted_total "$N" 600; t1=$(now)
+start loader $((BASE + 13)) "$S"; wait_counter chirp_loader_consumed_total 1 60 0.05 $((BASE + 13)); t0=$(now)
+wait_counter chirp_loader_inserted_total "$N" 600 0.05 $((BASE + 13)); t1=$(now)
 echo "stage loader (→ PostgreSQL): $(rate "$N" "$t0" "$t1") tweets/s ($(elapsed "$t0" "$t1") s from the first record), peak RSS $(peak_rss_mb "$(cat "$S/loader.pid")") MB"
 stop loader "$S"
 bash scripts/stack.sh stop "$S"

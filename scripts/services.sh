@@ -13,7 +13,11 @@
 #   wait_for_tweets URL COUNT SECONDS              until table `tweets` holds COUNT rows (at most
 #                                                  SECONDS); prints the last count seen
 #   service_metric PORT NAME                       metric NAME of the service on PORT as a whole
-#                                                  number (0 when the service or the metric is missing)
+#                                                  number, summed over its labels (0 when the
+#                                                  service or the metric is missing)
+#   wait_counter NAME TARGET SECONDS POLL PORT…    until metric NAME summed over the services on
+#                                                  PORT… reaches TARGET, looking every POLL seconds
+#                                                  (1 after SECONDS)
 #   wait_loaded TARGET SECONDS PORT…               until the loaders on PORT… have inserted TARGET
 #                                                  tweets in all (1 after SECONDS)
 #   distinct_ids FILE…                             how many distinct tweet ids generated JSON-lines
@@ -81,18 +85,20 @@ distinct_ids() {
 }
 
 service_metric() {
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { printf "%d", v }' || true
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 { v += $2 } END { printf "%d", v }' || true
+}
+
+wait_counter() {
+  local name=$1 target=$2 limit=$3 poll=$4 deadline=$((SECONDS + $3)) total port
+  shift 4
+  while true; do
+    total=0
+    for port in "$@"; do total=$((total + $(service_metric "$port" "$name"))); done
+    [ "$total" -ge "$target" ] && return 0
+    [ $SECONDS -ge $deadline ] && { echo "$name reached $total of $target within $limit s" >&2; return 1; }
+    sleep "$poll"
+  done
 }
 
 # Reads the loaders' counters rather than counting rows, so that waiting costs the database nothing.
-wait_loaded() {
-  local target=$1 limit=$2 deadline=$((SECONDS + $2)) total port
-  shift 2
-  while true; do
-    total=0
-    for port in "$@"; do total=$((total + $(service_metric "$port" chirp_loader_inserted_total))); done
-    [ "$total" -ge "$target" ] && return 0
-    [ $SECONDS -ge $deadline ] && { echo "loaders inserted $total of $target within $limit s" >&2; return 1; }
-    sleep 0.25
-  done
-}
+wait_loaded() { wait_counter chirp_loader_inserted_total "$1" "$2" 0.25 "${@:3}"; }

@@ -82,9 +82,10 @@ backlog=$(pos $((acknowledged - received)))
 queued=$(pos $((received - delivered)))
 raw_lag=$(pos $((delivered - $(service_metric $((BASE + 12)) chirp_categorizer_consumed_total))))
 enriched_lag=$(pos $(( $(service_metric $((BASE + 12)) chirp_categorizer_enriched_total) - $(service_metric $((BASE + 13)) chirp_loader_consumed_total) )))
-dlq=$(service_metric $((BASE + 12)) chirp_categorizer_dropped_total)
+dlq=$(service_metric $((BASE + 12)) chirp_dlq_total)
+dropped=$(service_metric $((BASE + 12)) chirp_categorizer_dropped_total)
 [ "$rows" -ge "$acknowledged" ] && backlog=0 queued=0 raw_lag=0 enriched_lag=0
-echo "soak: rows $rows; still queued: MQTT ${backlog}, bridge ${queued}, tweets.raw ${raw_lag}, tweets.enriched ${enriched_lag}; dead-lettered ${dlq}"
+echo "soak: rows $rows; still queued: MQTT ${backlog}, bridge ${queued}, tweets.raw ${raw_lag}, tweets.enriched ${enriched_lag}; dead-lettered ${dlq}, dropped ${dropped}"
 
 "$PLOT/bin/python" scripts/soak-report.py "$WORK/soak.csv" "$WORK/soak.png" "$acknowledged" "$rows" \
   "$(( backlog + queued + raw_lag + enriched_lag ))" \

@@ -105,11 +105,9 @@ public struct RecomputeBatch: Sendable {
         // before its hashtag minutes too (both through triggers), so the two cannot deadlock there.
         """
         INSERT INTO tweet_counts_minutely AS r (minute, count)
-        SELECT minute, 0 FROM (
-            SELECT date_trunc('minute', t.created_at) AS minute FROM staging_recompute s JOIN tweets t USING (id) WHERE t.created_at <> s.created_at
-            UNION
-            SELECT date_trunc('minute', s.created_at) FROM staging_recompute s JOIN tweets t USING (id) WHERE t.created_at <> s.created_at
-        ) moved ORDER BY minute
+        SELECT DISTINCT date_trunc('minute', at) AS minute, 0
+        FROM staging_recompute s JOIN tweets t USING (id), unnest(ARRAY[t.created_at, s.created_at]) AS at
+        WHERE t.created_at <> s.created_at ORDER BY minute
         ON CONFLICT (minute) DO UPDATE SET count = r.count
         """,
         // Their hashtag rows go, found by the time index from what the tweet holds now (hence
