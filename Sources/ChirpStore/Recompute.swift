@@ -212,6 +212,12 @@ public enum RollupCheck {
             ) f FULL JOIN (SELECT minute, tag_key, count FROM hashtag_counts_minutely WHERE count <> 0) r USING (minute, tag_key)
             WHERE f.count IS DISTINCT FROM r.count
             """),
+        ("hashtag_counts_10s", """
+            SELECT count(*) AS mismatches FROM (
+                SELECT \(Migrations.slotOf("created_at")) AS slot, tag_key, count(*) AS count FROM tweet_hashtags GROUP BY 1, 2
+            ) f FULL JOIN (SELECT slot, tag_key, count FROM hashtag_counts_10s WHERE count <> 0) r USING (slot, tag_key)
+            WHERE f.count IS DISTINCT FROM r.count
+            """),
         ("category_counts_minutely", """
             SELECT count(*) AS mismatches FROM (
                 SELECT date_trunc('minute', created_at) AS minute, c.category, count(*) AS count

@@ -18,48 +18,30 @@ public enum TrendQueries {
 
     static let minuteMs: Int64 = 60_000
 
+    static let slotMs: Int64 = 10_000
+
     /// How a window is answered exactly: its whole hours from `hashtag_counts_hourly`, the whole
-    /// minutes of its partial hours from `hashtag_counts_minutely`, and only its partial minutes
-    /// (at most one at each end) from the facts, `tweet_hashtags`.
+    /// minutes of its partial hours from `hashtag_counts_minutely`, the whole 10-second slots of
+    /// its partial minutes from `hashtag_counts_10s`, and only its partial slots (at most one at
+    /// each end) from the facts, `tweet_hashtags`.
     public struct HashtagPlan: Sendable, Equatable {
         /// Whole hours (nil when the window holds none).
         public var hours: TimeWindow?
         /// Whole minutes outside the whole hours (zero, one or two pieces).
         public var minutes: [TimeWindow]
-        /// Partial minutes (zero, one or two pieces).
+        /// What is left outside the whole minutes (zero, one or two pieces).
         public var edges: [TimeWindow]
         /// The whole minutes the edges fall in: what the edges could add at most, per tag, is
         /// their rollup rows' count.
         public var edgeMinutes: [TimeWindow]
-        /// What is counted from the facts for the edges (zero, one or two pieces), each added or
-        /// taken away: an edge longer than half its minute is counted as its whole minute's rollup
-        /// row (in `addedMinutes`) less the rest of that minute, so that a window holding a whole
-        /// minute reads no more than half a minute from the facts at either end (a window inside
-        /// one or two partial minutes is read from the facts as it is).
+        /// Slots read from `hashtag_counts_10s` (at most one run per edge): the edges' whole
+        /// slots, and the whole slot of a partial one counted by its complement.
+        public var slots: [TimeWindow]
+        /// What is counted from the facts (zero, one or two pieces), each added or taken away: a
+        /// partial slot longer than half its slot that touches one of the slot's ends is counted
+        /// as the slot's rollup row (in `slots`) less the rest of the slot, so that no more than
+        /// 5 seconds are read from the facts at either end of a window holding a whole slot.
         public var counted: [SignedPiece]
-        /// Whole minutes added for the edges counted by their complement.
-        public var addedMinutes: [TimeWindow]
-
-        public init(hours: TimeWindow?, minutes: [TimeWindow], edges: [TimeWindow], edgeMinutes: [TimeWindow]) {
-            self.hours = hours
-            self.minutes = minutes
-            self.edges = edges
-            self.edgeMinutes = edgeMinutes
-            counted = []
-            addedMinutes = []
-            for (edge, minute) in zip(edges, edgeMinutes) {
-                let edgeMs = edge.to.millisecondsSinceEpoch - edge.from.millisecondsSinceEpoch
-                let minuteMs = minute.to.millisecondsSinceEpoch - minute.from.millisecondsSinceEpoch
-                // Only an edge within one minute touching one of its ends has a complement in one piece.
-                guard minuteMs == TrendQueries.minuteMs, 2 * edgeMs > minuteMs, (edge.from == minute.from) != (edge.to == minute.to) else {
-                    counted.append(SignedPiece(window: edge, sign: 1))
-                    continue
-                }
-                let rest = edge.from == minute.from ? TimeWindow(from: edge.to, to: minute.to) : TimeWindow(from: minute.from, to: edge.from)
-                addedMinutes.append(minute)
-                counted.append(SignedPiece(window: rest, sign: -1))
-            }
-        }
     }
 
     public struct SignedPiece: Sendable, Equatable {
@@ -69,29 +51,64 @@ public enum TrendQueries {
 
     public static func plan(_ window: TimeWindow) -> HashtagPlan {
         let from = window.from.millisecondsSinceEpoch, to = window.to.millisecondsSinceEpoch
-        func span(_ a: Int64, _ b: Int64) -> TimeWindow {
-            TimeWindow(from: Timestamp(millisecondsSinceEpoch: a), to: Timestamp(millisecondsSinceEpoch: b))
-        }
-        func around(_ edge: TimeWindow) -> TimeWindow {
-            span(floorDiv(edge.from.millisecondsSinceEpoch, minuteMs) * minuteMs, ceilDiv(edge.to.millisecondsSinceEpoch, minuteMs) * minuteMs)
-        }
-        guard from < to else { return HashtagPlan(hours: nil, minutes: [], edges: [], edgeMinutes: []) }
+        var plan = HashtagPlan(hours: nil, minutes: [], edges: [], edgeMinutes: [], slots: [], counted: [])
+        guard from < to else { return plan }
         let firstMinute = ceilDiv(from, minuteMs) * minuteMs, lastMinute = floorDiv(to, minuteMs) * minuteMs
-        guard firstMinute < lastMinute else { return HashtagPlan(hours: nil, minutes: [], edges: [window], edgeMinutes: [around(window)]) }
-        var edges: [TimeWindow] = []
-        if from < firstMinute { edges.append(span(from, firstMinute)) }
-        if lastMinute < to { edges.append(span(lastMinute, to)) }
-        let firstHour = ceilDiv(firstMinute, hourMs) * hourMs, lastHour = floorDiv(lastMinute, hourMs) * hourMs
-        var hours: TimeWindow?
-        var minutes: [TimeWindow] = []
-        if firstHour < lastHour {
-            hours = span(firstHour, lastHour)
-            if firstMinute < firstHour { minutes.append(span(firstMinute, firstHour)) }
-            if lastHour < lastMinute { minutes.append(span(lastHour, lastMinute)) }
+        if firstMinute < lastMinute {
+            if from < firstMinute { plan.edges.append(span(from, firstMinute)) }
+            if lastMinute < to { plan.edges.append(span(lastMinute, to)) }
+            let firstHour = ceilDiv(firstMinute, hourMs) * hourMs, lastHour = floorDiv(lastMinute, hourMs) * hourMs
+            if firstHour < lastHour {
+                plan.hours = span(firstHour, lastHour)
+                if firstMinute < firstHour { plan.minutes.append(span(firstMinute, firstHour)) }
+                if lastHour < lastMinute { plan.minutes.append(span(lastHour, lastMinute)) }
+            } else {
+                plan.minutes = [span(firstMinute, lastMinute)]
+            }
         } else {
-            minutes = [span(firstMinute, lastMinute)]
+            plan.edges = [window]
         }
-        return HashtagPlan(hours: hours, minutes: minutes, edges: edges, edgeMinutes: edges.map(around))
+        plan.edgeMinutes = plan.edges.map { around($0, minuteMs) }
+        for edge in plan.edges {
+            let (slots, counted) = slotsAndFacts(edge)
+            if let slots { plan.slots.append(slots) }
+            plan.counted += counted
+        }
+        return plan
+    }
+
+    /// One edge as a run of whole slots and the facts around it; a partial slot that is more
+    /// than half its slot and touches one of its ends is taken as the whole slot (added to the
+    /// run, which it adjoins) less the rest.
+    static func slotsAndFacts(_ edge: TimeWindow) -> (TimeWindow?, [SignedPiece]) {
+        let from = edge.from.millisecondsSinceEpoch, to = edge.to.millisecondsSinceEpoch
+        let firstSlot = ceilDiv(from, slotMs) * slotMs, lastSlot = floorDiv(to, slotMs) * slotMs
+        let partial = firstSlot < lastSlot ? [span(from, firstSlot), span(lastSlot, to)].filter { $0.from < $0.to } : [edge]
+        var low = firstSlot < lastSlot ? firstSlot : Int64.max, high = firstSlot < lastSlot ? lastSlot : Int64.min
+        var counted: [SignedPiece] = []
+        for piece in partial {
+            let slot = around(piece, slotMs)
+            let pieceMs = piece.to.millisecondsSinceEpoch - piece.from.millisecondsSinceEpoch
+            let slotFrom = slot.from.millisecondsSinceEpoch, slotTo = slot.to.millisecondsSinceEpoch
+            guard slotTo - slotFrom == slotMs, 2 * pieceMs > slotMs, (piece.from == slot.from) != (piece.to == slot.to) else {
+                counted.append(SignedPiece(window: piece, sign: 1))
+                continue
+            }
+            let rest = piece.from == slot.from ? span(piece.to.millisecondsSinceEpoch, slotTo) : span(slotFrom, piece.from.millisecondsSinceEpoch)
+            counted.append(SignedPiece(window: rest, sign: -1))
+            low = min(low, slotFrom)
+            high = max(high, slotTo)
+        }
+        return (low < high ? span(low, high) : nil, counted)
+    }
+
+    static func span(_ a: Int64, _ b: Int64) -> TimeWindow {
+        TimeWindow(from: Timestamp(millisecondsSinceEpoch: a), to: Timestamp(millisecondsSinceEpoch: b))
+    }
+
+    /// The smallest run of whole `unit`s holding `window`.
+    static func around(_ window: TimeWindow, _ unit: Int64) -> TimeWindow {
+        span(floorDiv(window.from.millisecondsSinceEpoch, unit) * unit, ceilDiv(window.to.millisecondsSinceEpoch, unit) * unit)
     }
 
     /// Top `limit` hashtags in the window: columns `tag`, `tag_key`, `count`, most frequent first
@@ -99,13 +116,13 @@ public enum TrendQueries {
     /// any window; a tag is shown in a display form its rollup rows recorded (the smallest among
     /// them; each row keeps the form of the first batch that made it).
     ///
-    /// The partial minutes are counted from the facts only for the tags that can still make the
-    /// top: with `t` the limit-th largest count over the whole hours and minutes, a tag whose
-    /// whole count plus everything in its edge minutes stays below `t` cannot, since `limit` tags
-    /// already reach `t`. So a dense stream's sliding hour reads its rollup rows and, per
-    /// candidate tag (a few more than `limit`), an index range of at most half a minute at each
-    /// end (the edge itself, or the rest of its minute taken from the minute's rollup row) when
-    /// the window holds a whole minute.
+    /// The partial minutes are counted only for the tags that can still make the top: with `t`
+    /// the limit-th largest count over the whole hours and minutes, a tag whose whole count plus
+    /// everything in its edge minutes stays below `t` cannot, since `limit` tags already reach
+    /// `t`. So a dense stream's sliding hour reads its rollup rows, the slots of its partial
+    /// minutes, and per candidate tag (a few more than `limit`) an index range of at most
+    /// 5 seconds of facts at each end (the partial slot itself, or the rest of its slot taken
+    /// from the slot's rollup row).
     public static func topHashtags(_ window: TimeWindow, limit: Int) -> Query {
         let plan = plan(window)
         func pieces(_ windows: [TimeWindow], _ count: Int) -> [String?] {
@@ -115,7 +132,7 @@ public enum TrendQueries {
         }
         let signs = (0..<2).map { index -> String? in index < plan.counted.count ? String(plan.counted[index].sign) : "0" }
         let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.counted.map(\.window), 2)
-            + pieces(plan.edgeMinutes, 2) + [String(limit)] + signs + pieces(plan.addedMinutes, 2)
+            + pieces(plan.edgeMinutes, 2) + [String(limit)] + signs + pieces(plan.slots, 2)
         return Query(sql: """
             WITH whole AS (
                 SELECT tag_key, min(tag) AS tag, sum(n)::bigint AS n FROM (
@@ -138,20 +155,21 @@ public enum TrendQueries {
                 SELECT tag_key, least(w.tag, b.tag) AS tag, coalesce(w.n, 0) AS n
                 FROM whole w FULL JOIN bound b USING (tag_key) CROSS JOIN threshold
                 WHERE coalesce(w.n, 0) + coalesce(b.b, 0) >= threshold.t
+            ), slots AS (
+                SELECT tag_key, sum(count)::bigint AS n FROM hashtag_counts_10s
+                WHERE (slot >= $18::timestamptz AND slot < $19::timestamptz)
+                   OR (slot >= $20::timestamptz AND slot < $21::timestamptz)
+                GROUP BY tag_key
             )
             SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
-            FROM candidates c CROSS JOIN LATERAL (
+            FROM candidates c LEFT JOIN slots s USING (tag_key) CROSS JOIN LATERAL (
                 -- Each piece is its own index range (with both in one OR the planner may bound the
-                -- scan by the tag alone and filter the tag's whole history), added or taken away;
-                -- an edge counted by its complement adds its whole minute's rollup row.
-                SELECT $16::integer * (SELECT count(*) FROM tweet_hashtags h
+                -- scan by the tag alone and filter the tag's whole history), added or taken away.
+                SELECT coalesce(s.n, 0)
+                     + $16::integer * (SELECT count(*) FROM tweet_hashtags h
                                        WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
                      + $17::integer * (SELECT count(*) FROM tweet_hashtags h
-                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz)
-                     + (SELECT coalesce(sum(m.count), 0) FROM hashtag_counts_minutely m
-                        WHERE m.tag_key = c.tag_key AND m.minute >= $18::timestamptz AND m.minute < $19::timestamptz)
-                     + (SELECT coalesce(sum(m.count), 0) FROM hashtag_counts_minutely m
-                        WHERE m.tag_key = c.tag_key AND m.minute >= $20::timestamptz AND m.minute < $21::timestamptz) AS n
+                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz) AS n
             ) e
             WHERE c.n + e.n > 0
             ORDER BY count DESC, c.tag_key LIMIT $15::integer

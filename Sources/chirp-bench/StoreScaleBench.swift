@@ -43,7 +43,7 @@ enum StoreScaleBench {
         if dense > 0 {
             do {
                 try store.connection.execute("""
-                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, tweet_counts_minutely,
+                    TRUNCATE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, hashtag_counts_10s, tweet_counts_minutely,
                              category_counts_minutely, language_counts_hourly, kafka_offsets
                     """)
             } catch { StoreBench.fail("truncate: \(error)") }
@@ -96,7 +96,7 @@ enum StoreScaleBench {
     static func checkpoint(_ store: AnalyticsStore, reader: AnalyticsStore, _ label: String, nowMs: Int64, runs: Int, payloadBytes: Int, tweets: Int) {
         print("\n  \(label) (moving windows end up to \(Int64(runs - 1) * stepMs / 1000) s before now, one every \(stepMs) ms):")
         do {
-            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, tweet_counts_minutely, category_counts_minutely, language_counts_hourly")
+            try store.connection.execute("VACUUM ANALYZE tweets, tweet_hashtags, raw_tweets, raw_documents, hashtag_counts_hourly, hashtag_counts_minutely, hashtag_counts_10s, tweet_counts_minutely, category_counts_minutely, language_counts_hourly")
         } catch { StoreBench.fail("vacuum: \(error)") }
         let todayMidnight = nowMs / 86_400_000 * 86_400_000
         func top(_ window: TimeWindow) -> (Query, TimeWindow?) { (TrendQueries.topHashtags(window, limit: 10), window) }

@@ -7,49 +7,66 @@ import Testing
         TimeWindow(from: Timestamp(parsing: from)!, to: Timestamp(parsing: to)!)
     }
 
+    func piece(_ from: String, _ to: String, _ sign: Int) -> TrendQueries.SignedPiece {
+        TrendQueries.SignedPiece(window: window(from, to), sign: sign)
+    }
+
     @Test func aSlidingHourIsWholeMinutesAndTwoPartialOnes() {
         let plan = TrendQueries.plan(window("2026-11-23T13:05:30Z", "2026-11-23T14:05:30Z"))
         #expect(plan.hours == nil)
         #expect(plan.minutes == [window("2026-11-23T13:06:00Z", "2026-11-23T14:05:00Z")])
         #expect(plan.edges == [window("2026-11-23T13:05:30Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:05:30Z")])
         #expect(plan.edgeMinutes == [window("2026-11-23T13:05:00Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:06:00Z")])
+        // Ends on whole slots: the partial minutes are whole slots, no facts.
+        #expect(plan.slots == plan.edges && plan.counted.isEmpty)
     }
 
-    @Test func wholeHoursThenWholeMinutesThenTheFacts() {
+    @Test func wholeHoursThenWholeMinutesThenSlotsThenTheFacts() {
         let plan = TrendQueries.plan(window("2026-11-23T10:20:07.250Z", "2026-11-23T13:05:00Z"))
         #expect(plan.hours == window("2026-11-23T11:00:00Z", "2026-11-23T13:00:00Z"))
         #expect(plan.minutes == [window("2026-11-23T10:21:00Z", "2026-11-23T11:00:00Z"), window("2026-11-23T13:00:00Z", "2026-11-23T13:05:00Z")])
         #expect(plan.edges == [window("2026-11-23T10:20:07.250Z", "2026-11-23T10:21:00Z")])
         #expect(plan.edgeMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:21:00Z")])
+        #expect(plan.slots == [window("2026-11-23T10:20:10Z", "2026-11-23T10:21:00Z")])
+        #expect(plan.counted == [piece("2026-11-23T10:20:07.250Z", "2026-11-23T10:20:10Z", 1)])
         let aligned = TrendQueries.plan(window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
         #expect(aligned.hours == window("2026-11-23T10:00:00Z", "2026-11-23T12:00:00Z"))
-        #expect(aligned.minutes.isEmpty && aligned.edges.isEmpty && aligned.edgeMinutes.isEmpty)
+        #expect(aligned.minutes.isEmpty && aligned.edges.isEmpty && aligned.edgeMinutes.isEmpty && aligned.slots.isEmpty && aligned.counted.isEmpty)
     }
 
-    @Test func anEdgeLongerThanHalfAMinuteIsCountedByItsComplement() {
-        let plan = TrendQueries.plan(window("2026-11-23T13:05:10Z", "2026-11-23T14:05:50Z"))
-        #expect(plan.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T13:05:00Z", "2026-11-23T13:05:10Z"), sign: -1),
-                                 TrendQueries.SignedPiece(window: window("2026-11-23T14:05:50Z", "2026-11-23T14:06:00Z"), sign: -1)])
-        #expect(plan.addedMinutes == [window("2026-11-23T13:05:00Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:06:00Z")])
-        // Half a minute or less: the edge itself.
-        let short = TrendQueries.plan(window("2026-11-23T13:05:30Z", "2026-11-23T14:05:20Z"))
-        #expect(short.counted.map(\.sign) == [1, 1] && short.counted.map(\.window) == short.edges && short.addedMinutes.isEmpty)
-        // Inside one minute, touching neither end: no complement in one piece.
-        let inside = TrendQueries.plan(window("2026-11-23T10:20:05Z", "2026-11-23T10:20:55Z"))
-        #expect(inside.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T10:20:05Z", "2026-11-23T10:20:55Z"), sign: 1)])
-        // Inside one minute from its start: the rest of the minute.
-        let start = TrendQueries.plan(window("2026-11-23T10:20:00Z", "2026-11-23T10:20:45Z"))
-        #expect(start.counted == [TrendQueries.SignedPiece(window: window("2026-11-23T10:20:45Z", "2026-11-23T10:21:00Z"), sign: -1)])
-        #expect(start.addedMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:21:00Z")])
+    @Test func aPartialSlotLongerThanHalfASlotIsCountedByItsComplement() {
+        let plan = TrendQueries.plan(window("2026-11-23T13:05:13Z", "2026-11-23T14:05:48Z"))
+        #expect(plan.counted == [piece("2026-11-23T13:05:10Z", "2026-11-23T13:05:13Z", -1), piece("2026-11-23T14:05:48Z", "2026-11-23T14:05:50Z", -1)])
+        #expect(plan.slots == [window("2026-11-23T13:05:10Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:05:50Z")])
+        // Half a slot or less: the partial slot itself.
+        let short = TrendQueries.plan(window("2026-11-23T13:05:17Z", "2026-11-23T14:05:44Z"))
+        #expect(short.counted == [piece("2026-11-23T13:05:17Z", "2026-11-23T13:05:20Z", 1), piece("2026-11-23T14:05:40Z", "2026-11-23T14:05:44Z", 1)])
+        #expect(short.slots == [window("2026-11-23T13:05:20Z", "2026-11-23T13:06:00Z"), window("2026-11-23T14:05:00Z", "2026-11-23T14:05:40Z")])
+        // Inside one slot, touching neither end: no complement in one piece.
+        let inside = TrendQueries.plan(window("2026-11-23T10:20:11Z", "2026-11-23T10:20:19Z"))
+        #expect(inside.counted == [piece("2026-11-23T10:20:11Z", "2026-11-23T10:20:19Z", 1)] && inside.slots.isEmpty)
+        // Inside one slot from its start: the rest of the slot.
+        let start = TrendQueries.plan(window("2026-11-23T10:20:10Z", "2026-11-23T10:20:17Z"))
+        #expect(start.counted == [piece("2026-11-23T10:20:17Z", "2026-11-23T10:20:20Z", -1)])
+        #expect(start.slots == [window("2026-11-23T10:20:10Z", "2026-11-23T10:20:20Z")])
+        // Across one slot boundary, holding no whole slot: the facts as they are.
+        let across = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:13Z"))
+        #expect(across.counted == [piece("2026-11-23T10:20:07Z", "2026-11-23T10:20:13Z", 1)] && across.slots.isEmpty)
+        // Inside one minute, both ends past half their slots: the minute's slots less 3 s at each end.
+        let both = TrendQueries.plan(window("2026-11-23T10:20:03Z", "2026-11-23T10:20:57Z"))
+        #expect(both.counted == [piece("2026-11-23T10:20:00Z", "2026-11-23T10:20:03Z", -1), piece("2026-11-23T10:20:57Z", "2026-11-23T10:21:00Z", -1)])
+        #expect(both.slots == [window("2026-11-23T10:20:00Z", "2026-11-23T10:21:00Z")])
     }
 
-    @Test func aWindowInsideOneOrTwoMinutesIsAllFacts() {
+    @Test func aWindowInsideOneOrTwoMinutesIsSlotsAndFacts() {
         let inside = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:21:30Z"))
         #expect(inside.hours == nil && inside.minutes.isEmpty)
         #expect(inside.edges == [window("2026-11-23T10:20:07Z", "2026-11-23T10:21:30Z")])
         #expect(inside.edgeMinutes == [window("2026-11-23T10:20:00Z", "2026-11-23T10:22:00Z")])
+        #expect(inside.slots == [window("2026-11-23T10:20:10Z", "2026-11-23T10:21:30Z")])
+        #expect(inside.counted == [piece("2026-11-23T10:20:07Z", "2026-11-23T10:20:10Z", 1)])
         let empty = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:07Z"))
-        #expect(empty.edges.isEmpty && empty.minutes.isEmpty && empty.hours == nil)
+        #expect(empty.edges.isEmpty && empty.minutes.isEmpty && empty.hours == nil && empty.slots.isEmpty && empty.counted.isEmpty)
     }
 
     @Test func topHashtagsBindsThePlan() {
@@ -57,16 +74,16 @@ import Testing
         let unused = "1970-01-01T00:00:00Z"
         #expect(query.parameters == ["2026-11-23T11:00:00.000Z", "2026-11-23T12:00:00.000Z",
                                      "2026-11-23T10:21:00.000Z", "2026-11-23T11:00:00.000Z", unused, unused,
-                                     "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused,
+                                     unused, unused, unused, unused,
                                      "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", unused, unused, "5",
-                                     "1", "0", unused, unused, unused, unused])
-        // The end edge (10:23:00 to 10:23:40) is longer than half its minute: its minute's rollup
-        // row less the facts of 10:23:40 to 10:24:00.
-        let complement = TrendQueries.topHashtags(window("2026-11-23T10:20:30Z", "2026-11-23T10:23:40Z"), limit: 5)
+                                     "0", "0", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused])
+        // Both partial slots (10:20:34 to :40, 10:23:40 to :47) are longer than half a slot: their
+        // slots' rollup rows less the facts of 10:20:30 to :34 and 10:23:47 to :50.
+        let complement = TrendQueries.topHashtags(window("2026-11-23T10:20:34Z", "2026-11-23T10:23:47Z"), limit: 5)
         #expect(complement.parameters == [unused, unused, "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", unused, unused,
-                                          "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:40.000Z", "2026-11-23T10:24:00.000Z",
+                                          "2026-11-23T10:20:30.000Z", "2026-11-23T10:20:34.000Z", "2026-11-23T10:23:47.000Z", "2026-11-23T10:23:50.000Z",
                                           "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", "5",
-                                          "1", "-1", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", unused, unused])
+                                          "-1", "-1", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:23:50.000Z"])
         let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
         #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
     }

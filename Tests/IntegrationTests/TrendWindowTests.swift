@@ -4,12 +4,12 @@ import ChirpStore
 import Foundation
 import Testing
 
-/// The top hashtags of any window, from the rollups plus at most two partial minutes of facts
-/// counted for the tags that can still make the top, equal a count of the facts alone: over
-/// hundreds of random windows (millisecond ends, from a second to three hours) and limits, on
-/// skewed tags with bursts straddling minute boundaries, where the edges decide the ranking.
-/// And the per-minute rollups the database keeps follow inserts, deletes and updates, and the
-/// dashboard's sliding-hour datasets, which read them, equal the facts.
+/// The top hashtags of any window, from the rollups plus at most two partial 10-second slots of
+/// facts counted for the tags that can still make the top, equal a count of the facts alone:
+/// over hundreds of random windows (millisecond ends, from a second to three hours) and limits,
+/// on skewed tags with bursts straddling minute and slot boundaries, where the edges decide the
+/// ranking. And the per-minute and per-slot rollups the database keeps follow inserts, deletes
+/// and updates, and the dashboard's sliding-hour datasets, which read them, equal the facts.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct TrendWindowTests {
     @Test func topHashtagsEqualTheFactsForAnyWindow() throws {
@@ -32,11 +32,18 @@ struct TrendWindowTests {
                    timestamptz '2026-01-01 10:00:00+00' + m * interval '1 minute' + (random() * 8 - 4) * interval '1 second'
             FROM generate_series(1, 180, 3) m, generate_series(1, 400) g
             """)
+        // And a few seconds either side of slot boundaries inside minutes.
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            SELECT 's' || m || '-' || g, 1, 'slot' || (m % 5), '#Slot' || (m % 5),
+                   timestamptz '2026-01-01 10:00:00+00' + m * interval '1 minute' + (10 * (1 + m % 5) + random() * 6 - 3) * interval '1 second'
+            FROM generate_series(2, 180, 3) m, generate_series(1, 300) g
+            """)
         try database.execute("""
             INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
             SELECT date_trunc('hour', created_at), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
             """)
-        try database.execute("ANALYZE tweet_hashtags, hashtag_counts_minutely, hashtag_counts_hourly")
+        try database.execute("ANALYZE tweet_hashtags, hashtag_counts_minutely, hashtag_counts_10s, hashtag_counts_hourly")
 
         let base: Int64 = 1_767_261_600_000  // 2026-01-01T10:00:00Z
         var random = SplitMix64(seed: 7)
@@ -75,24 +82,27 @@ struct TrendWindowTests {
             VALUES ('z1', 1, 'zoned', '#zoned', timestamptz '1971-06-01 11:59:50+00')
             """)
         try database.execute("SET TimeZone = 'UTC'")
-        let check = try #require(RollupCheck.statements.first { $0.rollup == "hashtag_counts_minutely" })
-        #expect(try database.execute(check.sql)[0, "mismatches"] == "0")
-        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely WHERE tag_key = 'burst4' OR count <= 0")[0, "n"] == "0")
+        for rollup in ["hashtag_counts_minutely", "hashtag_counts_10s"] {
+            let check = try #require(RollupCheck.statements.first { $0.rollup == rollup })
+            #expect(try database.execute(check.sql)[0, "mismatches"] == "0", "\(rollup)")
+            #expect(try database.execute("SELECT count(*) AS n FROM \(rollup) WHERE tag_key = 'burst4' OR count <= 0")[0, "n"] == "0", "\(rollup)")
+        }
+        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_10s WHERE slot = timestamptz '1971-06-01 11:59:50+00'")[0, "n"] == "1")
         try database.execute("TRUNCATE tweet_hashtags")
-        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
+        #expect(try database.execute("SELECT (SELECT count(*) FROM hashtag_counts_minutely) + (SELECT count(*) FROM hashtag_counts_10s) AS n")[0, "n"] == "0")
         // One TRUNCATE of both, as a reset of the whole store names them.
         try database.execute("""
             INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
             VALUES ('z2', 1, 'again', '#again', timestamptz '2026-01-01 00:00:00+00')
             """)
-        try database.execute("TRUNCATE tweet_hashtags, hashtag_counts_minutely")
-        #expect(try database.execute("SELECT count(*) AS n FROM hashtag_counts_minutely")[0, "n"] == "0")
+        try database.execute("TRUNCATE tweet_hashtags, hashtag_counts_minutely, hashtag_counts_10s")
+        #expect(try database.execute("SELECT (SELECT count(*) FROM hashtag_counts_minutely) + (SELECT count(*) FROM hashtag_counts_10s) AS n")[0, "n"] == "0")
     }
 
-    /// The dashboard's sliding-hour datasets read whole minutes from rollups and only the hour's
-    /// partial minutes from the facts: their answers equal the facts-only count at any moment
-    /// (`now()` set to instants with microseconds, on minute boundaries, and past the data). And
-    /// the tweets-per-minute rollup the database keeps follows every change to `tweets`.
+    /// The dashboard's sliding-hour datasets read whole minutes and slots from rollups and only
+    /// the rest from the facts: their answers equal the facts-only count at any moment (`now()`
+    /// set to instants with microseconds, on minute and 10-second boundaries, and past the data).
+    /// And the tweets-per-minute rollup the database keeps follows every change to `tweets`.
     @Test func dashboardDatasetsEqualTheFactsAtAnyMoment() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
@@ -116,12 +126,13 @@ struct TrendWindowTests {
                 FROM tweets t, generate_series(1, 1 + (hashtext(t.id) & 3) % 3) p
             ) drawn
             """)
-        // Tweets on minute boundaries and a microsecond either side, each with its own tag.
+        // Tweets on minute and slot boundaries and a microsecond either side, each with its own tag.
         try database.execute("""
             INSERT INTO tweets (id, created_at, text, lang, is_retweet, format, categories, hashtags, mentions, hashtag_rules, category_rules)
-            SELECT 'e' || m || '/' || d, timestamptz '2026-01-01 10:00:00+00' + m * interval '1 minute' + d * interval '1 microsecond',
+            SELECT 'e' || m || '/' || s || '/' || d,
+                   timestamptz '2026-01-01 10:00:00+00' + m * interval '1 minute' + s * interval '1 second' + d * interval '1 microsecond',
                    'text', 'en', false, 'v2', '{}', '{}', '{}', 'r', 'r'
-            FROM generate_series(1, 179, 2) m, generate_series(-1, 1) d
+            FROM generate_series(1, 179, 2) m, unnest(ARRAY[0, 20, 50]) s, generate_series(-1, 1) d
             """)
         try database.execute("""
             INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
@@ -135,7 +146,7 @@ struct TrendWindowTests {
                    '#rare', created_at
             FROM tweets WHERE id ~ '^d.*[05]$' AND abs(extract(second FROM created_at + interval '30 seconds') - 30) < 4
             """)
-        try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely")
+        try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely, hashtag_counts_10s")
 
         let datasets = Paths.repository.appendingPathComponent("deploy/superset/dashboard/datasets/Chirpstream")
         func datasetSQL(_ name: String) throws -> String {
@@ -165,7 +176,8 @@ struct TrendWindowTests {
         let base: Int64 = 1_767_261_600_000_000  // 2026-01-01T10:00:00Z in microseconds
         var random = SplitMix64(seed: 11)
         var moments: [Int64] = [base + 91 * 60_000_000, base + 121 * 60_000_000 + 1, base + 121 * 60_000_000 - 1, base + 123 * 60_000_000 + 2,
-                                base + 200 * 60_000_000 - 1, base + 250 * 60_000_000]
+                                base + 125 * 60_000_000 + 20_000_000, base + 127 * 60_000_000 + 50_000_000 + 1, base + 129 * 60_000_000 + 20_000_000 - 1,
+                                base + 131 * 60_000_000 + 5_000_000, base + 200 * 60_000_000 - 1, base + 250 * 60_000_000]
         for _ in 0..<120 { moments.append(base + 30 * 60_000_000 + Int64(random.next() % (180 * 60_000_000))) }
         var nonEmpty = 0
         for moment in moments {
