@@ -79,11 +79,12 @@ public enum TrendQueries {
 
     /// One edge as a run of whole slots and the facts around it; a partial slot that is more
     /// than half its slot and touches one of its ends is taken as the whole slot (added to the
-    /// run, which it adjoins) less the rest.
+    /// run, which it adjoins) less the rest. An edge that holds no whole slot but crosses a slot
+    /// boundary is two partial slots, one each side of it.
     static func slotsAndFacts(_ edge: TimeWindow) -> (TimeWindow?, [SignedPiece]) {
         let from = edge.from.millisecondsSinceEpoch, to = edge.to.millisecondsSinceEpoch
         let firstSlot = ceilDiv(from, slotMs) * slotMs, lastSlot = floorDiv(to, slotMs) * slotMs
-        let partial = firstSlot < lastSlot ? [span(from, firstSlot), span(lastSlot, to)].filter { $0.from < $0.to } : [edge]
+        let partial = firstSlot <= lastSlot ? [span(from, firstSlot), span(lastSlot, to)].filter { $0.from < $0.to } : [edge]
         var low = firstSlot < lastSlot ? firstSlot : Int64.max, high = firstSlot < lastSlot ? lastSlot : Int64.min
         var counted: [SignedPiece] = []
         for piece in partial {

@@ -49,9 +49,13 @@ import Testing
         let start = TrendQueries.plan(window("2026-11-23T10:20:10Z", "2026-11-23T10:20:17Z"))
         #expect(start.counted == [piece("2026-11-23T10:20:17Z", "2026-11-23T10:20:20Z", -1)])
         #expect(start.slots == [window("2026-11-23T10:20:10Z", "2026-11-23T10:20:20Z")])
-        // Across one slot boundary, holding no whole slot: the facts as they are.
+        // Across one slot boundary, holding no whole slot: a partial slot either side of it.
         let across = TrendQueries.plan(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:13Z"))
-        #expect(across.counted == [piece("2026-11-23T10:20:07Z", "2026-11-23T10:20:13Z", 1)] && across.slots.isEmpty)
+        #expect(across.counted == [piece("2026-11-23T10:20:07Z", "2026-11-23T10:20:10Z", 1), piece("2026-11-23T10:20:10Z", "2026-11-23T10:20:13Z", 1)])
+        #expect(across.slots.isEmpty)
+        let wide = TrendQueries.plan(window("2026-11-23T10:20:01Z", "2026-11-23T10:20:19Z"))
+        #expect(wide.counted == [piece("2026-11-23T10:20:00Z", "2026-11-23T10:20:01Z", -1), piece("2026-11-23T10:20:19Z", "2026-11-23T10:20:20Z", -1)])
+        #expect(wide.slots == [window("2026-11-23T10:20:00Z", "2026-11-23T10:20:20Z")])
         // Inside one minute, both ends past half their slots: the minute's slots less 3 s at each end.
         let both = TrendQueries.plan(window("2026-11-23T10:20:03Z", "2026-11-23T10:20:57Z"))
         #expect(both.counted == [piece("2026-11-23T10:20:00Z", "2026-11-23T10:20:03Z", -1), piece("2026-11-23T10:20:57Z", "2026-11-23T10:21:00Z", -1)])

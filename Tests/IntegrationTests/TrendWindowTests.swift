@@ -82,6 +82,12 @@ struct TrendWindowTests {
             VALUES ('z1', 1, 'zoned', '#zoned', timestamptz '1971-06-01 11:59:50+00')
             """)
         try database.execute("SET TimeZone = 'UTC'")
+        // Before the epoch, slots still start at whole multiples of 10 s (as TrendQueries floors).
+        try database.execute("""
+            INSERT INTO tweet_hashtags (tweet_id, position, tag_key, tag, created_at)
+            VALUES ('z0', 1, 'early', '#early', timestamptz '1969-12-31 23:59:55.5+00')
+            """)
+        #expect(try database.execute("SELECT slot::text FROM hashtag_counts_10s WHERE tag_key = 'early'")[0, "slot"] == "1969-12-31 23:59:50+00")
         for rollup in ["hashtag_counts_minutely", "hashtag_counts_10s"] {
             let check = try #require(RollupCheck.statements.first { $0.rollup == rollup })
             #expect(try database.execute(check.sql)[0, "mismatches"] == "0", "\(rollup)")
@@ -189,6 +195,26 @@ struct TrendWindowTests {
             if answer[0, "tweets_last_hour"] != "0" { nonEmpty += 1 }
         }
         #expect(nonEmpty > 100)
+
+        // The datasets of the last 24 hours start at a UTC hour whatever the session's zone (in
+        // this one, rounding in the session's zone would start them at a quarter past, and leave
+        // out the data's first hour).
+        try database.execute("""
+            INSERT INTO language_counts_hourly (hour, lang, count)
+            SELECT date_trunc('hour', created_at), coalesce(lang, 'und'), count(*) FROM tweets GROUP BY 1, 2
+            """)
+        try database.execute("""
+            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
+            SELECT date_trunc('hour', created_at), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
+            """)
+        let dayLater = "2026-01-02 09:30:00+00"  // its last 24 hours start at 10:00 UTC, the data's first hour
+        let languages = try datasetSQL("chirp_languages_24h"), byHour = try datasetSQL("chirp_hashtags_by_hour")
+        let inDay = try reader.execute("SELECT * FROM (\(languages)) d ORDER BY lang", [dayLater])
+        let fromFacts = try database.execute("""
+            SELECT lang, count(*) AS tweets FROM tweets WHERE created_at >= timestamptz '2026-01-01 10:00:00+00' GROUP BY lang ORDER BY lang
+            """)
+        #expect(rows(inDay) == rows(fromFacts), "\(rows(inDay)) against \(rows(fromFacts))")
+        #expect(try reader.execute("SELECT count(DISTINCT hour) AS n FROM (\(byHour)) d", [dayLater])[0, "n"] == "3")
 
         // The rollup follows deletes, updates that move tweets across minutes, inserts from a
         // session in a zone whose offset is not whole minutes, and truncation.
