@@ -10,7 +10,8 @@ import Foundation
 /// checked exact against the facts where it reads them), and the bytes on disk per tweet by table
 /// and index. At the largest size it also times `chirp recompute` of the last day, `chirp verify`,
 /// and dropping a day of raw payloads while a loader loads. Then the same store anew with
-/// BENCH_STORE_DENSE tweets within the last 90 minutes, as a stream of ~2 000 tweets/s leaves it.
+/// BENCH_STORE_DENSE tweets within the last 90 minutes, as a stream of ~2 000 tweets/s leaves it
+/// (loaded in event-time order, a million after another).
 enum StoreScaleBench {
     static let hour: Int64 = 3_600_000
 
@@ -20,6 +21,9 @@ enum StoreScaleBench {
         let dense = Int(environment["BENCH_STORE_DENSE"] ?? "") ?? 10_000_000
         let runs = max(10, Int(environment["BENCH_STORE_RUNS"] ?? "") ?? 50)
         let connections = max(1, Int(environment["BENCH_STORE_LOADERS"] ?? "") ?? 2)
+        // The dense store is loaded in event-time order, as the stream that leaves it writes it;
+        // BENCH_STORE_DENSE_INTERLEAVED=1 spreads every million over the whole 90 minutes instead.
+        let interleaved = environment["BENCH_STORE_DENSE_INTERLEAVED"] == "1"
         // The questions are asked as the CLI and Superset ask them: as chirp_reader, with its
         // role's settings, when the stack's reader URL is given.
         let store: AnalyticsStore, reader: AnalyticsStore
@@ -48,8 +52,9 @@ enum StoreScaleBench {
                     """)
             } catch { StoreBench.fail("truncate: \(error)") }
             var denseBench = Grower(url: url, connections: connections, nowMs: nowMs, seedBase: 90_000)
-            denseBench.grow(to: dense, start: Timestamp(millisecondsSinceEpoch: nowMs - 90 * 60_000), spanSeconds: 90 * 60 - 1)
-            checkpoint(store, reader: reader, "\(dense.formatted()) tweets within the last 90 minutes (dense)", nowMs: nowMs, runs: runs,
+            denseBench.grow(to: dense, start: Timestamp(millisecondsSinceEpoch: nowMs - 90 * 60_000), spanSeconds: 90 * 60 - 1, inOrder: !interleaved)
+            checkpoint(store, reader: reader, "\(dense.formatted()) tweets within the last 90 minutes (dense, \(interleaved ? "every million over all of them" : "loaded in time order"))",
+                       nowMs: nowMs, runs: runs,
                        payloadBytes: denseBench.payloadBytes, tweets: denseBench.loaded)
         }
         _ = now
@@ -65,10 +70,14 @@ enum StoreScaleBench {
         var payloadBytes = 0
         var firstRate: Double?
 
-        mutating func grow(to size: Int, start: Timestamp, spanSeconds: Int) {
+        /// Each million is spread over the whole span (the store grows denser), or, `inOrder`,
+        /// over its own share of it after the previous million's, as a stream fills a store.
+        mutating func grow(to size: Int, start: Timestamp, spanSeconds: Int, inOrder: Bool = false) {
             while loaded < size {
                 let count = min(1_000_000, size - loaded)
-                let load = StoreLoad(url: url, connections: connections, start: start, spanSeconds: spanSeconds,
+                let from = inOrder ? start.millisecondsSinceEpoch + Int64(spanSeconds) * 1000 * Int64(loaded) / Int64(size) : start.millisecondsSinceEpoch
+                let span = inOrder ? max(1, spanSeconds * count / size) : spanSeconds
+                let load = StoreLoad(url: url, connections: connections, start: Timestamp(millisecondsSinceEpoch: from), spanSeconds: span,
                                      receivedAt: Timestamp(millisecondsSinceEpoch: nowMs), seedBase: seedBase, firstOffset: Int64(loaded))
                 let outcome = load.load(count)
                 seedBase += UInt64(connections)
