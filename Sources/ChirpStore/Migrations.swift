@@ -444,6 +444,14 @@ public enum Migrations {
             $fn$;
             \(ownersOnly("chirp_hashtag_minutes_truncated()"))
             """),
+        // The facts' time index (8) served the readers that asked `tweet_hashtags` by time alone:
+        // the dashboard's partial minutes. Its top 10 now counts its two partial slots per tag
+        // that their slots' rollup rows name, by the tag-then-time index, like `chirp trends`; so
+        // the index cost an entry per hashtag use (about 70 B, and its share of every load) for
+        // nobody. A reader that still asks by time alone (a CLI older than 7) scans instead.
+        Migration(version: 12, name: "hashtag facts without the time index", sql: """
+            DROP INDEX IF EXISTS tweet_hashtags_time_idx;
+            """),
     ]
 
     /// The 10-second slot a time falls in (slots start at whole multiples of 10 s since the epoch,

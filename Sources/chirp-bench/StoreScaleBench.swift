@@ -75,9 +75,11 @@ enum StoreScaleBench {
         mutating func grow(to size: Int, start: Timestamp, spanSeconds: Int, inOrder: Bool = false) {
             while loaded < size {
                 let count = min(1_000_000, size - loaded)
-                let from = inOrder ? start.millisecondsSinceEpoch + Int64(spanSeconds) * 1000 * Int64(loaded) / Int64(size) : start.millisecondsSinceEpoch
-                let span = inOrder ? max(1, spanSeconds * count / size) : spanSeconds
-                let load = StoreLoad(url: url, connections: connections, start: Timestamp(millisecondsSinceEpoch: from), spanSeconds: span,
+                // In order: seconds [span·loaded/size, span·(loaded+count)/size) of the span, so
+                // the slices meet, and the last ends where the span does.
+                let sliceStart = inOrder ? spanSeconds * loaded / size : 0, sliceEnd = inOrder ? spanSeconds * (loaded + count) / size : spanSeconds
+                let load = StoreLoad(url: url, connections: connections, start: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(sliceStart) * 1000),
+                                     spanSeconds: max(1, sliceEnd - sliceStart),
                                      receivedAt: Timestamp(millisecondsSinceEpoch: nowMs), seedBase: seedBase, firstOffset: Int64(loaded))
                 let outcome = load.load(count)
                 seedBase += UInt64(connections)
