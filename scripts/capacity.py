@@ -21,9 +21,9 @@ import re
 CPU_US = {"sender": 12, "bridge": 14, "categorizer": 11, "loader": 8, "mosquitto": 15, "kafka": 11, "postgres": 30}
 # Measured: each stage alone draining a backlog (`make bench`, 2026-12-04 night), tweets/s of one instance.
 INSTANCE_RATE = {"bridge": 39_508, "categorizer": 102_069, "loader": 32_384}
-# Measured: `make bench-store` (2026-12-05 evening), 10 M tweets within 90 minutes: bytes on disk per tweet, every
+# Measured: `make bench-store` (2026-12-05 late evening, schema 12), 10 M tweets within 90 minutes: bytes on disk per tweet, every
 # table and index.
-STORE_BYTES = 1_298
+STORE_BYTES = 1_232
 RAW_JSON_BYTES = 303          # measured: the v2 corpus's mean line
 ENRICHED_BYTES = 877          # measured on tweets.enriched: value 419, headers 438 (the raw payload among them), key 19
 HEADROOM = 0.6                # ASSUMED: run every part at 60 % of what it can do, for bursts and a lost node

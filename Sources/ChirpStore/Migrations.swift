@@ -445,11 +445,15 @@ public enum Migrations {
             \(ownersOnly("chirp_hashtag_minutes_truncated()"))
             """),
         // The facts' time index (8) served the readers that asked `tweet_hashtags` by time alone:
-        // the dashboard's partial minutes. Its top 10 now counts its two partial slots per tag
-        // that their slots' rollup rows name, by the tag-then-time index, like `chirp trends`; so
-        // the index cost an entry per hashtag use (about 70 B, and its share of every load) for
-        // nobody. A reader that still asks by time alone (a CLI older than 7) scans instead.
+        // the dashboard's partial minutes. Its top 10 now reads as `chirp trends` does, the
+        // partial slots only for the tags that can still make the top, by the tag-then-time
+        // index; so the index cost an entry per hashtag use (about 70 B, and its share of every
+        // load) for nobody. A reader that still asks by time alone (a CLI older than 7, a Superset
+        // given the datasets of an earlier version) scans instead. Dropping it waits for every
+        // transaction using the table and holds up every one after it: it gives up after 10 s
+        // rather than stall the loaders behind a long verify or dump (run `chirp migrate` again).
         Migration(version: 12, name: "hashtag facts without the time index", sql: """
+            SET LOCAL lock_timeout = '10s';
             DROP INDEX IF EXISTS tweet_hashtags_time_idx;
             """),
     ]

@@ -110,7 +110,7 @@ public struct RecomputeBatch: Sendable {
         WHERE t.created_at <> s.created_at ORDER BY minute
         ON CONFLICT (minute) DO UPDATE SET count = r.count
         """,
-        // Their hashtag rows go, found by the time index from what the tweet holds now (hence
+        // Their hashtag rows go, found by the tag-then-time index from what the tweet holds now (hence
         // before the rewrite): its time and hashtag keys, which the loader and recompute always
         // write together with the rows.
         """
