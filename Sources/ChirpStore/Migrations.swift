@@ -292,24 +292,7 @@ public enum Migrations {
 
             CREATE FUNCTION chirp_hashtag_minutes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
             BEGIN
-                IF TG_OP IN ('DELETE', 'UPDATE') THEN
-                    -- Rows locked in key order, as every writer of a rollup takes them.
-                    PERFORM 1 FROM hashtag_counts_minutely r
-                    WHERE (r.minute, r.tag_key) IN (SELECT date_trunc('minute', created_at), tag_key FROM removed)
-                    ORDER BY r.minute, r.tag_key FOR UPDATE;
-                    UPDATE hashtag_counts_minutely r SET count = r.count - g.n
-                    FROM (SELECT date_trunc('minute', created_at) AS minute, tag_key, count(*) AS n FROM removed GROUP BY 1, 2) g
-                    WHERE r.minute = g.minute AND r.tag_key = g.tag_key;
-                    DELETE FROM hashtag_counts_minutely r
-                    USING (SELECT DISTINCT date_trunc('minute', created_at) AS minute, tag_key FROM removed) g
-                    WHERE r.minute = g.minute AND r.tag_key = g.tag_key AND r.count <= 0;
-                END IF;
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                    INSERT INTO hashtag_counts_minutely AS r (minute, tag_key, tag, count)
-                    SELECT date_trunc('minute', created_at), tag_key, min(tag), count(*) FROM added
-                    GROUP BY 1, 2 ORDER BY 1, 2
-                    ON CONFLICT (minute, tag_key) DO UPDATE SET count = r.count + EXCLUDED.count;
-                END IF;
+                \(minuteRollup)
                 RETURN NULL;
             END
             $fn$;
@@ -427,7 +410,7 @@ public enum Migrations {
             CREATE OR REPLACE FUNCTION chirp_hashtag_minutes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
             BEGIN
                 -- Minute rows before 10-second rows.
-                \(hashtagRollup("hashtag_counts_minutely", column: "minute", bucket: "date_trunc('minute', created_at)"))
+                \(minuteRollup)
                 \(hashtagRollup("hashtag_counts_10s", column: "slot", bucket: slotOf("created_at")))
                 RETURN NULL;
             END
@@ -463,6 +446,9 @@ public enum Migrations {
     static func slotOf(_ time: String) -> String {
         "date_bin('10 seconds', \(time), timestamptz 'epoch')"
     }
+
+    /// What migrations 7 and 11 keep `hashtag_counts_minutely` by (11 adds the slots after it).
+    static let minuteRollup = hashtagRollup("hashtag_counts_minutely", column: "minute", bucket: "date_trunc('minute', created_at)")
 
     /// The part of a trigger on `tweet_hashtags` that keeps one hashtag rollup, keyed by
     /// (`column`, `tag_key`) with `column` = `bucket` (an expression of `created_at`), equal to
