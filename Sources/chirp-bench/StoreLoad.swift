@@ -17,6 +17,8 @@ struct StoreLoad {
     var receivedAt: Timestamp
     /// Seeds (and offsets) differ per call, so successive loads add new tweets.
     var seedBase: UInt64 = 4242
+    /// Distinct hashtags the generator draws from (its default: 300).
+    var vocabulary: Int?
     var firstOffset: Int64 = 0
 
     struct Outcome {
@@ -39,7 +41,9 @@ struct StoreLoad {
                 let share = count / connections + (worker < count % connections ? 1 : 0)
                 let store: AnalyticsStore
                 do { store = try AnalyticsStore(url: url) } catch { StoreBench.fail("\(error)") }
-                var generator = SyntheticTweets(.init(count: share, seed: seedBase + UInt64(worker), start: start, spanSeconds: spanSeconds))
+                var settings = SyntheticTweets.Settings(count: share, seed: seedBase + UInt64(worker), start: start, spanSeconds: spanSeconds)
+                if let vocabulary { settings.vocabulary = vocabulary }
+                var generator = SyntheticTweets(settings)
                 var batch = TweetBatch()
                 var offset = firstOffset
                 var databaseTime = Duration.zero

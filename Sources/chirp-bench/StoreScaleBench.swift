@@ -24,6 +24,9 @@ enum StoreScaleBench {
         // The dense store is loaded in event-time order, as the stream that leaves it writes it;
         // BENCH_STORE_DENSE_INTERLEAVED=1 spreads every million over the whole 90 minutes instead.
         let interleaved = environment["BENCH_STORE_DENSE_INTERLEAVED"] == "1"
+        // How many distinct hashtags the generated tweets draw from (Zipf): 300 unless set. A
+        // wide vocabulary puts nearly a rollup row per use in the minutes and slots.
+        let vocabulary = Int(environment["BENCH_STORE_VOCABULARY"] ?? "")
         // The questions are asked as the CLI and Superset ask them: as chirp_reader, with its
         // role's settings, when the stack's reader URL is given.
         let store: AnalyticsStore, reader: AnalyticsStore
@@ -34,9 +37,9 @@ enum StoreScaleBench {
         } catch { StoreBench.fail("\(error)") }
         let nowMs = Int64(Date().timeIntervalSince1970) * 1000
         let now = Timestamp(millisecondsSinceEpoch: nowMs)
-        print("analytics store at scale (PostgreSQL alone, \(connections) loader connections, \(runs) runs per question):")
+        print("analytics store at scale (PostgreSQL alone, \(connections) loader connections, \(runs) runs per question, \(vocabulary ?? 300) distinct hashtags):")
 
-        var bench = Grower(url: url, connections: connections, nowMs: nowMs)
+        var bench = Grower(url: url, connections: connections, nowMs: nowMs, vocabulary: vocabulary)
         for size in sizes {
             bench.grow(to: size, start: Timestamp(millisecondsSinceEpoch: nowMs - 24 * hour), spanSeconds: 86_400 - 1)
             checkpoint(store, reader: reader, "\(size.formatted()) tweets over the last 24 h", nowMs: nowMs, runs: runs, payloadBytes: bench.payloadBytes, tweets: bench.loaded)
@@ -51,7 +54,7 @@ enum StoreScaleBench {
                              category_counts_minutely, language_counts_hourly, kafka_offsets
                     """)
             } catch { StoreBench.fail("truncate: \(error)") }
-            var denseBench = Grower(url: url, connections: connections, nowMs: nowMs, seedBase: 90_000)
+            var denseBench = Grower(url: url, connections: connections, nowMs: nowMs, seedBase: 90_000, vocabulary: vocabulary)
             denseBench.grow(to: dense, start: Timestamp(millisecondsSinceEpoch: nowMs - 90 * 60_000), spanSeconds: 90 * 60 - 1, inOrder: !interleaved)
             checkpoint(store, reader: reader, "\(dense.formatted()) tweets within the last 90 minutes (dense, \(interleaved ? "every million over all of them" : "loaded in time order"))",
                        nowMs: nowMs, runs: runs,
@@ -66,6 +69,7 @@ enum StoreScaleBench {
         var connections: Int
         var nowMs: Int64
         var seedBase: UInt64 = 10_000
+        var vocabulary: Int?
         var loaded = 0
         var payloadBytes = 0
         var firstRate: Double?
@@ -80,7 +84,7 @@ enum StoreScaleBench {
                 let sliceStart = inOrder ? spanSeconds * loaded / size : 0, sliceEnd = inOrder ? spanSeconds * (loaded + count) / size : spanSeconds
                 let load = StoreLoad(url: url, connections: connections, start: Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + Int64(sliceStart) * 1000),
                                      spanSeconds: max(1, sliceEnd - sliceStart),
-                                     receivedAt: Timestamp(millisecondsSinceEpoch: nowMs), seedBase: seedBase, firstOffset: Int64(loaded))
+                                     receivedAt: Timestamp(millisecondsSinceEpoch: nowMs), seedBase: seedBase, vocabulary: vocabulary, firstOffset: Int64(loaded))
                 let outcome = load.load(count)
                 seedBase += UInt64(connections)
                 let first = firstRate ?? outcome.rate
@@ -151,6 +155,9 @@ enum StoreScaleBench {
         var p50: Double, p99: Double, rows: Int
         /// nil: no reference; else whether the answers at the first and the slowest end were exact.
         var exact: Bool?
+        /// Why a run failed (a statement timeout, say): reported in place of the times, and the
+        /// bench goes on to the next question.
+        var failure: String?
     }
 
     /// Runs a question `runs` times, its window ending `stepMs` earlier each time when it moves,
@@ -163,7 +170,9 @@ enum StoreScaleBench {
         for run in 0..<runs {
             let end = nowMs - (moves ? Int64(run) * stepMs : 0)
             let t = clock.now
-            do { rows = try ask(end).rows.count } catch { StoreBench.fail("\(name): \(error)") }
+            do { rows = try ask(end).rows.count } catch {
+                return Timed(p50: 0, p99: 0, rows: 0, exact: nil, failure: "run \(run + 1) of \(runs) failed after \(String(format: "%.0f", StoreBench.seconds(clock.now - t) * 1000)) ms: \(error)")
+            }
             times.append((StoreBench.seconds(clock.now - t) * 1000, end))
         }
         let slowest = times.max { $0.ms < $1.ms }!.end
@@ -180,6 +189,10 @@ enum StoreScaleBench {
 
     static func report(_ name: String, _ timed: Timed) {
         let verdict = timed.exact.map { $0 ? ", exact" : ", DIFFERS FROM THE FACTS" } ?? ""
+        if let failure = timed.failure {
+            print("    " + name.padding(toLength: 44, withPad: " ", startingAt: 0) + "FAILED: " + failure)
+            return
+        }
         print("    " + name.padding(toLength: 44, withPad: " ", startingAt: 0)
               + String(format: "p50 %7.1f ms, p99 %7.1f ms (%d rows%@)", timed.p50, timed.p99, timed.rows, verdict))
     }

@@ -114,6 +114,30 @@ import Testing
         #expect(uncategorized > 0 && uncategorized < 1000)
     }
 
+    /// A wide vocabulary: tags past the 300 built-in ones are `tagN`, N at most the vocabulary,
+    /// the Zipf head is the same tags, and the default draws only the built-in ones.
+    @Test func generatorVocabularyWidensTheTail() throws {
+        func hashtags(vocabulary: Int?) throws -> [String: Int] {
+            var settings = SyntheticTweets.Settings(count: 20_000, seed: 5, start: Timestamp(parsing: "2024-01-01T00:00:00Z")!, spanSeconds: 3600)
+            if let vocabulary { settings.vocabulary = vocabulary }
+            var generator = SyntheticTweets(settings)
+            var counts: [String: Int] = [:]
+            while let line = generator.next() {
+                let tweet = try #require(try TweetDecoder.decode(bytes: line).first)
+                for tag in HashtagExtractor.extract(tweet.text) { counts[tag.key, default: 0] += 1 }
+            }
+            return counts
+        }
+        let narrow = try hashtags(vocabulary: nil), wide = try hashtags(vocabulary: 100_000), tiny = try hashtags(vocabulary: 5)
+        #expect(narrow.count <= 300)
+        #expect(!narrow.keys.contains { $0.hasPrefix("tag") && Int($0.dropFirst(3)) != nil })
+        let extra = wide.keys.filter { $0.hasPrefix("tag") && Int($0.dropFirst(3)) != nil }
+        #expect(extra.count > 3 * narrow.count)
+        #expect(extra.allSatisfy { (301...100_000).contains(Int($0.dropFirst(3))!) })
+        #expect(narrow.max { $0.value < $1.value }?.key == wide.max { $0.value < $1.value }?.key)
+        #expect(tiny.count == 5)
+    }
+
     /// `--shape v1.1`: the same tweets as v2 from the same seed, as v1.1 statuses that the decoder
     /// reads back with the same fields, with the entities' positions pointing at the text.
     @Test func v1ShapeHoldsTheSameTweets() throws {

@@ -27,6 +27,10 @@ public struct SyntheticTweets: Sendable {
         public var spanSeconds: Int
         public var users: Int = 2000
         public var shape: Shape = .v2
+        /// How many distinct hashtags the Zipf draw ranges over: the 300 built-in ones by
+        /// default; past them, ranks are named `tag301`, `tag302`, … (a wide vocabulary, as a
+        /// real stream's long tail of rare tags).
+        public var vocabulary: Int = SyntheticTweets.hashtags.count
 
         public init(count: Int, seed: UInt64, start: Timestamp, spanSeconds: Int, shape: Shape = .v2) {
             self.count = count
@@ -96,7 +100,7 @@ public struct SyntheticTweets: Sendable {
         self.rng = SplitMix64(seed: settings.seed)
         var cumulative: [Double] = []
         var total = 0.0
-        for rank in 1...Self.hashtags.count {
+        for rank in 1...max(1, settings.vocabulary) {
             total += 1.0 / pow(Double(rank), 1.1)
             cumulative.append(total)
         }
@@ -111,7 +115,7 @@ public struct SyntheticTweets: Sendable {
             let mid = (low + high) / 2
             if zipf[mid] < u { low = mid + 1 } else { high = mid }
         }
-        return Self.hashtags[low]
+        return low < Self.hashtags.count ? Self.hashtags[low] : "tag\(low + 1)"
     }
 
     private mutating func pick<T>(_ array: [T]) -> T {
