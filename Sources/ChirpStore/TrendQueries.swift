@@ -112,19 +112,33 @@ public enum TrendQueries {
         span(floorDiv(window.from.millisecondsSinceEpoch, unit) * unit, ceilDiv(window.to.millisecondsSinceEpoch, unit) * unit)
     }
 
+    /// How many of each touched hour's most used tags `topHashtags` reads first: enough that
+    /// on a skewed stream the limit-th count in a window beats what any unlisted tag can have
+    /// (the sum over the hours of their last listed counts), few enough to cost a few thousand
+    /// index lookups.
+    public static let listDepth = 30
+
     /// Top `limit` hashtags in the window: columns `tag`, `tag_key`, `count`, most frequent first
     /// (ties by key). Counts are occurrences (a tweet with a tag twice counts it twice), exact for
     /// any window; a tag is shown in a display form its rollup rows recorded (the smallest among
     /// them; each row keeps the form of the first batch that made it).
     ///
-    /// The partial minutes are counted only for the tags that can still make the top: with `t`
-    /// the limit-th largest count over the whole hours and minutes, a tag whose whole count plus
+    /// First from the hours' lists: the `depth` most used tags of every clock hour the window
+    /// touches (`hashtag_counts_hourly` by hour and count). A tag in none of the lists has, in
+    /// each hour, at most that hour's last listed count (nothing, when the list holds the whole
+    /// hour), so at most their sum `u` in the window. Every listed tag is counted exactly, by
+    /// lookups of its rows in the plan's pieces; when the limit-th of those counts is above `u`
+    /// (or `u` is 0), no other tag can make the top and that is the answer, at a cost that does
+    /// not grow with how many distinct tags the window holds.
+    ///
+    /// Otherwise (a flat distribution, or a window too short to beat `u`), the whole count: the
+    /// partial minutes are counted only for the tags that can still make the top: with `t` the
+    /// limit-th largest count over the whole hours and minutes, a tag whose whole count plus
     /// everything in its edge minutes stays below `t` cannot, since `limit` tags already reach
-    /// `t`. So a dense stream's sliding hour reads its rollup rows, the slots of its partial
-    /// minutes, and per candidate tag (a few more than `limit`) an index range of at most
-    /// 5 seconds of facts at each end (the partial slot itself, or the rest of its slot taken
-    /// from the slot's rollup row).
-    public static func topHashtags(_ window: TimeWindow, limit: Int) -> Query {
+    /// `t`. That reads every rollup row of the window's whole minutes, the slots of its partial
+    /// minutes, and per candidate tag an index range of at most 5 seconds of facts at each end
+    /// (the partial slot itself, or the rest of its slot taken from the slot's rollup row).
+    public static func topHashtags(_ window: TimeWindow, limit: Int, depth: Int = listDepth) -> Query {
         let plan = plan(window)
         func pieces(_ windows: [TimeWindow], _ count: Int) -> [String?] {
             (0..<count).flatMap { index -> [String?] in
@@ -132,10 +146,58 @@ public enum TrendQueries {
             }
         }
         let signs = (0..<2).map { index -> String? in index < plan.counted.count ? String(plan.counted[index].sign) : "0" }
+        let touched = plan.edges.isEmpty && plan.minutes.isEmpty && plan.hours == nil ? [] : [around(window, hourMs)]
         let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.counted.map(\.window), 2)
-            + pieces(plan.edgeMinutes, 2) + [String(limit)] + signs + pieces(plan.slots, 2)
+            + pieces(plan.edgeMinutes, 2) + [String(max(limit, 0))] + signs + pieces(plan.slots, 2)
+            + pieces(touched, 1) + [String(max(depth, 1))]
+        // A run of whole buckets as the array of their starts, so that a lookup of some tags is
+        // one index probe per bucket and tag (a range with `tag_key = ANY` would read the range
+        // once per tag).
+        func starts(_ from: Int, _ to: Int, _ unit: String) -> String {
+            "SELECT generate_series($\(from)::timestamptz, $\(to)::timestamptz - interval '\(unit)', interval '\(unit)')"
+        }
+        let listedKeys = "tag_key = ANY (ARRAY(SELECT tag_key FROM listed_keys))"
+        let factsPieces = """
+            $16::integer * (SELECT count(*) FROM tweet_hashtags h
+                            WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
+            + $17::integer * (SELECT count(*) FROM tweet_hashtags h
+                              WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz)
+            """
         return Query(sql: """
-            WITH whole AS (
+            WITH listed AS (
+                SELECT t.hour, l.tag_key, l.count FROM (\(starts(22, 23, "1 hour"))) t (hour) CROSS JOIN LATERAL (
+                    SELECT tag_key, count FROM hashtag_counts_hourly r WHERE r.hour = t.hour ORDER BY count DESC LIMIT $24::integer
+                ) l
+            ), unlisted AS (
+                SELECT coalesce(sum(last), 0) AS u FROM (
+                    SELECT CASE WHEN count(*) < $24::integer THEN 0 ELSE min(count) END AS last FROM listed GROUP BY hour
+                ) per_hour
+            ), listed_keys AS (
+                SELECT DISTINCT tag_key FROM listed
+            ), listed_rows AS (
+                SELECT tag_key, min(tag) AS tag, (coalesce(sum(n) FILTER (WHERE whole), 0))::bigint AS n FROM (
+                    SELECT tag_key, tag, count AS n, true AS whole FROM hashtag_counts_hourly
+                    WHERE hour = ANY (ARRAY(\(starts(1, 2, "1 hour")))) AND \(listedKeys)
+                    UNION ALL
+                    SELECT tag_key, tag, count, true FROM hashtag_counts_minutely
+                    WHERE minute = ANY (ARRAY(\(starts(3, 4, "1 minute")) UNION ALL \(starts(5, 6, "1 minute")))) AND \(listedKeys)
+                    UNION ALL
+                    SELECT tag_key, tag, count, false FROM hashtag_counts_minutely
+                    WHERE minute = ANY (ARRAY(\(starts(11, 12, "1 minute")) UNION ALL \(starts(13, 14, "1 minute")))) AND \(listedKeys)
+                ) rows GROUP BY tag_key
+            ), listed_slots AS (
+                SELECT tag_key, sum(count)::bigint AS n FROM hashtag_counts_10s
+                WHERE slot = ANY (ARRAY(\(starts(18, 19, "10 seconds")) UNION ALL \(starts(20, 21, "10 seconds")))) AND \(listedKeys)
+                GROUP BY tag_key
+            ), listed_counts AS (
+                SELECT c.tag, c.tag_key, (c.n + coalesce(s.n, 0)
+                    + \(factsPieces))::bigint AS count
+                FROM listed_rows c LEFT JOIN listed_slots s USING (tag_key)
+            ), proven AS (
+                SELECT (SELECT u FROM unlisted) = 0
+                    OR coalesce((SELECT count FROM listed_counts WHERE count > 0 ORDER BY count DESC
+                                 OFFSET greatest($15::integer - 1, 0) LIMIT 1) > (SELECT u FROM unlisted), false) AS ok
+            ), whole AS (
                 SELECT tag_key, min(tag) AS tag, sum(n)::bigint AS n FROM (
                     SELECT tag_key, tag, count AS n FROM hashtag_counts_hourly
                     WHERE hour >= $1::timestamptz AND hour < $2::timestamptz
@@ -162,18 +224,20 @@ public enum TrendQueries {
                    OR (slot >= $20::timestamptz AND slot < $21::timestamptz)
                 GROUP BY tag_key
             )
-            SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
-            FROM candidates c LEFT JOIN slots s USING (tag_key) CROSS JOIN LATERAL (
-                -- Each piece is its own index range (with both in one OR the planner may bound the
-                -- scan by the tag alone and filter the tag's whole history), added or taken away.
-                SELECT coalesce(s.n, 0)
-                     + $16::integer * (SELECT count(*) FROM tweet_hashtags h
-                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $7::timestamptz AND h.created_at < $8::timestamptz)
-                     + $17::integer * (SELECT count(*) FROM tweet_hashtags h
-                                       WHERE h.tag_key = c.tag_key AND h.created_at >= $9::timestamptz AND h.created_at < $10::timestamptz) AS n
-            ) e
-            WHERE c.n + e.n > 0
-            ORDER BY count DESC, c.tag_key LIMIT $15::integer
+            SELECT tag, tag_key, count FROM (
+                SELECT tag, tag_key, count FROM listed_counts WHERE count > 0 AND (SELECT ok FROM proven)
+                UNION ALL
+                -- Only when the lists did not decide: the plan keeps this branch from running then.
+                SELECT c.tag, c.tag_key, (c.n + e.n)::bigint AS count
+                FROM candidates c LEFT JOIN slots s USING (tag_key) CROSS JOIN LATERAL (
+                    -- Each piece is its own index range (with both in one OR the planner may bound the
+                    -- scan by the tag alone and filter the tag's whole history), added or taken away.
+                    SELECT coalesce(s.n, 0)
+                         + \(factsPieces) AS n
+                ) e
+                WHERE c.n + e.n > 0 AND NOT (SELECT ok FROM proven)
+            ) answer
+            ORDER BY count DESC, tag_key LIMIT $15::integer
             """, parameters: parameters)
     }
 

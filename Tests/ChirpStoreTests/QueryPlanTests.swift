@@ -80,14 +80,22 @@ import Testing
                                      "2026-11-23T10:21:00.000Z", "2026-11-23T11:00:00.000Z", unused, unused,
                                      unused, unused, unused, unused,
                                      "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", unused, unused, "5",
-                                     "0", "0", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused])
+                                     "0", "0", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", unused, unused,
+                                     "2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "30"])
         // Both partial slots (10:20:34 to :40, 10:23:40 to :47) are longer than half a slot: their
         // slots' rollup rows less the facts of 10:20:30 to :34 and 10:23:47 to :50.
         let complement = TrendQueries.topHashtags(window("2026-11-23T10:20:34Z", "2026-11-23T10:23:47Z"), limit: 5)
         #expect(complement.parameters == [unused, unused, "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", unused, unused,
                                           "2026-11-23T10:20:30.000Z", "2026-11-23T10:20:34.000Z", "2026-11-23T10:23:47.000Z", "2026-11-23T10:23:50.000Z",
                                           "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", "5",
-                                          "-1", "-1", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:23:50.000Z"])
+                                          "-1", "-1", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:23:50.000Z",
+                                          "2026-11-23T10:00:00.000Z", "2026-11-23T11:00:00.000Z", "30"])
+        // The hours' lists: every clock hour the window touches, to the depth asked for; an empty
+        // window touches none.
+        #expect(TrendQueries.topHashtags(window("2026-11-23T10:59:59Z", "2026-11-23T11:00:01Z"), limit: 5, depth: 7).parameters.suffix(3)
+                == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "7"])
+        #expect(TrendQueries.topHashtags(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:07Z"), limit: 5).parameters.suffix(3)
+                == [unused, unused, "30"])
         let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
         #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
     }

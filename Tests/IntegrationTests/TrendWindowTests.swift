@@ -52,8 +52,11 @@ struct TrendWindowTests {
             let length = [1_000, 59_999, 61_500, 3_600_000, 3_600_000 + 45_250, 10_800_000][round % 6] - Int64(random.next() % 700)
             let from = base - 120_000 + Int64(random.next() % UInt64(10_800_000 + 240_000 - max(length, 1)))
             let window = TimeWindow(from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + length))
+            // Lists of each hour's top 30 (the default), 3 or 1 tags: the shorter, the more often
+            // the lists cannot decide and the whole count answers.
+            let depth = [TrendQueries.listDepth, 3, 1][(round / 6) % 3]
             for limit in [1, 3, 10, 1000] {
-                let query = TrendQueries.topHashtags(window, limit: limit)
+                let query = TrendQueries.topHashtags(window, limit: limit, depth: depth)
                 let planned = try database.execute(query.sql, query.parameters)
                 let facts = try database.execute("""
                     SELECT tag_key, count(*)::bigint AS count FROM tweet_hashtags
@@ -69,6 +72,21 @@ struct TrendWindowTests {
         }
         #expect(compared == 600)
         #expect(decidedAtTheEdges > 10, "the windows hardly exercised the edges (\(decidedAtTheEdges))")
+
+        // Which way a window is answered: three hours' top 10 is decided by the hours' lists and
+        // the whole count never runs; a second's top 10 is not (its tenth count is far below
+        // what an unlisted tag may have over the hour), nor is anything with lists of one tag.
+        func wholeCountRan(_ from: Int64, _ to: Int64, depth: Int = TrendQueries.listDepth) throws -> Bool {
+            let query = TrendQueries.topHashtags(TimeWindow(from: Timestamp(millisecondsSinceEpoch: base + from), to: Timestamp(millisecondsSinceEpoch: base + to)),
+                                                 limit: 10, depth: depth)
+            let lines = try database.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + query.sql, query.parameters).rows.compactMap { $0.first ?? nil }
+            let cte = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "CTE whole" })
+            return !lines[cte + 1].contains("never executed")
+        }
+        #expect(try !wholeCountRan(0, 10_800_000))
+        #expect(try !wholeCountRan(1_234, 3_601_234))
+        #expect(try wholeCountRan(61_000, 62_000))
+        #expect(try wholeCountRan(0, 10_800_000, depth: 1))
 
         // The per-minute rollup follows every change to the facts, whoever makes it.
         try database.execute("DELETE FROM tweet_hashtags WHERE tag_key = 't05' AND created_at < timestamptz '2026-01-01 11:30:00+00'")
@@ -152,7 +170,12 @@ struct TrendWindowTests {
                    '#rare', created_at
             FROM tweets WHERE id ~ '^d.*[05]$' AND abs(extract(second FROM created_at + interval '30 seconds') - 30) < 4
             """)
-        try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely, hashtag_counts_10s")
+        // The hourly rollup, as the loader keeps it (the top 10 reads each hour's most used tags first).
+        try database.execute("""
+            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
+            SELECT date_bin('1 hour', created_at, timestamptz 'epoch'), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
+            """)
+        try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely, hashtag_counts_10s, hashtag_counts_hourly")
 
         let datasets = Paths.repository.appendingPathComponent("deploy/superset/dashboard/datasets/Chirpstream")
         func datasetSQL(_ name: String) throws -> String {
@@ -162,11 +185,26 @@ struct TrendWindowTests {
             return block.replacingOccurrences(of: "now()", with: "$1::timestamptz")
         }
         let top = try datasetSQL("chirp_top_hashtags_last_hour"), totals = try datasetSQL("chirp_totals")
+        // The top 10 with lists of each hour's 400 most used tags, which hold every tag of these
+        // hours (the lists always decide, and the whole count never runs), and with lists of 2,
+        // which hardly ever decide.
+        #expect(top.components(separatedBy: "LIMIT 30)").count == 2 && top.components(separatedBy: "count(*) < 30 ").count == 2)
+        func withLists(_ depth: Int) -> String {
+            top.replacingOccurrences(of: "LIMIT 30)", with: "LIMIT \(depth))").replacingOccurrences(of: "count(*) < 30 ", with: "count(*) < \(depth) ")
+        }
+        let topFromLists = withLists(400), topFromShortLists = withLists(2)
         // Asked as Superset asks them: as chirp_reader (its grants and settings), here in a zone
         // whose offset is not whole hours.
         let reader = try PostgresConnection(stack.environment["CHIRP_POSTGRES_URL"]!)
         #expect(try reader.execute("SHOW jit")[0, "jit"] == "off")
         try reader.execute("SET TimeZone = 'Asia/Kathmandu'")
+        func wholeCountRan(_ sql: String, at: String) throws -> Bool {
+            let lines = try reader.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, [at]).rows.compactMap { $0.first ?? nil }
+            let cte = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "CTE whole" })
+            return !lines[cte + 1].contains("never executed")
+        }
+        #expect(try !wholeCountRan(topFromLists, at: "2026-01-01 12:00:00.5+00"))
+        #expect(try wholeCountRan(topFromShortLists, at: "2026-01-01 12:00:00.5+00"))
         let topFromFacts = """
             SELECT '#' || min(tag) AS hashtag, tag_key, count(*) AS tweets FROM tweet_hashtags
             WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz
@@ -189,7 +227,10 @@ struct TrendWindowTests {
         for moment in moments {
             let now = "epoch + \(moment) microseconds"
             let at = try database.execute("SELECT (timestamptz 'epoch' + $1::bigint * interval '1 microsecond')::text AS at", [String(moment)])[0, "at"]
-            #expect(rows(try reader.execute(top, [at])) == rows(try database.execute(topFromFacts, [at])), "top at \(now)")
+            let expected = rows(try database.execute(topFromFacts, [at]))
+            #expect(rows(try reader.execute(top, [at])) == expected, "top at \(now)")
+            #expect(rows(try reader.execute(topFromLists, [at])) == expected, "top from complete lists at \(now)")
+            #expect(rows(try reader.execute(topFromShortLists, [at])) == expected, "top from lists of 2 at \(now)")
             let answer = try reader.execute(totals, [at])
             #expect(rows(answer) == rows(try database.execute(totalsFromFacts, [at])), "totals at \(now)")
             if answer[0, "tweets_last_hour"] != "0" { nonEmpty += 1 }
@@ -202,10 +243,6 @@ struct TrendWindowTests {
         try database.execute("""
             INSERT INTO language_counts_hourly (hour, lang, count)
             SELECT date_trunc('hour', created_at), coalesce(lang, 'und'), count(*) FROM tweets GROUP BY 1, 2
-            """)
-        try database.execute("""
-            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
-            SELECT date_trunc('hour', created_at), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
             """)
         let dayLater = "2026-01-02 09:30:00+00"  // its last 24 hours start at 10:00 UTC, the data's first hour
         let languages = try datasetSQL("chirp_languages_24h"), byHour = try datasetSQL("chirp_hashtags_by_hour")
