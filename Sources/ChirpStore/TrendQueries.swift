@@ -118,18 +118,27 @@ public enum TrendQueries {
     /// index lookups.
     public static let listDepth = 30
 
+    /// Windows touching more clock hours than this are counted whole without the lists: the
+    /// lists' lookups grow with the hours times the listed tags, where reading the whole hours'
+    /// rollup rows grows with the rows that exist (a long window over a sparse store).
+    public static let listedHoursAtMost = 8 * 24
+
     /// Top `limit` hashtags in the window: columns `tag`, `tag_key`, `count`, most frequent first
     /// (ties by key). Counts are occurrences (a tweet with a tag twice counts it twice), exact for
     /// any window; a tag is shown in a display form its rollup rows recorded (the smallest among
     /// them; each row keeps the form of the first batch that made it).
     ///
     /// First from the hours' lists: the `depth` most used tags of every clock hour the window
-    /// touches (`hashtag_counts_hourly` by hour and count). A tag in none of the lists has, in
-    /// each hour, at most that hour's last listed count (nothing, when the list holds the whole
-    /// hour), so at most their sum `u` in the window. Every listed tag is counted exactly, by
-    /// lookups of its rows in the plan's pieces; when the limit-th of those counts is above `u`
-    /// (or `u` is 0), no other tag can make the top and that is the answer, at a cost that does
-    /// not grow with how many distinct tags the window holds.
+    /// touches (`hashtag_counts_hourly` by hour and count; one more is read, to know whether the
+    /// hour holds more). A tag in none of the lists has, in each hour, at most that hour's last
+    /// listed count (nothing, when the list holds the whole hour), so at most their sum `u` in
+    /// the window. Every listed tag is counted exactly, by lookups of its rows in the plan's
+    /// pieces; when the limit-th of those counts is above `u` (or `u` is 0), no other tag can
+    /// make the top and that is the answer, at a cost that grows with the hours and the listed
+    /// tags, not with how many distinct tags the window holds. The bound takes the hourly rollup
+    /// to equal the facts, as the loader and recompute keep it (`chirp verify` checks it). A
+    /// window touching more than `listedHoursAtMost` hours, or a limit above `depth`, skips the
+    /// lists.
     ///
     /// Otherwise (a flat distribution, or a window too short to beat `u`), the whole count: the
     /// partial minutes are counted only for the tags that can still make the top: with `t` the
@@ -146,10 +155,12 @@ public enum TrendQueries {
             }
         }
         let signs = (0..<2).map { index -> String? in index < plan.counted.count ? String(plan.counted[index].sign) : "0" }
-        let touched = plan.edges.isEmpty && plan.minutes.isEmpty && plan.hours == nil ? [] : [around(window, hourMs)]
+        let hours = around(window, hourMs)
+        let lists = !(plan.edges.isEmpty && plan.minutes.isEmpty && plan.hours == nil) && depth >= max(limit, 1)
+            && (hours.to.millisecondsSinceEpoch - hours.from.millisecondsSinceEpoch) / hourMs <= Int64(listedHoursAtMost)
         let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.counted.map(\.window), 2)
             + pieces(plan.edgeMinutes, 2) + [String(max(limit, 0))] + signs + pieces(plan.slots, 2)
-            + pieces(touched, 1) + [String(max(depth, 1))]
+            + pieces(lists ? [hours] : [], 1) + [String(lists ? depth : 0)]
         // A run of whole buckets as the array of their starts, so that a lookup of some tags is
         // one index probe per bucket and tag (a range with `tag_key = ANY` would read the range
         // once per tag).
@@ -166,11 +177,11 @@ public enum TrendQueries {
         return Query(sql: """
             WITH listed AS (
                 SELECT t.hour, l.tag_key, l.count FROM (\(starts(22, 23, "1 hour"))) t (hour) CROSS JOIN LATERAL (
-                    SELECT tag_key, count FROM hashtag_counts_hourly r WHERE r.hour = t.hour ORDER BY count DESC LIMIT $24::integer
+                    SELECT tag_key, count FROM hashtag_counts_hourly r WHERE r.hour = t.hour ORDER BY count DESC LIMIT $24::integer + 1
                 ) l
             ), unlisted AS (
                 SELECT coalesce(sum(last), 0) AS u FROM (
-                    SELECT CASE WHEN count(*) < $24::integer THEN 0 ELSE min(count) END AS last FROM listed GROUP BY hour
+                    SELECT CASE WHEN count(*) <= $24::integer THEN 0 ELSE min(count) END AS last FROM listed GROUP BY hour
                 ) per_hour
             ), listed_keys AS (
                 SELECT DISTINCT tag_key FROM listed
@@ -194,9 +205,9 @@ public enum TrendQueries {
                     + \(factsPieces))::bigint AS count
                 FROM listed_rows c LEFT JOIN listed_slots s USING (tag_key)
             ), proven AS (
-                SELECT (SELECT u FROM unlisted) = 0
+                SELECT $24::integer > 0 AND ((SELECT u FROM unlisted) = 0
                     OR coalesce((SELECT count FROM listed_counts WHERE count > 0 ORDER BY count DESC
-                                 OFFSET greatest($15::integer - 1, 0) LIMIT 1) > (SELECT u FROM unlisted), false) AS ok
+                                 OFFSET greatest($15::integer - 1, 0) LIMIT 1) > (SELECT u FROM unlisted), false)) AS ok
             ), whole AS (
                 SELECT tag_key, min(tag) AS tag, sum(n)::bigint AS n FROM (
                     SELECT tag_key, tag, count AS n FROM hashtag_counts_hourly

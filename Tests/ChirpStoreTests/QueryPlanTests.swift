@@ -90,12 +90,18 @@ import Testing
                                           "2026-11-23T10:20:00.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:24:00.000Z", "5",
                                           "-1", "-1", "2026-11-23T10:20:30.000Z", "2026-11-23T10:21:00.000Z", "2026-11-23T10:23:00.000Z", "2026-11-23T10:23:50.000Z",
                                           "2026-11-23T10:00:00.000Z", "2026-11-23T11:00:00.000Z", "30"])
-        // The hours' lists: every clock hour the window touches, to the depth asked for; an empty
-        // window touches none.
+        // The hours' lists: every clock hour the window touches, to the depth asked for. None (depth
+        // 0) for an empty window, a limit above the depth, or more than eight days of hours.
         #expect(TrendQueries.topHashtags(window("2026-11-23T10:59:59Z", "2026-11-23T11:00:01Z"), limit: 5, depth: 7).parameters.suffix(3)
                 == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "7"])
         #expect(TrendQueries.topHashtags(window("2026-11-23T10:20:07Z", "2026-11-23T10:20:07Z"), limit: 5).parameters.suffix(3)
-                == [unused, unused, "30"])
+                == [unused, unused, "0"])
+        #expect(TrendQueries.topHashtags(window("2026-11-23T10:20:07Z", "2026-11-23T11:20:07Z"), limit: 31).parameters.suffix(3)
+                == [unused, unused, "0"])
+        #expect(TrendQueries.topHashtags(window("2026-11-15T10:00:00Z", "2026-11-23T10:00:00Z"), limit: 10).parameters.suffix(3)
+                == ["2026-11-15T10:00:00.000Z", "2026-11-23T10:00:00.000Z", "30"])
+        #expect(TrendQueries.topHashtags(window("2026-11-15T10:00:00Z", "2026-11-23T10:00:01Z"), limit: 10).parameters.suffix(3)
+                == [unused, unused, "0"])
         let hourly = TrendQueries.hourlyTopHashtags(window("2026-11-23T10:20:00Z", "2026-11-23T12:00:00Z"), limit: 3)
         #expect(hourly.parameters == ["2026-11-23T10:00:00.000Z", "2026-11-23T12:00:00.000Z", "3"])
     }

@@ -53,8 +53,9 @@ struct TrendWindowTests {
             let from = base - 120_000 + Int64(random.next() % UInt64(10_800_000 + 240_000 - max(length, 1)))
             let window = TimeWindow(from: Timestamp(millisecondsSinceEpoch: from), to: Timestamp(millisecondsSinceEpoch: from + length))
             // Lists of each hour's top 30 (the default), 3 or 1 tags: the shorter, the more often
-            // the lists cannot decide and the whole count answers.
-            let depth = [TrendQueries.listDepth, 3, 1][(round / 6) % 3]
+            // the lists cannot decide and the whole count answers; lists of 60 hold all of an
+            // hour's 52 tags, and always decide (a limit above the depth skips the lists).
+            let depth = [TrendQueries.listDepth, 3, 1, 60][(round / 6) % 4]
             for limit in [1, 3, 10, 1000] {
                 let query = TrendQueries.topHashtags(window, limit: limit, depth: depth)
                 let planned = try database.execute(query.sql, query.parameters)
@@ -75,7 +76,8 @@ struct TrendWindowTests {
 
         // Which way a window is answered: three hours' top 10 is decided by the hours' lists and
         // the whole count never runs; a second's top 10 is not (its tenth count is far below
-        // what an unlisted tag may have over the hour), nor is anything with lists of one tag.
+        // what an unlisted tag may have over the hour), nor is a top 10 from lists of one tag
+        // (the lists are skipped); lists holding every tag of their hours decide even a second.
         func wholeCountRan(_ from: Int64, _ to: Int64, depth: Int = TrendQueries.listDepth) throws -> Bool {
             let query = TrendQueries.topHashtags(TimeWindow(from: Timestamp(millisecondsSinceEpoch: base + from), to: Timestamp(millisecondsSinceEpoch: base + to)),
                                                  limit: 10, depth: depth)
@@ -87,6 +89,7 @@ struct TrendWindowTests {
         #expect(try !wholeCountRan(1_234, 3_601_234))
         #expect(try wholeCountRan(61_000, 62_000))
         #expect(try wholeCountRan(0, 10_800_000, depth: 1))
+        #expect(try !wholeCountRan(61_000, 62_000, depth: 60))
 
         // The per-minute rollup follows every change to the facts, whoever makes it.
         try database.execute("DELETE FROM tweet_hashtags WHERE tag_key = 't05' AND created_at < timestamptz '2026-01-01 11:30:00+00'")
@@ -188,9 +191,9 @@ struct TrendWindowTests {
         // The top 10 with lists of each hour's 400 most used tags, which hold every tag of these
         // hours (the lists always decide, and the whole count never runs), and with lists of 2,
         // which hardly ever decide.
-        #expect(top.components(separatedBy: "LIMIT 30)").count == 2 && top.components(separatedBy: "count(*) < 30 ").count == 2)
+        #expect(top.components(separatedBy: "LIMIT 31)").count == 2 && top.components(separatedBy: "count(*) <= 30 ").count == 2)
         func withLists(_ depth: Int) -> String {
-            top.replacingOccurrences(of: "LIMIT 30)", with: "LIMIT \(depth))").replacingOccurrences(of: "count(*) < 30 ", with: "count(*) < \(depth) ")
+            top.replacingOccurrences(of: "LIMIT 31)", with: "LIMIT \(depth + 1))").replacingOccurrences(of: "count(*) <= 30 ", with: "count(*) <= \(depth) ")
         }
         let topFromLists = withLists(400), topFromShortLists = withLists(2)
         // Asked as Superset asks them: as chirp_reader (its grants and settings), here in a zone
