@@ -255,6 +255,21 @@ struct TrendWindowTests {
             """)
         #expect(rows(inDay) == rows(fromFacts), "\(rows(inDay)) against \(rows(fromFacts))")
         #expect(try reader.execute("SELECT count(DISTINCT hour) AS n FROM (\(byHour)) d", [dayLater])[0, "n"] == "3")
+        // Each hour's ten, as ranking every tag of the hour would give them.
+        let byHourRanked = """
+            SELECT hour, '#' || tag AS hashtag, count AS tweets FROM (
+                SELECT hour, tag, count, row_number() OVER (PARTITION BY hour ORDER BY count DESC, tag_key) AS rank
+                FROM hashtag_counts_hourly
+                WHERE hour >= date_bin('1 hour', $1::timestamptz, timestamptz 'epoch') - interval '23 hours'
+                  AND hour <= date_bin('1 hour', $1::timestamptz, timestamptz 'epoch')
+            ) ranked WHERE rank <= 10
+            """
+        for at in [dayLater, "2026-01-01 12:30:00+00", "2026-01-01 11:00:00+00"] {
+            let order = " ORDER BY hour, tweets DESC, hashtag"
+            let answer = rows(try reader.execute("SELECT * FROM (\(byHour)) d" + order, [at]))
+            let ranked = rows(try reader.execute("SELECT * FROM (\(byHourRanked)) d" + order, [at]))
+            #expect(answer.count >= 10 && answer == ranked, "\(at)")
+        }
 
         // The rollup follows deletes, updates that move tweets across minutes, inserts from a
         // session in a zone whose offset is not whole minutes, and truncation.
