@@ -156,7 +156,7 @@ public enum TrendQueries {
         }
         let signs = (0..<2).map { index -> String? in index < plan.counted.count ? String(plan.counted[index].sign) : "0" }
         let hours = around(window, hourMs)
-        let lists = !(plan.edges.isEmpty && plan.minutes.isEmpty && plan.hours == nil) && depth >= max(limit, 1)
+        let lists = window.from.millisecondsSinceEpoch < window.to.millisecondsSinceEpoch && depth >= max(limit, 1)
             && (hours.to.millisecondsSinceEpoch - hours.from.millisecondsSinceEpoch) / hourMs <= Int64(listedHoursAtMost)
         let parameters = pieces(plan.hours.map { [$0] } ?? [], 1) + pieces(plan.minutes, 2) + pieces(plan.counted.map(\.window), 2)
             + pieces(plan.edgeMinutes, 2) + [String(max(limit, 0))] + signs + pieces(plan.slots, 2)

@@ -12,6 +12,22 @@ import Testing
 /// and updates, and the dashboard's sliding-hour datasets, which read them, equal the facts.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct TrendWindowTests {
+    /// The hourly rollup from the facts, as the loader keeps it (the tests write facts directly).
+    static func fillHourlyRollup(_ database: PostgresConnection) throws {
+        try database.execute("""
+            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
+            SELECT date_bin('1 hour', created_at, timestamptz 'epoch'), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
+            """)
+    }
+
+    /// Whether a top-hashtags statement ran its whole count (the `whole` CTE), from its plan: not
+    /// when the hours' lists decided.
+    static func wholeCountRan(_ connection: PostgresConnection, _ sql: String, _ parameters: [String?]) throws -> Bool {
+        let lines = try connection.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, parameters).rows.compactMap { $0.first ?? nil }
+        let cte = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "CTE whole" })
+        return !lines[cte + 1].contains("never executed")
+    }
+
     @Test func topHashtagsEqualTheFactsForAnyWindow() throws {
         let stack = try LocalStack()
         defer { stack.stop() }
@@ -39,10 +55,7 @@ struct TrendWindowTests {
                    timestamptz '2026-01-01 10:00:00+00' + m * interval '1 minute' + (10 * (1 + m % 5) + random() * 6 - 3) * interval '1 second'
             FROM generate_series(2, 180, 3) m, generate_series(1, 300) g
             """)
-        try database.execute("""
-            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
-            SELECT date_trunc('hour', created_at), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
-            """)
+        try Self.fillHourlyRollup(database)
         try database.execute("ANALYZE tweet_hashtags, hashtag_counts_minutely, hashtag_counts_10s, hashtag_counts_hourly")
 
         let base: Int64 = 1_767_261_600_000  // 2026-01-01T10:00:00Z
@@ -81,9 +94,7 @@ struct TrendWindowTests {
         func wholeCountRan(_ from: Int64, _ to: Int64, depth: Int = TrendQueries.listDepth) throws -> Bool {
             let query = TrendQueries.topHashtags(TimeWindow(from: Timestamp(millisecondsSinceEpoch: base + from), to: Timestamp(millisecondsSinceEpoch: base + to)),
                                                  limit: 10, depth: depth)
-            let lines = try database.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + query.sql, query.parameters).rows.compactMap { $0.first ?? nil }
-            let cte = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "CTE whole" })
-            return !lines[cte + 1].contains("never executed")
+            return try Self.wholeCountRan(database, query.sql, query.parameters)
         }
         #expect(try !wholeCountRan(0, 10_800_000))
         #expect(try !wholeCountRan(1_234, 3_601_234))
@@ -174,10 +185,7 @@ struct TrendWindowTests {
             FROM tweets WHERE id ~ '^d.*[05]$' AND abs(extract(second FROM created_at + interval '30 seconds') - 30) < 4
             """)
         // The hourly rollup, as the loader keeps it (the top 10 reads each hour's most used tags first).
-        try database.execute("""
-            INSERT INTO hashtag_counts_hourly (hour, tag_key, tag, count)
-            SELECT date_bin('1 hour', created_at, timestamptz 'epoch'), tag_key, min(tag), count(*) FROM tweet_hashtags GROUP BY 1, 2
-            """)
+        try Self.fillHourlyRollup(database)
         try database.execute("ANALYZE tweets, tweet_hashtags, tweet_counts_minutely, hashtag_counts_minutely, hashtag_counts_10s, hashtag_counts_hourly")
 
         let datasets = Paths.repository.appendingPathComponent("deploy/superset/dashboard/datasets/Chirpstream")
@@ -201,13 +209,8 @@ struct TrendWindowTests {
         let reader = try PostgresConnection(stack.environment["CHIRP_POSTGRES_URL"]!)
         #expect(try reader.execute("SHOW jit")[0, "jit"] == "off")
         try reader.execute("SET TimeZone = 'Asia/Kathmandu'")
-        func wholeCountRan(_ sql: String, at: String) throws -> Bool {
-            let lines = try reader.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, [at]).rows.compactMap { $0.first ?? nil }
-            let cte = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "CTE whole" })
-            return !lines[cte + 1].contains("never executed")
-        }
-        #expect(try !wholeCountRan(topFromLists, at: "2026-01-01 12:00:00.5+00"))
-        #expect(try wholeCountRan(topFromShortLists, at: "2026-01-01 12:00:00.5+00"))
+        #expect(try !Self.wholeCountRan(reader, topFromLists, ["2026-01-01 12:00:00.5+00"]))
+        #expect(try Self.wholeCountRan(reader, topFromShortLists, ["2026-01-01 12:00:00.5+00"]))
         let topFromFacts = """
             SELECT '#' || min(tag) AS hashtag, tag_key, count(*) AS tweets FROM tweet_hashtags
             WHERE created_at >= $1::timestamptz - interval '1 hour' AND created_at < $1::timestamptz
